@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loader -> hypervisor hand-off. C-compatible; included by the loader (kernel module)
+ * and the hypervisor image. Spec: docs/launch.md.
+ *
+ * Memory. The loader reserves hypervisor memory as physically contiguous chunks
+ * (hyp_ranges, in virtual order) and maps them back to back, executable, at
+ * hyp_virt_base in the kernel's address space (vmap). The image is copied to the start;
+ * the boot record is placed at boot_record_offset; everything after the boot record up
+ * to hyp_size is the hypervisor's free pool (page tables, stacks, control blocks,
+ * ownership metadata). The hypervisor runs at the same virtual addresses in its own page
+ * tables, so code that switches CR3 keeps executing. All of hyp_ranges is removed from
+ * the host's nested page tables at launch.
+ *
+ * Entry points (System V ABI, called from kernel context with interrupts and preemption
+ * disabled; image base = hyp_virt_base):
+ *   int64_t init(struct vbh_boot_record *br);            once, on one CPU, before any
+ *       launch. Self-relocates, builds the hypervisor's page tables, the host NPT, the
+ *       ownership map and per-CPU state. Returns enum vbh_status. Runs on the caller's
+ *       stack; calls nothing outside the image.
+ *   int64_t launch(uint32_t cpu, const struct vbh_guest_entry *entry);   on CPU `cpu`.
+ *       On success it does not return: this CPU continues as a guest at entry->rip with
+ *       rsp = entry->rsp, rflags = entry->rflags, rax = VBH_OK and every other
+ *       general-purpose register zero; the rest of the CPU state (CRs, EFER with SVME
+ *       set, segments, descriptor tables, MSRs) is what it was at the call. On failure it
+ *       returns a vbh_status with this CPU unchanged.
+ * Rollback: before VBH_HC_LAUNCH_SEAL, VBH_HC_DEVIRT on a launched CPU returns it to
+ * host mode with the state it has in the guest at the hypercall (rip after VMMCALL,
+ * rax = VBH_OK).
+ */
+#ifndef VBH_BOOT_H
+#define VBH_BOOT_H
+
+#include "abi.h"
+
+#define VBH_IMAGE_MAGIC 0x4d494856u  /* "VHIM" little-endian */
+#define VBH_BOOT_MAGIC 0x54425856u   /* "VXBT" */
+#define VBH_MAX_CPUS 64u
+#define VBH_MAX_HYP_RANGES 64u
+#define VBH_MAX_RAM_RANGES 128u
+
+/* At offset 0 of the flat image file (vbh.bin). */
+struct vbh_image_header {
+	uint32_t magic;          /* VBH_IMAGE_MAGIC */
+	uint32_t abi_version;    /* VBH_ABI_VERSION the image was built with */
+	uint64_t file_size;      /* bytes to copy from the file */
+	uint64_t mem_size;       /* bytes the image occupies, .bss included, 4 KiB aligned */
+	uint64_t init_offset;    /* entry points, offsets from the image base */
+	uint64_t launch_offset;
+};
+
+struct vbh_mem_range {
+	uint64_t base;           /* physical, 4 KiB aligned */
+	uint64_t size;           /* bytes, 4 KiB multiple */
+};
+
+struct vbh_boot_record {
+	uint32_t magic;          /* VBH_BOOT_MAGIC */
+	uint32_t abi_version;
+	uint64_t hyp_virt_base;  /* where the hypervisor memory is mapped (and runs) */
+	uint64_t hyp_size;       /* total bytes of hypervisor memory */
+	uint64_t boot_record_offset;
+	uint32_t nr_hyp_ranges;
+	uint32_t nr_ram_ranges;
+	struct vbh_mem_range hyp_ranges[VBH_MAX_HYP_RANGES];
+	struct vbh_mem_range ram_ranges[VBH_MAX_RAM_RANGES]; /* "System RAM", sorted */
+	uint32_t nr_cpus;        /* Linux CPU numbers 0 .. nr_cpus - 1 may be launched */
+	uint32_t phys_addr_bits; /* CPUID 0x80000008 EAX[7:0] */
+	uint64_t acpi_rsdp;      /* physical, 0 if unknown */
+	uint64_t acpi_dmar;      /* physical address of the DMAR table, 0 if none */
+	uint64_t acpi_ivrs;      /* physical address of the IVRS table, 0 if none */
+	uint64_t flags;          /* VBH_BOOT_* */
+};
+
+#define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* test builds only: launch without removing
+                                         hypervisor memory from the host NPT, so the
+                                         containment suite can prove its harness */
+
+struct vbh_guest_entry {
+	uint64_t rip;
+	uint64_t rsp;
+	uint64_t rflags;
+};
+
+#endif /* VBH_BOOT_H */
