@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Exit statistics, read with VBH_HC_STATS_READ. C-compatible; shared by the
+ * hypervisor, the loader (/sys/kernel/vbh/stats) and tools. Spec: docs/launch.md.
+ *
+ * VBH_HC_STATS_READ (ring 0): arg0 = cpu, arg1 = pfn of a host-owned RAM frame.
+ *   The hypervisor writes one struct vbh_cpu_stats for that CPU at the start of the
+ *   frame (a snapshot; counters of a running CPU move while it is copied).
+ *   out0 = number of CPUs the boot record allows (nr_cpus), out1 = sizeof(struct
+ *   vbh_cpu_stats).
+ *   Errors: VBH_E_RANGE (cpu >= nr_cpus, frame not RAM), VBH_E_STATE (frame not owned
+ *   by the host, e.g. hypervisor or donated memory). Nothing is written on error.
+ */
+#ifndef VBH_STATS_H
+#define VBH_STATS_H
+
+#include "abi.h"
+
+/* Vendor-neutral exit reasons: the index into vbh_cpu_stats.exits. */
+enum vbh_exit_kind {
+	VBH_EXIT_HYPERCALL = 0,  /* VMMCALL / VMCALL */
+	VBH_EXIT_MSR_READ = 1,   /* intercepted RDMSR */
+	VBH_EXIT_MSR_WRITE = 2,  /* intercepted WRMSR */
+	VBH_EXIT_NPF = 3,        /* nested page fault / EPT violation (blocked access) */
+	VBH_EXIT_NMI = 4,        /* NMI while in the guest (kick or real) */
+	VBH_EXIT_VIRT_INSN = 5,  /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA */
+	VBH_EXIT_SHUTDOWN = 6,   /* triple fault in the guest */
+	VBH_EXIT_OTHER = 7,      /* anything else (unexpected) */
+	VBH_EXIT_KIND_COUNT = 8
+};
+
+#define VBH_STATS_MAX_KINDS 16u
+#define VBH_STATS_VERSION 1u
+
+struct vbh_cpu_stats {
+	uint32_t version;        /* VBH_STATS_VERSION */
+	uint32_t cpu;
+	uint32_t launched;       /* 1 while the CPU runs deprivileged */
+	uint32_t apic_id;
+	uint64_t exits[VBH_STATS_MAX_KINDS]; /* by enum vbh_exit_kind */
+	uint64_t total_exits;
+	uint64_t flushes;        /* guest TLB flushes done for an NPT generation change */
+	uint64_t kicks_sent;     /* NMI IPIs sent to other CPUs for invalidation */
+	uint64_t kicks_taken;    /* NMI exits that were kicks (not re-injected) */
+	uint64_t nmis_reflected; /* NMI exits re-injected into the host */
+	uint64_t faults_reflected; /* #GP injected for blocked accesses */
+};
+
+#endif /* VBH_STATS_H */

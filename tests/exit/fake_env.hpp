@@ -1,0 +1,60 @@
+// A fake hypervisor environment for the exit dispatcher: host memory is an array of
+// frames, ownership a set of "blocked" pfns, the core dispatcher answers VERSION.
+#pragma once
+
+#include <vbh/exit.hpp>
+
+#include <array>
+#include <cstring>
+#include <set>
+
+namespace vbh::test {
+
+struct FakeEnv {
+    static constexpr std::uint32_t cpus = 2;
+    static constexpr std::uint64_t frames = 8;
+
+    alignas(4096) std::array<std::array<unsigned char, 4096>, frames> ram{};
+    std::set<std::uint64_t> blocked_pfns;  // hypervisor / donated: not host-owned
+    std::set<std::uint32_t> kicks;
+    EventLog event_log;
+    vbh_cpu_stats cpu_stats[cpus] = {};
+    bool is_sealed = false;
+    int core_calls = 0;
+
+    HypercallOut core_hypercall(VcpuState&, const HypercallArgs& a) {
+        ++core_calls;
+        if (a.call == VBH_HC_VERSION)
+            return {Status::ok, VBH_ABI_VERSION, 0};
+        return {Status::unknown_call};
+    }
+    Result<void*> host_frame(std::uint64_t pfn) {
+        if (pfn >= frames)
+            return unexpected(Status::range);
+        if (blocked_pfns.count(pfn))
+            return unexpected(Status::state);
+        return static_cast<void*>(ram[pfn].data());
+    }
+    bool host_accessible(std::uint64_t gpa) { return !blocked_pfns.count(gpa >> 12); }
+    bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
+    EventLog& log() { return event_log; }
+    vbh_cpu_stats* stats(std::uint32_t cpu) { return cpu < cpus ? &cpu_stats[cpu] : nullptr; }
+    std::uint32_t nr_cpus() { return cpus; }
+    bool try_seal() { return !std::exchange(is_sealed, true); }
+    bool sealed() { return is_sealed; }
+};
+
+static_assert(ExitEnv<FakeEnv>);
+
+inline VcpuState kernel_vcpu(std::uint32_t cpu = 0) {
+    VcpuState v;
+    v.cpu = cpu;
+    v.cpl = 0;
+    v.rip = 0xffffffff81000000;
+    v.efer = efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme;
+    return v;
+}
+
+inline Exit vmmcall() { return Exit{ExitReason::hypercall, 3, 0x81, 0, 0}; }
+
+} // namespace vbh::test

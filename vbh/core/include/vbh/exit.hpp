@@ -1,0 +1,187 @@
+// Vendor-neutral exit dispatch: the backend (svm/, vmx/) turns its exit code into an
+// Exit, fills a VcpuState, and calls dispatch_exit(). Everything a handler needs from
+// the rest of the hypervisor comes through the ExitEnv concept, so the same code runs
+// on target and against a fake in tests/exit.
+//
+// Policy (threats.md #2, #3, #7, #8):
+//   hypercall  ring 0 only (VBH_E_DENIED otherwise, no state change); STATS_READ,
+//              LOG_READ, LAUNCH_SEAL, DEVIRT here, everything else to the core.
+//   msr        exit_msr.hpp.
+//   npf        a blocked host access: logged, reflected as #GP(0) so that
+//              copy_from_kernel_nofault() fails cleanly and the host survives.
+//   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
+//   virt_insn  VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: #UD (no nested SVM).
+//   shutdown   the host triple-faulted: fatal for this CPU.
+#pragma once
+
+#include <vbh/exit_log.hpp>
+#include <vbh/exit_msr.hpp>
+#include <vbh/result.hpp>
+#include <vbh/stats.h>
+#include <vbh/vcpu.hpp>
+
+#include <concepts>
+#include <cstdint>
+
+namespace vbh {
+
+enum class ExitReason : std::uint8_t {
+    hypercall = VBH_EXIT_HYPERCALL,
+    msr_read = VBH_EXIT_MSR_READ,
+    msr_write = VBH_EXIT_MSR_WRITE,
+    npf = VBH_EXIT_NPF,
+    nmi = VBH_EXIT_NMI,
+    virt_insn = VBH_EXIT_VIRT_INSN,
+    shutdown = VBH_EXIT_SHUTDOWN,
+    other = VBH_EXIT_OTHER,
+};
+
+struct Exit {
+    ExitReason reason = ExitReason::other;
+    std::uint8_t insn_len = 0; // length of the exiting instruction (hypercall, msr)
+    std::uint64_t code = 0;    // the vendor's raw exit code, for the log
+    std::uint64_t qual = 0;    // npf: the fault error code (AMD EXITINFO1)
+    std::uint64_t gpa = 0;     // npf: the guest-physical address
+};
+
+enum class ExitAction : std::uint8_t {
+    resume, // re-enter the guest
+    devirt, // leave guest mode on this CPU (VBH_HC_DEVIRT before seal)
+    fatal,  // the guest cannot continue (triple fault, unknown exit)
+};
+
+struct HypercallArgs {
+    std::uint64_t call;
+    std::uint64_t arg[4];
+};
+
+struct HypercallOut {
+    Status status = Status::ok;
+    std::uint64_t out0 = 0;
+    std::uint64_t out1 = 0;
+};
+
+template <class E>
+concept ExitEnv = requires(E& e, VcpuState& v, const HypercallArgs& a, std::uint64_t x,
+                           std::uint32_t cpu) {
+    { e.core_hypercall(v, a) } -> std::same_as<HypercallOut>;
+    { e.host_frame(x) } -> std::same_as<Result<void*>>; // pfn -> host-owned RAM frame
+    { e.host_accessible(x) } -> std::same_as<bool>;     // gpa mapped for the host now
+    { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
+    { e.log() } -> std::same_as<EventLog&>;
+    { e.stats(cpu) } -> std::same_as<vbh_cpu_stats*>;   // nullptr beyond nr_cpus
+    { e.nr_cpus() } -> std::same_as<std::uint32_t>;
+    { e.try_seal() } -> std::same_as<bool>;             // false if already sealed
+    { e.sealed() } -> std::same_as<bool>;
+};
+
+// Non-template halves (exit_hypercall.cpp).
+HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame);
+HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
+
+template <ExitEnv E>
+HypercallOut local_hypercall(VcpuState& v, const HypercallArgs& a, E& env) {
+    switch (a.call) {
+    case VBH_HC_STATS_READ:
+        return read_stats(a.arg[0] < env.nr_cpus() ? env.stats(std::uint32_t(a.arg[0])) : nullptr,
+                          env.nr_cpus(), env.host_frame(a.arg[1]));
+    case VBH_HC_LOG_READ:
+        return read_log(env.log(), a.arg[1], env.host_frame(a.arg[0]));
+    case VBH_HC_LAUNCH_SEAL:
+        if (!env.try_seal())
+            return {Status::state};
+        env.log().record(VBH_LOG_SEAL, v.cpu, 0, v.rip, 0);
+        return {};
+    case VBH_HC_DEVIRT:
+        return {env.sealed() ? Status::denied : Status::ok};
+    default:
+        return env.core_hypercall(v, a);
+    }
+}
+
+template <ExitEnv E>
+ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
+    const HypercallArgs a{v.reg(Gpr::rax),
+                          {v.reg(Gpr::rdi), v.reg(Gpr::rsi), v.reg(Gpr::rdx), v.reg(Gpr::rcx)}};
+    // Ring 3 must not reach the hypervisor (abi.h: ring 0 only).
+    const HypercallOut out = v.cpl != 0 ? HypercallOut{Status::denied} : local_hypercall(v, a, env);
+    v.set_reg(Gpr::rax, std::uint64_t(out.status));
+    if (out.status == Status::ok) {
+        v.set_reg(Gpr::rdi, out.out0);
+        v.set_reg(Gpr::rsi, out.out1);
+    }
+    v.rip += x.insn_len;
+    if (a.call == VBH_HC_DEVIRT && out.status == Status::ok && v.cpl == 0) {
+        env.log().record(VBH_LOG_DEVIRT, v.cpu, 0, v.rip, 0);
+        return ExitAction::devirt;
+    }
+    return ExitAction::resume;
+}
+
+template <ExitEnv E>
+ExitAction handle_msr(VcpuState& v, const Exit& x, E& env) {
+    const auto msr = std::uint32_t(v.reg(Gpr::rcx));
+    const std::uint64_t in = (v.reg(Gpr::rdx) << 32) | std::uint32_t(v.reg(Gpr::rax));
+    const bool write = x.reason == ExitReason::msr_write;
+    const MsrResult r = write ? emulate_wrmsr(v, msr, in) : emulate_rdmsr(v, msr);
+    if (r.gp) {
+        env.log().record(VBH_LOG_MSR_DENIED, v.cpu, msr, v.rip, write ? in : 0);
+        v.inject = Event::gp(0);
+        return ExitAction::resume;
+    }
+    if (!write) {
+        v.set_reg(Gpr::rax, std::uint32_t(r.value));
+        v.set_reg(Gpr::rdx, r.value >> 32);
+    }
+    v.rip += x.insn_len;
+    return ExitAction::resume;
+}
+
+template <ExitEnv E>
+ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats* s) {
+    // Another CPU may have mapped the frame again (reclaim) after this CPU faulted:
+    // then the access is legitimate and is simply retried.
+    if (env.host_accessible(x.gpa))
+        return ExitAction::resume;
+    env.log().record(VBH_LOG_NPF, v.cpu, x.gpa, v.rip, x.qual);
+    v.inject = Event::gp(0);
+    if (s)
+        ++s->faults_reflected;
+    return ExitAction::resume;
+}
+
+template <ExitEnv E>
+ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
+    vbh_cpu_stats* s = env.stats(v.cpu);
+    if (s) {
+        ++s->exits[std::uint8_t(x.reason)];
+        ++s->total_exits;
+    }
+    switch (x.reason) {
+    case ExitReason::hypercall: return handle_hypercall(v, x, env);
+    case ExitReason::msr_read:
+    case ExitReason::msr_write: return handle_msr(v, x, env);
+    case ExitReason::npf: return handle_npf(v, x, env, s);
+    case ExitReason::nmi:
+        if (env.take_kick(v.cpu)) {
+            if (s)
+                ++s->kicks_taken;
+        } else {
+            v.inject = Event::nmi();
+            if (s)
+                ++s->nmis_reflected;
+        }
+        return ExitAction::resume;
+    case ExitReason::virt_insn:
+        env.log().record(VBH_LOG_VIRT_INSN, v.cpu, 0, v.rip, x.code);
+        v.inject = Event::ud();
+        return ExitAction::resume;
+    case ExitReason::shutdown:
+        env.log().record(VBH_LOG_SHUTDOWN, v.cpu, 0, v.rip, x.code);
+        return ExitAction::fatal;
+    case ExitReason::other: return ExitAction::fatal;
+    }
+    return ExitAction::fatal;
+}
+
+} // namespace vbh

@@ -1,0 +1,32 @@
+// EventLog: the hypervisor's ring of security-relevant events (blocked accesses,
+// launch/rollback), read by the host with VBH_HC_LOG_READ (hypercalls/include/vbh/log.h).
+// Fixed storage, one writer lock; readers copy out under the same lock.
+#pragma once
+
+#include <vbh/log.h>
+#include <vbh/spinlock.hpp>
+
+#include <cstdint>
+
+namespace vbh {
+
+class EventLog {
+public:
+    void record(std::uint32_t kind, std::uint32_t cpu, std::uint64_t addr, std::uint64_t rip,
+                std::uint64_t info);
+    struct Copied {
+        std::uint32_t count;
+        std::uint64_t first; // seq of the first entry copied
+    };
+    // Copies entries with seq >= from (oldest first) into out. `out` may be memory the
+    // host can write concurrently: the result is computed from hypervisor state only.
+    Copied read(std::uint64_t from, vbh_log_page& out);
+    std::uint64_t next_seq() const { return __atomic_load_n(&next_, __ATOMIC_ACQUIRE); }
+
+private:
+    SpinLock lock_;
+    std::uint64_t next_ = 0;
+    vbh_log_entry ring_[VBH_LOG_RING_ENTRIES] = {};
+};
+
+} // namespace vbh
