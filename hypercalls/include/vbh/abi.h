@@ -45,6 +45,11 @@ enum vbh_call {
 	                                 owns are scrubbed and returned to the host */
 	VBH_HC_HYP_DONATE = 0x24,     /* arg0 = pfn, arg1 = count: host frames become
 	                                 hypervisor memory (never returned) */
+	VBH_HC_HOST_DONATE_LIST = 0x25, /* arg0 = physical address of an array of
+	                                 struct vbh_frame_range (16-byte aligned, inside
+	                                 one host-owned frame), arg1 = entries (1 ..
+	                                 VBH_MAX_LIST_ENTRIES), arg2 = dom: donate every
+	                                 range, all or nothing; ranges must not overlap */
 
 	VBH_HC_TEST_FILL = 0x30,      /* arg0 = dom, arg1 = pfn, arg2 = count, arg3 = seed:
 	                                 fill frames owned by a VBH_DOMAIN_TEST domain */
@@ -61,6 +66,14 @@ enum vbh_call {
 };
 
 #define VBH_DOMAIN_TEST 0x1u      /* a domain whose frames the TEST_* calls may touch */
+
+/* One entry of VBH_HC_HOST_DONATE_LIST's array. */
+struct vbh_frame_range {
+	uint64_t pfn;
+	uint64_t count;
+};
+
+#define VBH_MAX_LIST_ENTRIES 64u
 
 enum vbh_status {
 	VBH_OK = 0,

@@ -1,0 +1,179 @@
+// Core: ownership map + domains + hypercall dispatch, over two platform seams: the
+// host's nested page table (HostStage2) and frame contents (FrameMemory).
+//
+// dispatch() = lock, decode (may fail, changes nothing), reserve page-table frames
+// (may fail, changes nothing), perform (cannot fail), unlock. One global lock
+// serialises every ownership change; lock order in docs/hypercalls.md, "Locking".
+#pragma once
+
+#include <vbh/core_config.hpp>
+#include <vbh/frame_memory.hpp>
+#include <vbh/host_stage2.hpp>
+#include <vbh/hypercall.hpp>
+#include <vbh/spinlock.hpp>
+
+namespace vbh {
+
+template <HostStage2 S, FrameMemory M>
+class Core {
+public:
+    Core(S& stage2, M& memory) : s2_{stage2}, mem_{memory} {}
+    Core(const Core&) = delete;
+    Core& operator=(const Core&) = delete;
+
+    // Once, on one CPU, before any hypercall.
+    Result<void> init(const CoreConfig& cfg) { return init_frame_table(frames_, cfg); }
+
+    // One hypercall from any CPU. relax() runs while waiting for the lock (on target:
+    // answer TLB-shootdown requests, see SpinLock).
+    template <class Relax = NoRelax>
+    HypercallOut dispatch(const HypercallRegs& regs, Cpl cpl, Relax relax = {}) {
+        LockGuard guard{lock_, relax};
+        auto op = decode(regs, cpl, frames_, domains_);
+        if (!op)
+            return {op.error()};
+        if (op->call == Call::donate_list)
+            if (auto r = copy_list(*op); !r)
+                return {r.error()};
+        if (auto r = reserve(*op); !r) {
+            s2_.release();
+            return {r.error()};
+        }
+        HypercallOut out = perform(*op);
+        s2_.release();
+        return out;
+    }
+
+    const FrameTable& frames() const { return frames_; }
+    const DomainTable& domains() const { return domains_; }
+
+private:
+    // Copy the caller's array into hypervisor memory once, then validate the copy:
+    // another CPU rewriting it meanwhile changes nothing we check (threats.md #4).
+    Result<void> copy_list(const Op& op) {
+        const std::uint64_t* src = mem_.words(list_frame(op));
+        std::uint64_t first = (op.arg & (frame_bytes - 1)) / sizeof(std::uint64_t);
+        for (std::uint32_t i = 0; i < op.entries; ++i) {
+            copy_[i].pfn = __atomic_load_n(&src[first + 2 * i], __ATOMIC_RELAXED);
+            copy_[i].count = __atomic_load_n(&src[first + 2 * i + 1], __ATOMIC_RELAXED);
+        }
+        return decode_list(copy_, op.entries, op.dom, frames_, list_);
+    }
+
+    Result<void> reserve(const Op& op) {
+        switch (op.call) {
+        case Call::donate:
+        case Call::reclaim:
+        case Call::hyp_donate: return s2_.reserve(op.range);
+        case Call::donate_list: return reserve_list();
+        case Call::domain_destroy: return reserve_destroy(op.dom);
+        default: return {};
+        }
+    }
+
+    Result<void> reserve_list() {
+        for (std::uint32_t i = 0; i < list_.count; ++i)
+            if (auto r = s2_.reserve(list_.ranges[i]); !r)
+                return r;
+        return {};
+    }
+
+    Result<void> reserve_destroy(DomainId dom) {
+        FrameMeta owned{Owner::domain, dom};
+        for (auto run = frames_.next_run(Pfn{0}, owned); run.count != 0;
+             run = frames_.next_run(Pfn{run.end()}, owned))
+            if (auto r = s2_.reserve(run); !r)
+                return r;
+        return {};
+    }
+
+    HypercallOut perform(const Op& op) {
+        Domain& d = domains_[op.dom];
+        switch (op.call) {
+        case Call::version: return {Status::ok, VBH_ABI_VERSION, 0};
+        case Call::domain_create:
+            domains_.create(op.dom, std::uint32_t(op.arg));
+            return {Status::ok, op.dom.value, 0};
+        case Call::domain_destroy: return destroy(op.dom);
+        case Call::share:
+            frames_.apply(Transition::share, op.range, op.dom);
+            d.borrowed += op.range.count;
+            return {};
+        case Call::unshare:
+            frames_.apply(Transition::unshare, op.range, op.dom);
+            d.borrowed -= op.range.count;
+            return {};
+        case Call::donate: return donate(op.range, Transition::donate, op.dom);
+        case Call::hyp_donate: return donate(op.range, Transition::hyp_donate, op.dom);
+        case Call::donate_list: return donate_list(op.dom);
+        case Call::reclaim: return reclaim(op.range, op.dom);
+        case Call::test_fill: fill(mem_, op.range, op.arg); return {};
+        case Call::test_hash: return {Status::ok, hash(mem_, op.range), 0};
+        }
+        return {Status::invalid};
+    }
+
+    // The host loses access (unmap, then every CPU's cached translations go) before
+    // the frames change owner.
+    HypercallOut donate(FrameRange r, Transition t, DomainId dom) {
+        s2_.unmap(r);
+        s2_.flush_all_cpus();
+        frames_.apply(t, r, dom);
+        if (t == Transition::donate)
+            domains_[dom].owned += r.count;
+        return {Status::ok, r.count, 0};
+    }
+
+    HypercallOut donate_list(DomainId dom) {
+        std::uint64_t total = 0;
+        for (std::uint32_t i = 0; i < list_.count; ++i)
+            s2_.unmap(list_.ranges[i]);
+        s2_.flush_all_cpus();
+        for (std::uint32_t i = 0; i < list_.count; ++i) {
+            frames_.apply(Transition::donate, list_.ranges[i], dom);
+            total += list_.ranges[i].count;
+        }
+        domains_[dom].owned += total;
+        return {Status::ok, total, 0};
+    }
+
+    // Zeroed before the host's table maps the frames again (threats.md #6).
+    void return_to_host(FrameRange r, Transition t, DomainId dom) {
+        scrub(mem_, r);
+        s2_.map_identity(r);
+        frames_.apply(t, r, dom);
+    }
+
+    HypercallOut reclaim(FrameRange r, DomainId dom) {
+        return_to_host(r, Transition::reclaim, dom);
+        domains_[dom].owned -= r.count;
+        return {Status::ok, r.count, 0};
+    }
+
+    HypercallOut destroy(DomainId dom) {
+        FrameMeta owned{Owner::domain, dom}, lent{Owner::shared, dom};
+        std::uint64_t scrubbed = 0, unshared = 0;
+        for (auto run = frames_.next_run(Pfn{0}, owned); run.count != 0;
+             run = frames_.next_run(Pfn{run.end()}, owned)) {
+            return_to_host(run, Transition::destroy, dom);
+            scrubbed += run.count;
+        }
+        for (auto run = frames_.next_run(Pfn{0}, lent); run.count != 0;
+             run = frames_.next_run(Pfn{run.end()}, lent)) {
+            frames_.apply(Transition::destroy, run, dom);
+            unshared += run.count;
+        }
+        domains_.destroy(dom);
+        return {Status::ok, scrubbed, unshared};
+    }
+
+    SpinLock lock_;
+    FrameTable frames_;
+    DomainTable domains_;
+    vbh_frame_range copy_[VBH_MAX_LIST_ENTRIES];
+    RangeList list_;
+    S& s2_;
+    M& mem_;
+};
+
+} // namespace vbh

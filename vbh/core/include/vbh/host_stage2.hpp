@@ -1,0 +1,34 @@
+// HostStage2: the narrow view the core has of the host's nested page table (NPT/EPT).
+// The table maps host physical memory 1:1; the core only removes frames from it and
+// puts them back. The implementation is the ept/ engine on target; tests use a fake.
+//
+// Contract (validate, then commit; style.md §6):
+//   reserve(r)      decode phase, may fail with Status::no_memory and then changes
+//                   nothing; sets aside the table frames that one later unmap(r) or
+//                   map_identity(r) may need (splitting a large page). Reservations
+//                   accumulate until release().
+//   unmap(r)        perform phase, cannot fail; r was reserved.
+//   map_identity(r) perform phase, cannot fail; r was reserved. Read/write/execute,
+//                   write-back (the host's normal memory attributes).
+//   flush_all_cpus() invalidate cached translations of the host table on every CPU and
+//                   return when all have done so (threats.md #5).
+//   release()       give back what reserve() set aside and perform did not consume.
+#pragma once
+
+#include <vbh/frame.hpp>
+#include <vbh/result.hpp>
+
+#include <concepts>
+
+namespace vbh {
+
+template <class T>
+concept HostStage2 = requires(T& s, FrameRange r) {
+    { s.reserve(r) } -> std::same_as<Result<void>>;
+    { s.unmap(r) } -> std::same_as<void>;
+    { s.map_identity(r) } -> std::same_as<void>;
+    { s.flush_all_cpus() } -> std::same_as<void>;
+    { s.release() } -> std::same_as<void>;
+};
+
+} // namespace vbh

@@ -1,0 +1,26 @@
+#include <vbh/domains.hpp>
+
+namespace vbh {
+
+Result<DomainId> DomainTable::lookup(std::uint64_t raw) const {
+    if (raw == VBH_HOST_DOMAIN || raw >= capacity || !slots_[raw].live)
+        return unexpected(Status::no_domain);
+    return DomainId{std::uint16_t(raw)};
+}
+
+Result<DomainId> DomainTable::free_slot() const {
+    for (std::uint32_t i = 1; i < capacity; ++i)
+        if (!slots_[i].live)
+            return DomainId{std::uint16_t(i)};
+    return unexpected(Status::no_memory);
+}
+
+void DomainTable::create(DomainId id, std::uint32_t flags) {
+    slots_[id.value] = Domain{true, flags, 0, 0};
+}
+
+void DomainTable::destroy(DomainId id) {
+    slots_[id.value] = Domain{};
+}
+
+} // namespace vbh
