@@ -29,6 +29,7 @@ typedef int (*workload_fn)(uint64_t iters, uint64_t *ns);
 int bench_exec(uint64_t iters, uint64_t *ns);     /* fork + execve + wait */
 int bench_syscall(uint64_t iters, uint64_t *ns);  /* getppid */
 int bench_pingpong(uint64_t iters, uint64_t *ns); /* pipe round trip CPU0 <-> CPU1 */
+int bench_switch(uint64_t iters, uint64_t *ns);   /* pipe round trip on CPU0 */
 int bench_memrand(uint64_t iters, uint64_t *ns);  /* 4 KiB read, random page */
 int bench_memseq(uint64_t iters, uint64_t *ns);   /* 4 KiB read, next page */
 int bench_fault(uint64_t iters, uint64_t *ns);    /* anonymous page fault */

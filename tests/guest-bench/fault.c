@@ -9,7 +9,7 @@
 
 #define CHUNK_PAGES 64u
 
-static int touch_chunk(void)
+static int touch_chunk(unsigned pages)
 {
 	char *p = mmap(NULL, CHUNK_PAGES * 4096, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -19,7 +19,7 @@ static int touch_chunk(void)
 		perror("fault: mmap");
 		return -1;
 	}
-	for (i = 0; i < CHUNK_PAGES; i++)
+	for (i = 0; i < pages; i++)
 		((volatile char *)p)[i * 4096] = 1;
 	munmap(p, CHUNK_PAGES * 4096);
 	return 0;
@@ -27,16 +27,13 @@ static int touch_chunk(void)
 
 int bench_fault(uint64_t iters, uint64_t *ns)
 {
-	uint64_t t0, done;
+	uint64_t t0 = now_ns(), done, left;
 
-	if (iters % CHUNK_PAGES) {
-		fprintf(stderr, "fault: iterations must be a multiple of %u\n", CHUNK_PAGES);
-		return -1;
-	}
-	t0 = now_ns();
-	for (done = 0; done < iters; done += CHUNK_PAGES)
-		if (touch_chunk())
+	for (done = 0; done < iters; done += CHUNK_PAGES) {
+		left = iters - done;
+		if (touch_chunk(left < CHUNK_PAGES ? (unsigned)left : CHUNK_PAGES))
 			return -1;
+	}
 	*ns = now_ns() - t0;
 	return 0;
 }

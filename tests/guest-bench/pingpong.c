@@ -2,6 +2,7 @@
 /* pingpong: two threads pinned to CPU 0 and CPU 1 pass one byte back and forth through
  * two pipes. Every hop wakes a task on the other CPU, which is a reschedule IPI when
  * that CPU sits in HLT: this is the cross-CPU wake-up and context-switch cost.
+ * switch: the same with both threads on CPU 0, i.e. two context switches and no IPI.
  * One iteration is one round trip (two wake-ups). */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -56,15 +57,15 @@ static int ping(int out, int in, uint64_t iters)
 	return 0;
 }
 
-int bench_pingpong(uint64_t iters, uint64_t *ns)
+static int run(int peer_cpu, uint64_t iters, uint64_t *ns)
 {
 	int there[2], back[2];
-	struct side peer = { .cpu = 1, .iters = iters };
+	struct side peer = { .cpu = peer_cpu, .iters = iters };
 	pthread_t tid;
 	uint64_t t0;
 	int rc;
 
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+	if (sysconf(_SC_NPROCESSORS_ONLN) <= peer_cpu) {
 		fprintf(stderr, "pingpong: needs 2 online CPUs\n");
 		return -1;
 	}
@@ -85,8 +86,18 @@ int bench_pingpong(uint64_t iters, uint64_t *ns)
 		close(there[1]); /* unblock the peer */
 	pthread_join(tid, NULL);
 	if (rc || peer.err) {
-		fprintf(stderr, "pingpong: pipe I/O or pinning to CPU 1 failed\n");
+		fprintf(stderr, "pingpong: pipe I/O or pinning to CPU %d failed\n", peer_cpu);
 		return -1;
 	}
 	return 0;
+}
+
+int bench_pingpong(uint64_t iters, uint64_t *ns)
+{
+	return run(1, iters, ns);
+}
+
+int bench_switch(uint64_t iters, uint64_t *ns)
+{
+	return run(0, iters, ns);
 }

@@ -1,0 +1,186 @@
+# shellcheck shell=dash
+# boot: --smp 2 --timeout 900
+# Exit overhead and footprint (docs/benchmarks.md). In ONE boot: every workload BARE,
+# then insmod vbh.ko, then every workload again DEPRIVILEGED, so each ratio compares the
+# same kernel, page cache and (as far as TCG allows) host load. Benchmarks never pass or
+# fail on time: a VBH-CHECK here only says that a benchmark produced a number.
+#   vbh.bench_reps=N        runs per workload and mode; the fastest is reported (3)
+#   vbh.bench_scale=P       iteration counts in percent of vbh-bench's defaults (100)
+#   vbh.bench_idle_secs=N   idle exit-rate sampling time (5)
+#   vbh.bench_rt_iters=N    iterations of each benchmod round-trip loop (5000)
+#   vbh.bench_only=a,b      run only these workloads (default: all of `vbh-bench list`)
+#   vbh.bench_msr=0xNNN     MSR for the rdmsr loop (0xc0010114, VM_CR: vbh intercepts it)
+#   vbh.insmod_args=a=1,b=2 vbh.ko parameters (commas become spaces)
+# Metrics (report: tools/report/report.py):
+#   wl.MODE.WORKLOAD ns          fastest run, ns per iteration (MODE = bare | depriv)
+#   wl.MODE.WORKLOAD.max ns      slowest run, for the spread
+#   exits.PHASE.cpuN exit/s      PHASE = idle | WORKLOAD (deprivileged only)
+#   rt.MODE.LOOP.cpuN[.cycles|.min] ns|cycles   benchmod round trips (mean, fastest)
+#   hist.MODE.LOOP.cpu0.B count  iterations with 2^B <= cycles < 2^(B+1)
+#   launch.insmod ms, footprint.hyp|ram B, footprint.hyp_pct %
+ko=/lib/vbh/vbh.ko
+sys=/sys/kernel/vbh
+bm=/sys/kernel/benchmod
+reps=$(param bench_reps 3)
+scale=$(param bench_scale 100)
+idle=$(param bench_idle_secs 5)
+rt_iters=$(param bench_rt_iters 5000)
+only=$(param bench_only "" | tr ',' ' ')
+BENCH=$(command -v vbh-bench || echo /lib/vbh/bin/vbh-bench)
+ncpu=$(online_cpus)
+
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { printf f "\n", (b ? a / b : 0) }'; }
+
+stats_snapshot() { # per-CPU total exits, one "CPU TOTAL" line each (empty when bare)
+  [ -r "$sys/stats" ] || return 0
+  awk '
+    { cpu = ""; tot = ""
+      for (i = 1; i <= NF; i++) {
+        f = $i; sub(/:$/, "", f)
+        if (f ~ /^cpu[0-9]+$/) cpu = substr(f, 4)
+        else if (f ~ /^cpu=[0-9]+$/) cpu = substr(f, 5)
+        else if (f ~ /^(total|total_exits|exits)=[0-9]+$/) { sub(/^[a-z_]+=/, "", f); tot = f }
+      }
+      if (cpu != "" && tot != "") print cpu, tot }' "$sys/stats"
+}
+
+exit_rates() { # exit_rates PHASE BEFORE AFTER ELAPSED_NS: exits/s per CPU
+  local cpu e0 e1
+  [ -s "$2" ] && [ -s "$3" ] || return 0
+  while read -r cpu e1; do
+    e0=$(awk -v c="$cpu" '$1 == c { print $2 }' "$2")
+    [ -n "$e0" ] && metric "exits.$1.cpu$cpu" "$(div $(((e1 - e0) * 1000000000)) "$4")" exit/s
+  done < "$3"
+}
+
+sample_idle() { # exits per second per CPU while nothing runs
+  local t0
+  stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
+  sleep "$idle"
+  stats_snapshot > /tmp/vbh/s1
+  exit_rates idle /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
+}
+
+workloads() { # name and default iterations, filtered by vbh.bench_only
+  $BENCH list | while read -r w n; do
+    [ -z "$only" ] || case " $only " in *" $w "*) ;; *) continue ;; esac
+    echo "$w" $((n * scale / 100 > 0 ? n * scale / 100 : 1))
+  done
+}
+
+run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest per iteration
+  local mode=$1 w=$2 n=$3 r=0 out best= worst= ns t0
+  stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
+  while [ $r -lt "$reps" ]; do
+    r=$((r + 1))
+    if ! out=$($BENCH "$w" "$n" 2>&1); then
+      fail "bench_${mode}_$w" "run $r: $out"; return
+    fi
+    set -- $out
+    [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null ||
+      { fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return; }
+    ns=$3
+    [ -z "$best" ] || [ "$ns" -lt "$best" ] && best=$ns
+    [ -z "$worst" ] || [ "$ns" -gt "$worst" ] && worst=$ns
+  done
+  stats_snapshot > /tmp/vbh/s1
+  exit_rates "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
+  metric "wl.$mode.$w" "$(div "$best" "$n" %.2f)" ns
+  metric "wl.$mode.$w.max" "$(div "$worst" "$n" %.2f)" ns
+  pass "bench_${mode}_$w" "$reps x $n iterations, fastest $best ns, slowest $worst ns"
+}
+
+run_all_workloads() { # run_all_workloads MODE
+  workloads > /tmp/vbh/workloads
+  while read -r w n; do run_workload "$1" "$w" "$n"; done < /tmp/vbh/workloads
+}
+
+roundtrip() { # roundtrip MODE LOOP CPU: one benchmod loop; metrics per CPU, histogram on 0
+  local mode=$1 loop=$2 cpu=$3 r it ns cyc name="rt_$1_$2_cpu$3" b
+  if ! echo "$loop $rt_iters $cpu" > "$bm/run" 2>/dev/null; then
+    fail "$name" "write to $bm/run refused"; return
+  fi
+  r=$(cat "$bm/result")
+  it=$(kv iters "$r"); ns=$(kv ns "$r"); cyc=$(kv cycles "$r")
+  if [ "$(kv errors "$r")" != 0 ] || [ "$it" != "$rt_iters" ]; then
+    fail "$name" "$r"; return
+  fi
+  metric "rt.$mode.$loop.cpu$cpu" "$(div "$ns" "$it")" ns
+  metric "rt.$mode.$loop.cpu$cpu.cycles" "$(div "$cyc" "$it")" cycles
+  metric "rt.$mode.$loop.cpu$cpu.min" "$(kv min "$r")" cycles
+  if [ "$cpu" = 0 ]; then
+    for b in $(echo "$r" | sed -n 's/.*hist=//p' | tr ',' ' '); do
+      metric "hist.$mode.$loop.cpu0.${b%%:*}" "${b#*:}" count
+    done
+  fi
+  pass "$name" "$it iterations, $ns ns, $cyc cycles"
+}
+
+run_roundtrips() { # run_roundtrips MODE LOOP...
+  local mode=$1 loop cpu
+  shift
+  [ -w "$bm/run" ] || { fail "rt_$mode" "benchmod is not loaded"; return; }
+  for loop in "$@"; do
+    cpu=0
+    while [ $cpu -lt "$ncpu" ]; do roundtrip "$mode" "$loop" $cpu; cpu=$((cpu + 1)); done
+  done
+}
+
+# busybox awk reads "0x..." strings as hex numbers (strtod); it has no strtonum.
+ram_bytes() { # System RAM in /proc/iomem (inclusive hex ranges)
+  awk -F'[- :]+' '/System RAM/ { s += ("0x" $3) - ("0x" $2) + 1 } END { printf "%.0f\n", s }' \
+    /proc/iomem 2>/dev/null
+}
+
+hyp_bytes() { # sum of /sys/kernel/vbh/hyp_ranges: "START-END" (inclusive) or "START SIZE"
+  [ -r "$sys/hyp_ranges" ] || return 0
+  awk '{ n = split($0, f, /[^0-9a-fA-Fx]+/); k = 0
+         for (i = 1; i <= n; i++) if (f[i] ~ /^(0x)?[0-9a-fA-F]+$/) v[++k] = f[i]
+         if (k < 2) next
+         a = (v[1] ~ /^0x/ ? v[1] : "0x" v[1]) + 0; b = (v[2] ~ /^0x/ ? v[2] : "0x" v[2]) + 0
+         s += ($0 ~ /-/) ? b - a + 1 : b }
+       END { printf "%.0f\n", s }' "$sys/hyp_ranges"
+}
+
+footprint() {
+  local hyp ram
+  ram=$(ram_bytes); hyp=$(hyp_bytes)
+  metric footprint.ram "$ram" B
+  if [ -z "$hyp" ] || [ "$hyp" = 0 ]; then fail bench_footprint "no $sys/hyp_ranges"; return; fi
+  metric footprint.hyp "$hyp" B
+  metric footprint.hyp_pct "$(div $((hyp * 100)) "$ram" %.3f)" %
+  pass bench_footprint "hypervisor $hyp B of $ram B RAM"
+}
+
+launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
+  local out
+  [ -r "$ko" ] || { fail bench_launch "$ko is not in the initramfs: deprivileged half skipped"; return 1; }
+  # shellcheck disable=SC2046 # word splitting of the parameters is intended
+  out=$($BENCH time insmod "$ko" $(param insmod_args | tr ',' ' ') 2>&1 | tail -n1)
+  set -- $out
+  if [ "$1" != time ] || [ "$2" != 0 ]; then
+    fail bench_launch "insmod vbh.ko failed ($out): deprivileged half skipped; $(dmesg | tail -n3)"
+    return 1
+  fi
+  metric launch.insmod "$(div "$3" 1000000 %.3f)" ms
+  info "vbh status: $(cat "$sys/status" 2>/dev/null)"
+  check_status bench_launch "$sys/status"
+  [ "$(kv state "$(cat "$sys/status" 2>/dev/null)")" = running ]
+}
+
+[ -x "$BENCH" ] || { fail bench_binaries "vbh-bench is not in the initramfs"; exit 0; }
+mark=$(dmesg_mark)
+info "bench: $ncpu CPUs, $reps reps, scale $scale %, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+check bench_benchmod insmod /lib/vbh/modules/benchmod.ko msr="$(param bench_msr 0xc0010114)"
+
+run_roundtrips bare nop cpuid rdmsr
+run_all_workloads bare
+if launch; then
+  sample_idle
+  run_all_workloads depriv
+  run_roundtrips depriv nop cpuid vmmcall rdmsr
+  footprint
+  check_status bench_still_running "$sys/status"
+fi
+dmesg_clean kernel_log_clean "$mark"
+true
