@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Hypercalls issued straight from this module with VMMCALL (attacks 2 and 3 of
+ * docs/containment.md): a hostile kernel does not go through /dev/vbh, whose checks
+ * would hide the hypervisor's own. Also reads the hypervisor's violation log and exit
+ * counters, the evidence a "contained" verdict needs.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <vbh/log.h>
+#include <vbh/stats.h>
+#include "attack.h"
+#include "probe.h"
+
+struct hc_ret hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	return probe_vmmcall(nr, a0, a1, a2, a3);
+}
+
+static void out_hc(struct hc_ret r)
+{
+	if (r.trap != PROBE_OK)
+		out("result=fault trap=%d\n", r.trap);
+	else
+		out("result=returned status=%llu out0=0x%llx out1=0x%llx\n",
+		    r.status, r.out0, r.out1);
+}
+
+/* hc NR A0 A1 A2 A3: any call with any arguments. */
+static int cmd_hc(int argc, const u64 *a)
+{
+	out_hc(hc(a[0], a[1], a[2], a[3], a[4]));
+	return 0;
+}
+
+/* A host-owned frame the hypervisor writes the log or statistics into. */
+static void *reply_page;
+
+static void *reply(void)
+{
+	if (!reply_page)
+		reply_page = (void *)get_zeroed_page(GFP_KERNEL);
+	return reply_page;
+}
+
+static const char *const log_kinds[] = {
+	"?", "npf", "launch", "devirt", "seal", "launch_fail", "msr_denied",
+	"virt_insn", "shutdown",
+};
+
+/* log SEQ: the entries with seq >= SEQ, one line each, then a summary line. */
+static int cmd_log(int argc, const u64 *a)
+{
+	struct vbh_log_page *lp = reply();
+	struct hc_ret r;
+	u32 i, n;
+
+	if (!lp)
+		return -ENOMEM;
+	r = hc(VBH_HC_LOG_READ, page_to_pfn(virt_to_page(lp)), a[0], 0, 0);
+	if (r.trap != PROBE_OK || r.status != VBH_OK) {
+		out_hc(r);
+		return 0;
+	}
+	n = min_t(u32, lp->count, VBH_LOG_PAGE_ENTRIES);
+	for (i = 0; i < n; i++) {
+		const struct vbh_log_entry *e = &lp->entries[i];
+
+		out("log seq=%llu kind=%s addr=0x%llx rip=0x%llx info=0x%llx cpu=%u\n",
+		    e->seq, e->kind < ARRAY_SIZE(log_kinds) ? log_kinds[e->kind] : "?",
+		    e->addr, e->rip, e->info, e->cpu);
+	}
+	out("result=returned status=0 count=%u next=%llu lost=%llu\n", n, lp->next_seq,
+	    lp->lost);
+	return 0;
+}
+
+static const char *const exit_kinds[VBH_EXIT_KIND_COUNT] = {
+	"hypercall", "msr_read", "msr_write", "npf", "nmi", "virt_insn", "shutdown", "other",
+};
+
+/* stats CPU: that CPU's exit counters as key=value. */
+static int cmd_stats(int argc, const u64 *a)
+{
+	struct vbh_cpu_stats *s = reply();
+	struct hc_ret r;
+	int i;
+
+	if (!s)
+		return -ENOMEM;
+	r = hc(VBH_HC_STATS_READ, a[0], page_to_pfn(virt_to_page(s)), 0, 0);
+	if (r.trap != PROBE_OK || r.status != VBH_OK) {
+		out_hc(r);
+		return 0;
+	}
+	out("cpu=%u launched=%u", s->cpu, s->launched);
+	for (i = 0; i < VBH_EXIT_KIND_COUNT; i++)
+		out(" exit_%s=%llu", exit_kinds[i], s->exits[i]);
+	out(" faults_reflected=%llu\nresult=returned status=0\n", s->faults_reflected);
+	return 0;
+}
+
+const struct atk_cmd hc_cmds[] = {
+	{ "hc", 5, cmd_hc, "NR A0 A1 A2 A3" },
+	{ "log", 1, cmd_log, "SEQ" },
+	{ "stats", 1, cmd_stats, "CPU" },
+	{ }
+};
