@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* The boot record (struct vbh_boot_record, boot.h): what Linux knows of the machine. */
+#include <linux/acpi.h>
+#include <linux/efi.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <asm/processor.h>
+#include <asm/set_memory.h>
+
+#include "loader.h"
+
+static int vbh_add_ram(struct resource *res, void *arg)
+{
+	struct vbh_ram_map *map = arg;
+	u64 base = round_up(res->start, PAGE_SIZE);
+	u64 end = round_down(res->end + 1, PAGE_SIZE);
+	struct vbh_mem_range *last = map->nr ? &map->r[map->nr - 1] : NULL;
+
+	if (end <= base)
+		return 0;
+	if (last && last->base + last->size == base) {
+		last->size += end - base;
+		return 0;
+	}
+	if (map->nr == VBH_MAX_RAM_RANGES) {
+		pr_err(VBH_PFX "more than %u System RAM ranges\n", VBH_MAX_RAM_RANGES);
+		return -E2BIG;
+	}
+	map->r[map->nr++] = (struct vbh_mem_range){ .base = base, .size = end - base };
+	return 0;
+}
+
+/* Top-level busy "System RAM" resources of /proc/iomem, in address order. */
+int vbh_ram_map_read(struct vbh_ram_map *map)
+{
+	int err;
+
+	map->nr = 0;
+	err = walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY,
+				  0, -1, map, vbh_add_ram);
+	if (err == -E2BIG)
+		return err;
+	if (!map->nr) {
+		pr_err(VBH_PFX "no System RAM ranges found\n");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* ACPI 6.5 §5.2.5.3: "RSD PTR " on a 16-byte boundary, bytes 0..19 sum to zero. */
+static u64 vbh_scan_rsdp(u64 phys, size_t len)
+{
+	const u8 *p = memremap(phys, len, MEMREMAP_WB);
+	u64 found = 0;
+	size_t off, i;
+
+	if (!p)
+		return 0;
+	for (off = 0; off + 20 <= len && !found; off += 16) {
+		u8 sum = 0;
+
+		if (memcmp(p + off, "RSD PTR ", 8))
+			continue;
+		for (i = 0; i < 20; i++)
+			sum += p[off + i];
+		if (!sum)
+			found = phys + off;
+	}
+	memunmap((void *)p);
+	return found;
+}
+
+/*
+ * UEFI hands the RSDP over in its configuration table; a BIOS boot (QEMU's SeaBIOS)
+ * leaves it in the first KiB of the EBDA or in 0xE0000-0xFFFFF (ACPI 6.5 §5.2.5.1).
+ */
+static u64 vbh_find_rsdp(void)
+{
+	u16 *ebda_seg;
+	u64 ebda = 0, rsdp;
+
+	if (efi.acpi20 != EFI_INVALID_TABLE_ADDR)
+		return efi.acpi20;
+	if (efi.acpi != EFI_INVALID_TABLE_ADDR)
+		return efi.acpi;
+	ebda_seg = memremap(0x40e, sizeof(*ebda_seg), MEMREMAP_WB);
+	if (ebda_seg) {
+		ebda = (u64)*ebda_seg << 4;
+		memunmap(ebda_seg);
+	}
+	rsdp = ebda >= 0x80000 && ebda < 0xa0000 ? vbh_scan_rsdp(ebda, 1024) : 0;
+	return rsdp ? rsdp : vbh_scan_rsdp(0xe0000, 0x20000);
+}
+
+static u64 vbh_acpi_table(const char *name)
+{
+	struct acpi_table_header *h;
+	char sig[ACPI_NAMESEG_SIZE + 1];
+	u64 phys;
+
+	strscpy(sig, name, sizeof(sig));
+	if (acpi_disabled || ACPI_FAILURE(acpi_get_table(sig, 1, &h)))
+		return 0;
+	phys = slow_virt_to_phys(h);
+	acpi_put_table(h);
+	return phys;
+}
+
+void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
+		      const struct vbh_ram_map *ram, u64 br_offset, u64 flags)
+{
+	memset(br, 0, sizeof(*br));
+	br->magic = VBH_BOOT_MAGIC;
+	br->abi_version = VBH_ABI_VERSION;
+	br->hyp_virt_base = (u64)m->virt;
+	br->hyp_size = (u64)m->nr_pages << PAGE_SHIFT;
+	br->boot_record_offset = br_offset;
+	br->nr_hyp_ranges = m->nr_ranges;
+	memcpy(br->hyp_ranges, m->ranges, m->nr_ranges * sizeof(m->ranges[0]));
+	br->nr_ram_ranges = ram->nr;
+	memcpy(br->ram_ranges, ram->r, ram->nr * sizeof(ram->r[0]));
+	br->nr_cpus = min_t(u32, nr_cpu_ids, VBH_MAX_CPUS);
+	br->phys_addr_bits = boot_cpu_data.x86_phys_bits;
+	br->acpi_rsdp = vbh_find_rsdp();
+	br->acpi_dmar = vbh_acpi_table(ACPI_SIG_DMAR);
+	br->acpi_ivrs = vbh_acpi_table(ACPI_SIG_IVRS);
+	br->flags = flags;
+}

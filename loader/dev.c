@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* /dev/vbh: the hypercall ioctl of hypercalls/include/vbh/ioctl.h. Root only (0600). */
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/uaccess.h>
+#include <vbh/ioctl.h>
+
+#include "loader.h"
+
+static long vbh_ioctl_hypercall(void __user *uarg)
+{
+	struct vbh_ioctl_hypercall req;
+	struct vbh_hc hc;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	hc = (struct vbh_hc){ .call = req.call };
+	memcpy(hc.args, req.args, sizeof(hc.args));
+	if (!vbh_hypercall(&hc))
+		return -ENODEV;
+	req.status = hc.status;
+	memcpy(req.out, hc.out, sizeof(req.out));
+	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
+}
+
+static long vbh_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	if (cmd != VBH_IOCTL_HYPERCALL)
+		return -ENOTTY;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return vbh_ioctl_hypercall((void __user *)arg);
+}
+
+static const struct file_operations vbh_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = vbh_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice vbh_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "vbh",
+	.fops = &vbh_fops,
+	.mode = 0600,
+};
+
+static bool vbh_misc_registered;
+
+int vbh_dev_register(void)
+{
+	int err = misc_register(&vbh_misc);
+
+	if (err) {
+		pr_err(VBH_PFX "cannot register /dev/vbh (%d)\n", err);
+		return err;
+	}
+	vbh_misc_registered = true;
+	return 0;
+}
+
+void vbh_dev_unregister(void)
+{
+	if (vbh_misc_registered)
+		misc_deregister(&vbh_misc);
+	vbh_misc_registered = false;
+}

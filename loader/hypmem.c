@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Hypervisor memory: zeroed, physically contiguous chunks (order <= 10) mapped back
+ * to back, executable, with vmap. boot.h: the hypervisor runs at hyp_virt_base in its
+ * own page tables, and every byte of it is removed from the host's NPT at launch.
+ *
+ * After the seal the loader hides the host mapping (clears the vmap PTEs but keeps the
+ * virtual range reserved) so no kernel code reads through it by accident (/proc/kcore,
+ * vread); a CPU that comes online later reveals it again for the length of its launch
+ * call, because the hypervisor must run at the same virtual address (see hotplug.c).
+ * The frames also stay in the kernel's direct map: the NPT, not the host page tables,
+ * is what keeps the host out.
+ */
+#include <linux/io.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
+
+#include "loader.h"
+
+#define VBH_CHUNK_ORDER 10u /* 4 MiB: the largest order both 6.1 and 6.12 hand out */
+
+/*
+ * 16 MiB for the image, stacks, control blocks and IOMMU state, plus per 4 KiB frame
+ * of RAM (up to the highest RAM address): 2 bytes of ownership metadata and 8 bytes of
+ * nested page table should the hypervisor need to map all of RAM with 4 KiB pages.
+ */
+u64 vbh_hypmem_default_size(u64 ram_top)
+{
+	u64 frames = ram_top >> PAGE_SHIFT;
+
+	return round_up(SZ_16M + frames * (2 + 8), SZ_1M);
+}
+
+static struct page *vbh_alloc_chunk(unsigned long want, unsigned int *order)
+{
+	unsigned int o = min_t(unsigned int, VBH_CHUNK_ORDER, ilog2(want));
+	struct page *p;
+
+	for (;; o--) {
+		/* Fall back to smaller chunks quickly rather than reclaim hard. */
+		gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN | (o ? __GFP_NORETRY : 0);
+
+		p = alloc_pages(gfp, o);
+		if (p || !o)
+			break;
+	}
+	*order = o;
+	return p;
+}
+
+static int vbh_add_range(struct vbh_hypmem *m, u64 base, u64 size)
+{
+	struct vbh_mem_range *last = m->nr_ranges ? &m->ranges[m->nr_ranges - 1] : NULL;
+
+	if (last && last->base + last->size == base) {
+		last->size += size;
+		return 0;
+	}
+	if (m->nr_ranges == VBH_MAX_HYP_RANGES) {
+		pr_err(VBH_PFX "memory too fragmented: more than %u physical ranges\n",
+		       VBH_MAX_HYP_RANGES);
+		return -ENOMEM;
+	}
+	m->ranges[m->nr_ranges++] = (struct vbh_mem_range){ .base = base, .size = size };
+	return 0;
+}
+
+static int vbh_alloc_pages(struct vbh_hypmem *m, unsigned long n)
+{
+	while (m->nr_pages < n) {
+		unsigned int order, i;
+		struct page *p = vbh_alloc_chunk(n - m->nr_pages, &order);
+
+		if (!p) {
+			pr_err(VBH_PFX "out of memory after %lu of %lu pages\n", m->nr_pages, n);
+			return -ENOMEM;
+		}
+		/* Order-0 pages from here on: each can be freed on its own on rollback. */
+		split_page(p, order);
+		for (i = 0; i < (1u << order); i++)
+			m->pages[m->nr_pages++] = p + i;
+		if (vbh_add_range(m, page_to_phys(p), PAGE_SIZE << order))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes)
+{
+	unsigned long n = bytes >> PAGE_SHIFT;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->pages = kvcalloc(n, sizeof(*m->pages), GFP_KERNEL);
+	m->saved_ptes = kvcalloc(n, sizeof(*m->saved_ptes), GFP_KERNEL);
+	if (!m->pages || !m->saved_ptes) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = vbh_alloc_pages(m, n);
+	if (err)
+		goto fail;
+	m->virt = vmap(m->pages, n, VM_MAP, PAGE_KERNEL_EXEC);
+	if (!m->virt) {
+		pr_err(VBH_PFX "vmap of %lu pages failed\n", n);
+		err = -ENOMEM;
+		goto fail;
+	}
+	return 0;
+fail:
+	vbh_hypmem_free(m);
+	return err;
+}
+
+/* Only before launch, or after a rolled-back launch: never once a CPU is sealed in. */
+void vbh_hypmem_free(struct vbh_hypmem *m)
+{
+	unsigned long i;
+
+	if (m->virt)
+		vunmap(m->virt);
+	for (i = 0; m->pages && i < m->nr_pages; i++)
+		__free_page(m->pages[i]);
+	kvfree(m->pages);
+	kvfree(m->saved_ptes);
+	memset(m, 0, sizeof(*m));
+}
+
+static void vbh_flush_tlb(void *unused)
+{
+	__flush_tlb_all();
+}
+
+static pte_t *vbh_pte(const struct vbh_hypmem *m, unsigned long i)
+{
+	unsigned int level;
+	pte_t *pte = lookup_address((unsigned long)m->virt + i * PAGE_SIZE, &level);
+
+	return pte && level == PG_LEVEL_4K ? pte : NULL;
+}
+
+/* Validate every PTE first, then clear them all: never a half-hidden mapping. */
+int vbh_hypmem_hide(struct vbh_hypmem *m)
+{
+	unsigned long i;
+
+	for (i = 0; i < m->nr_pages; i++) {
+		pte_t *pte = vbh_pte(m, i);
+
+		if (!pte || pte_pfn(*pte) != page_to_pfn(m->pages[i]) || !pte_present(*pte)) {
+			pr_warn(VBH_PFX "unexpected host mapping at page %lu, left mapped\n", i);
+			return -EFAULT;
+		}
+	}
+	for (i = 0; i < m->nr_pages; i++) {
+		pte_t *pte = vbh_pte(m, i);
+
+		m->saved_ptes[i] = *pte;
+		set_pte(pte, __pte(0));
+	}
+	on_each_cpu(vbh_flush_tlb, NULL, 1);
+	m->hidden = true;
+	return 0;
+}
+
+/* x86 does not cache non-present entries, so restoring needs no TLB flush. */
+void vbh_hypmem_reveal(struct vbh_hypmem *m)
+{
+	unsigned long i;
+
+	if (!m->hidden)
+		return;
+	for (i = 0; i < m->nr_pages; i++)
+		set_pte(vbh_pte(m, i), m->saved_ptes[i]);
+	m->hidden = false;
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * /sys/kernel/vbh: status, hyp_ranges, stats. Formats are specified in
+ * docs/loader.md; tests parse them, so change both together.
+ */
+#include <linux/atomic.h>
+#include <linux/cpu.h>
+#include <linux/kobject.h>
+#include <linux/smp.h>
+#include <linux/sysfs.h>
+
+#include "loader.h"
+
+static struct kobject *vbh_kobj;
+
+static void vbh_count_guest(void *arg)
+{
+	if (vbh_cpu_is_guest(NULL))
+		atomic_inc(arg);
+}
+
+/* Asks every online CPU, through a real hypercall, whether it is in guest mode. */
+static ssize_t status_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	atomic_t guests = ATOMIC_INIT(0);
+	unsigned int online;
+	const char *state;
+	u32 ver;
+	bool here;
+
+	cpus_read_lock();
+	on_each_cpu(vbh_count_guest, &guests, 1);
+	online = num_online_cpus();
+	cpus_read_unlock();
+	here = vbh_cpu_is_guest(&ver);
+	if (vbh_loader.state == VBH_STATE_OFF)
+		state = "off";
+	else
+		state = atomic_read(&guests) == online && here ? "running" : "failed";
+	if (!here)
+		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=none\n",
+				  state, atomic_read(&guests), online);
+	return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u\n", state,
+			  atomic_read(&guests), online, ver >> 16, ver & 0xffff);
+}
+
+/* One range per line, physical, inclusive end, as in /proc/iomem. */
+static ssize_t hyp_ranges_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	u32 i;
+
+	for (i = 0; i < vbh_loader.nr_hyp_ranges; i++) {
+		const struct vbh_mem_range *r = &vbh_loader.hyp_ranges[i];
+
+		n += sysfs_emit_at(buf, n, "%016llx-%016llx\n", r->base, r->base + r->size - 1);
+	}
+	return n;
+}
+
+static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "unavailable\n");
+}
+
+static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
+static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR_RO(hyp_ranges);
+static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
+
+static struct attribute *vbh_attrs[] = {
+	&vbh_status_attr.attr,
+	&vbh_hyp_ranges_attr.attr,
+	&vbh_stats_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group vbh_group = { .attrs = vbh_attrs };
+
+int vbh_sysfs_register(void)
+{
+	int err;
+
+	vbh_kobj = kobject_create_and_add("vbh", kernel_kobj);
+	if (!vbh_kobj)
+		return -ENOMEM;
+	err = sysfs_create_group(vbh_kobj, &vbh_group);
+	if (err) {
+		pr_err(VBH_PFX "cannot create /sys/kernel/vbh (%d)\n", err);
+		vbh_sysfs_unregister();
+	}
+	return err;
+}
+
+void vbh_sysfs_unregister(void)
+{
+	if (vbh_kobj)
+		kobject_put(vbh_kobj);
+	vbh_kobj = NULL;
+}
