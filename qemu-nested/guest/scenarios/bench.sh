@@ -7,7 +7,7 @@
 #   vbh.bench_reps=N        runs per workload and mode; the fastest is reported (3)
 #   vbh.bench_scale=P       iteration counts in percent of vbh-bench's defaults (100)
 #   vbh.bench_idle_secs=N   idle exit-rate sampling time (5)
-#   vbh.bench_rt_iters=N    iterations of each benchmod round-trip loop (5000)
+#   vbh.bench_rt_iters=N    iterations of each benchmod round-trip loop (20000)
 #   vbh.bench_only=a,b      run only these workloads (default: all of `vbh-bench list`)
 #   vbh.bench_msr=0xNNN     MSR for the rdmsr loop (0xc0010114, VM_CR: vbh intercepts it)
 #   vbh.insmod_args=a=1,b=2 vbh.ko parameters (commas become spaces)
@@ -24,7 +24,7 @@ bm=/sys/kernel/benchmod
 reps=$(param bench_reps 3)
 scale=$(param bench_scale 100)
 idle=$(param bench_idle_secs 5)
-rt_iters=$(param bench_rt_iters 5000)
+rt_iters=$(param bench_rt_iters 20000)
 only=$(param bench_only "" | tr ',' ' ')
 BENCH=$(command -v vbh-bench || echo /lib/vbh/bin/vbh-bench)
 ncpu=$(online_cpus)
@@ -145,7 +145,6 @@ hyp_bytes() { # sum of /sys/kernel/vbh/hyp_ranges: "START-END" (inclusive) or "S
 footprint() {
   local hyp ram
   ram=$(ram_bytes); hyp=$(hyp_bytes)
-  metric footprint.ram "$ram" B
   if [ -z "$hyp" ] || [ "$hyp" = 0 ]; then fail bench_footprint "no $sys/hyp_ranges"; return; fi
   metric footprint.hyp "$hyp" B
   metric footprint.hyp_pct "$(div $((hyp * 100)) "$ram" %.3f)" %
@@ -171,6 +170,7 @@ launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
 [ -x "$BENCH" ] || { fail bench_binaries "vbh-bench is not in the initramfs"; exit 0; }
 mark=$(dmesg_mark)
 info "bench: $ncpu CPUs, $reps reps, scale $scale %, $(awk '/MemTotal/ { print $2 " kB" }' /proc/meminfo)"
+metric footprint.ram "$(ram_bytes)" B
 check bench_benchmod insmod /lib/vbh/modules/benchmod.ko msr="$(param bench_msr 0xc0010114)"
 
 run_roundtrips bare nop cpuid rdmsr

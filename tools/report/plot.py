@@ -1,0 +1,68 @@
+"""report.png: workload ratios, round-trip costs and the exit-cost histogram."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import vbhlog  # noqa: E402
+
+
+def _workloads(ax, run):
+    wl = sorted(vbhlog.workloads(run).items())
+    names = [w for w, d in wl if d.get("bare") and d.get("depriv")]
+    if names:
+        ratios = [dict(wl)[w]["depriv"] / dict(wl)[w]["bare"] for w in names]
+        bars = ax.bar(names, ratios, color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+        ax.set_ylabel("deprivileged / bare (wall time)")
+        ax.set_title("Workload slowdown under vbh (same boot)")
+    else:  # bare-only boot: show what was measured, say what is missing
+        names = [w for w, d in wl if d.get("bare")]
+        ax.bar(names, [dict(wl)[w]["bare"] for w in names], color="tab:gray")
+        ax.set_yscale("log")
+        ax.set_ylabel("ns per iteration (bare)")
+        ax.set_title("Workloads, BARE only (no deprivileged run in this log)")
+    ax.tick_params(axis="x", rotation=30)
+
+
+def _roundtrips(ax, run):
+    rt = vbhlog.roundtrips(run)
+    loops = sorted({k[0] for k in rt if k[2] == 0})
+    width = 0.4
+    for i, mode in enumerate(("bare", "depriv")):
+        vals = [rt.get((lp, mode, 0), {}).get("ns", 0) for lp in loops]
+        bars = ax.bar([x + (i - 0.5) * width for x in range(len(loops))], vals, width,
+                      label=mode)
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in vals], fontsize=7)
+    ax.set_xticks(range(len(loops)), loops)
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per round trip (CPU 0)")
+    ax.set_title("In-kernel round trips (benchmod)")
+    ax.legend()
+
+
+def _histogram(ax, run):
+    hist = vbhlog.histograms(run)
+    for (loop, mode), buckets in sorted(hist.items()):
+        xs = sorted(buckets)
+        total = sum(buckets.values())
+        ax.step([2 ** b for b in xs], [buckets[b] / total for b in xs], where="post",
+                label=f"{loop} ({mode})")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("TSC cycles per iteration (log2 bucket)")
+    ax.set_ylabel("fraction of iterations")
+    ax.set_title("Round-trip cost distribution (CPU 0)")
+    if hist:
+        ax.legend(fontsize=7)
+
+
+def write_png(run, path):
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    _workloads(axes[0], run)
+    _roundtrips(axes[1], run)
+    _histogram(axes[2], run)
+    fig.suptitle("vbh under QEMU TCG: ratios are meaningful, absolute costs are TCG's")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

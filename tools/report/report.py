@@ -1,0 +1,163 @@
+#!/usr/bin/python3
+"""vbh benchmark report: serial log of a bench boot -> report.md + report.png.
+
+    report.py LOG [--out DIR]             write DIR/report.md and DIR/report.png
+    report.py --check DIR [--require-depriv]
+                                          validate a produced report (for CI)
+
+LOG is a serial log of `qemu-nested/boot.sh --scenario bench` (out/qemu/logs/*.log).
+Numbers are reported as measured; nothing is pass/fail on time (docs/benchmarks.md).
+"""
+import argparse
+import os
+import sys
+
+import vbhlog
+
+NA = "n/a"
+SECTIONS = ["## Run", "## Workloads: bare vs deprivileged", "## Exits per second per CPU",
+            "## Round-trip costs", "## Launch and footprint", "## Checks", "## Caveats"]
+WHAT = {
+    "exec": "fork + execve + wait of a static binary",
+    "syscall": "getppid system call",
+    "switch": "pipe round trip, both threads on CPU 0",
+    "pingpong": "pipe round trip CPU 0 <-> CPU 1 (2 wake-ups)",
+    "memrand": "4 KiB read at a random page of 128 MiB",
+    "memseq": "4 KiB read, next page of 128 MiB",
+    "fault": "anonymous page fault (mmap/touch/munmap)",
+}
+CAVEATS = """\
+- QEMU TCG, not hardware: every VMRUN/#VMEXIT flushes TCG's whole software TLB, so an exit
+  round trip costs microseconds here (vs ~0.5 us on hardware) and NPT walks are emulated.
+  Ratios show where vbh adds work; absolute numbers do not transfer to real CPUs.
+- Bare and deprivileged halves run in the same boot, one after the other. Each workload
+  runs several times per mode and the fastest run is reported; the spread (slowest over
+  fastest) shows how much host load (other QEMUs, compilers on a 2-core host) moved it.
+- pingpong mostly measures how fast the host schedules the woken vCPU thread under TCG.
+- Round-trip cycles are TSC cycles between two `lfence; rdtsc` and include that pair;
+  the `nop` loop is that pair alone, and "above nop" subtracts it.
+"""
+
+
+def num(v, fmt="{:.1f}"):
+    return NA if v is None else fmt.format(v)
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_section(run, log):
+    failed = [c for c in run.checks if not c[1]]
+    lines = [f"- log: `{log}`", f"- checks: {len(run.checks) - len(failed)} passed, "
+             f"{len(failed)} failed; scenario {'finished' if run.done else 'did NOT finish'}"]
+    lines += [f"- {i}" for i in run.info if i.startswith(("kernel", "bench:", "initramfs",
+                                                          "vbh status"))]
+    return "\n".join(lines) + "\n"
+
+
+def workload_section(run):
+    rows = []
+    for w, d in sorted(vbhlog.workloads(run).items()):
+        b, p = d.get("bare"), d.get("depriv")
+        ratio = p / b if b and p else None
+        spread = [d[k + "_max"] / d[k] * 100 - 100 if d.get(k) and d.get(k + "_max")
+                  else None for k in ("bare", "depriv")]
+        rows.append([w, WHAT.get(w, ""), num(b), num(p), num(ratio, "{:.3f}"),
+                     num(spread[0]), num(spread[1])])
+    return ("Wall time per iteration, fastest of the runs; ratio = deprivileged / bare.\n\n"
+            + table(["workload", "one iteration", "bare (ns)", "deprivileged (ns)",
+                     "ratio (x)", "bare spread (%)", "depriv spread (%)"], rows))
+
+
+def exits_section(run):
+    rates = vbhlog.exit_rates(run)
+    if not rates:
+        return "No exit counters in the log (vbh not loaded, or no /sys/kernel/vbh/stats).\n"
+    cpus = sorted({c for r in rates.values() for c in r})
+    order = ["idle"] + sorted(p for p in rates if p != "idle")
+    rows = [[p] + [num(rates[p].get(c)) for c in cpus] + [num(sum(rates[p].values()))]
+            for p in order if p in rates]
+    return ("VM exits per second while idle and while each workload ran (deprivileged).\n\n"
+            + table(["phase"] + [f"cpu{c} (exit/s)" for c in cpus] + ["all (exit/s)"], rows))
+
+
+def roundtrip_section(run):
+    rt = vbhlog.roundtrips(run)
+    rows = []
+    for (loop, mode, cpu), d in sorted(rt.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2])):
+        base = rt.get(("nop", mode, cpu), {}).get("cycles")
+        above = d.get("cycles") - base if loop != "nop" and base is not None \
+            and d.get("cycles") is not None else None
+        rows.append([loop, mode, f"cpu{cpu}", num(d.get("ns")), num(d.get("cycles")),
+                     num(above), num(d.get("min"), "{:.0f}")])
+    if not rows:
+        return "No round-trip measurements in the log (benchmod not loaded?).\n"
+    return ("In-kernel loops of benchmod (tests/guest-modules/benchmod): mean per iteration.\n\n"
+            + table(["loop", "mode", "cpu", "mean (ns)", "mean (cycles)", "above nop (cycles)",
+                     "fastest (cycles)"], rows))
+
+
+def footprint_section(run):
+    v = run.value
+    hyp, ram = v("footprint.hyp"), v("footprint.ram")
+    rows = [["insmod vbh.ko (launch on every CPU)", num(v("launch.insmod"), "{:.3f}"), "ms"]]
+    rows += [[f"loader-reported {m.group(1)}", num(val, "{:.3f}"), run.metrics[m.group(0)][1]]
+             for m, val in run.matching(r"launch\.(?!insmod$)([\w.]+)")]
+    rows += [["hypervisor memory (sum of hyp_ranges)", num(hyp, "{:.0f}"), "B"],
+             ["hypervisor memory", num(hyp / 2**20 if hyp else None, "{:.2f}"), "MiB"],
+             ["guest RAM (System RAM in /proc/iomem)", num(ram, "{:.0f}"), "B"],
+             ["hypervisor share of RAM", num(hyp / ram * 100 if hyp and ram else None,
+                                             "{:.3f}"), "%"]]
+    return table(["what", "value (number)", "unit"], rows)
+
+
+def checks_section(run):
+    rows = [[n, "pass" if ok else "FAIL", d.replace("|", "/")[:160]] for n, ok, d in run.checks
+            if n.startswith(("bench", "rt_", "kernel_log"))]
+    return ("A check only says whether a benchmark produced a number.\n\n"
+            + table(["check", "result", "detail"], rows))
+
+
+def write_report(log, outdir):
+    with open(log, errors="replace") as f:
+        run = vbhlog.parse(f.read())
+    if not vbhlog.workloads(run):
+        sys.exit(f"report: no bench workload metrics in {log} (was it a bench boot?)")
+    os.makedirs(outdir, exist_ok=True)
+    parts = ["# vbh benchmark report\n", "![workload ratios and round-trip costs](report.png)\n"]
+    for title, body in zip(SECTIONS, [run_section(run, log), workload_section(run),
+                                      exits_section(run), roundtrip_section(run),
+                                      footprint_section(run), checks_section(run), CAVEATS]):
+        parts += [title + "\n", body]
+    with open(os.path.join(outdir, "report.md"), "w") as f:
+        f.write("\n".join(parts))
+    import plot  # matplotlib is only needed to write, not to check
+    plot.write_png(run, os.path.join(outdir, "report.png"))
+    print(f"report: {outdir}/report.md, {outdir}/report.png")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("log", nargs="?", help="serial log of a bench boot")
+    ap.add_argument("--out", default="out/report", help="output directory")
+    ap.add_argument("--check", metavar="DIR", help="validate DIR/report.md and report.png")
+    ap.add_argument("--require-depriv", action="store_true",
+                    help="with --check: deprivileged numbers must be present too")
+    a = ap.parse_args()
+    if a.check:
+        import check
+        problems = check.check_report(a.check, a.require_depriv)
+        for p in problems:
+            print(f"report --check: {p}", file=sys.stderr)
+        print(f"report --check: {a.check}: {'ok' if not problems else 'INVALID'}")
+        sys.exit(1 if problems else 0)
+    if not a.log:
+        ap.error("LOG or --check DIR is required")
+    write_report(a.log, a.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One command for the benchmark report (docs/benchmarks.md):
+#   tools/report/run.sh [--smp N] [--append KERNEL-ARGS] [--require-depriv]
+#       build, boot the bench scenario under QEMU TCG, write out/report/report.{md,png}
+#   tools/report/run.sh --log FILE [--require-depriv]    report from an existing serial log
+#   tools/report/run.sh --check [DIR] [--require-depriv] validate a report (default out/report)
+# Exit status: 0 when the report was written and is well formed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
+smp=2 log= check= req= append=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --smp) smp=${2:?}; shift ;;
+    --append) append+=(--append "${2:?}"); shift ;;
+    --log) log=${2:?}; shift ;;
+    --check) check=${2:-$root/out/report}; [ $# -gt 1 ] && [ "${2#--}" = "$2" ] && shift ;;
+    --require-depriv) req=--require-depriv ;;
+    *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$check" ] && exec "$py" "$root/tools/report/report.py" --check "$check" $req
+
+need_matplotlib() {
+  "$py" -c 'import matplotlib' 2>/dev/null && return 0
+  local SUDO= try
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  for try in 1 2 3 4 5 6; do  # another helper may hold the dpkg lock
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      python3-matplotlib > /dev/null && return 0
+    [ "$try" = 1 ] && $SUDO apt-get update -qq || sleep 20
+  done
+  echo "run.sh: cannot install python3-matplotlib" >&2; return 1
+}
+
+# qemu-nested/build.sh packs the modules (benchmod included) and scenarios; the static
+# workload programs go into a second cpio archive appended to its initramfs (the kernel
+# unpacks concatenated archives), passed with a later -initrd that overrides boot.sh's.
+bench_initramfs() {
+  local b=$root/out/bench st=$root/out/bench/extra
+  mkdir -p "$b"
+  echo "run.sh: qemu-nested/build.sh (log: out/bench/build.log)"
+  "$root/qemu-nested/build.sh" > "$b/build.log" 2>&1 || { tail -n 20 "$b/build.log"; return 1; }
+  rm -rf "$st"; mkdir -p "$st/usr/bin"
+  "$root/tests/guest-bench/build.sh" "$st/usr/bin"
+  (cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 > "$b/extra.cpio.gz"
+  cat "$root/out/qemu/initramfs.cpio.gz" "$b/extra.cpio.gz" > "$b/initramfs.cpio.gz"
+}
+
+boot() {
+  local out rc=0
+  bench_initramfs
+  out=$("$root/qemu-nested/boot.sh" --no-build --scenario bench --smp "$smp" "${append[@]}" \
+        --qemu "-initrd $root/out/bench/initramfs.cpio.gz" 2>&1 | tee /dev/stderr) || rc=$?
+  log=$(echo "$out" | sed -n 's/^log: //p' | tail -n1)
+  [ -n "$log" ] && [ -r "$log" ] || { echo "run.sh: boot.sh produced no log" >&2; return 1; }
+  [ $rc = 0 ] || echo "run.sh: boot.sh reported failures (exit $rc); writing the report anyway" >&2
+}
+
+need_matplotlib
+[ -n "$log" ] || boot
+"$py" "$root/tools/report/report.py" "$log" --out "$root/out/report"
+"$py" "$root/tools/report/report.py" --check "$root/out/report" $req

@@ -1,0 +1,94 @@
+"""Parse a vbh serial log (out/qemu/logs/*.log) into the bench scenario's results.
+
+The guest prints one record per line (qemu-nested/guest/lib.sh):
+    VBH-CHECK <name> <pass|fail> <detail...>
+    VBH-METRIC <name> <value> <unit>
+    VBH-INFO <text...>
+Kernel messages can share the serial console, so records are searched for anywhere in
+a line, and a metric whose value does not parse is ignored rather than guessed.
+"""
+import re
+from dataclasses import dataclass, field
+
+_RECORD = re.compile(r"VBH-(CHECK|METRIC|INFO|DONE)\s+(.*)")
+
+
+@dataclass
+class Run:
+    """Every record of one boot, keyed the way the bench scenario names them."""
+    metrics: dict = field(default_factory=dict)  # name -> (value, unit)
+    checks: list = field(default_factory=list)   # (name, passed, detail)
+    info: list = field(default_factory=list)
+    done: bool = False
+
+    def value(self, name):
+        m = self.metrics.get(name)
+        return m[0] if m else None
+
+    def matching(self, pattern):
+        """(match, value) for every metric whose whole name matches the regex."""
+        rx = re.compile(pattern)
+        for name, (val, _unit) in self.metrics.items():
+            m = rx.fullmatch(name)
+            if m:
+                yield m, val
+
+
+def parse(text):
+    run = Run()
+    for line in text.splitlines():
+        m = _RECORD.search(line.replace("\r", ""))
+        if not m:
+            continue
+        kind, rest = m.group(1), m.group(2).strip()
+        if kind == "METRIC":
+            parts = rest.split()
+            if len(parts) >= 2:
+                try:
+                    run.metrics[parts[0]] = (float(parts[1]), " ".join(parts[2:3]))
+                except ValueError:
+                    pass
+        elif kind == "CHECK":
+            parts = rest.split(None, 2)
+            if len(parts) >= 2 and parts[1] in ("pass", "fail"):
+                run.checks.append((parts[0], parts[1] == "pass",
+                                   parts[2] if len(parts) > 2 else ""))
+        elif kind == "INFO":
+            run.info.append(rest)
+        else:
+            run.done = True
+    return run
+
+
+def workloads(run):
+    """name -> {bare, bare_max, depriv, depriv_max} in ns per iteration."""
+    out = {}
+    for m, val in run.matching(r"wl\.(bare|depriv)\.(\w+)(\.max)?"):
+        key = m.group(1) + ("_max" if m.group(3) else "")
+        out.setdefault(m.group(2), {})[key] = val
+    return out
+
+
+def exit_rates(run):
+    """phase -> {cpu: exits per second}; phase 'idle' or a workload name."""
+    out = {}
+    for m, val in run.matching(r"exits\.(\w+)\.cpu(\d+)"):
+        out.setdefault(m.group(1), {})[int(m.group(2))] = val
+    return out
+
+
+def roundtrips(run):
+    """(loop, mode, cpu) -> {ns, cycles, min}."""
+    out = {}
+    for m, val in run.matching(r"rt\.(bare|depriv)\.(\w+)\.cpu(\d+)(?:\.(cycles|min))?"):
+        key = (m.group(2), m.group(1), int(m.group(3)))
+        out.setdefault(key, {})[m.group(4) or "ns"] = val
+    return out
+
+
+def histograms(run):
+    """(loop, mode) -> {log2 bucket: count} for CPU 0."""
+    out = {}
+    for m, val in run.matching(r"hist\.(bare|depriv)\.(\w+)\.cpu0\.(\d+)"):
+        out.setdefault((m.group(2), m.group(1)), {})[int(m.group(3))] = int(val)
+    return out
