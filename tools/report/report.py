@@ -80,8 +80,17 @@ def exits_section(run):
     order = ["idle"] + sorted(p for p in rates if p != "idle")
     rows = [[p] + [num(rates[p].get(c)) for c in cpus] + [num(sum(rates[p].values()))]
             for p in order if p in rates]
-    return ("VM exits per second while idle and while each workload ran (deprivileged).\n\n"
+    text = ("VM exits per second while idle and while each workload ran (deprivileged; "
+            "a workload phase covers all its runs).\n\n"
             + table(["phase"] + [f"cpu{c} (exit/s)" for c in cpus] + ["all (exit/s)"], rows))
+    kinds = vbhlog.exit_kinds(run)
+    names = sorted({k for d in kinds.values() for k in d})
+    if names:
+        rows = [[p] + [str(kinds[p].get(k, 0)) for k in names] for p in order if p in kinds]
+        text += ("\nExits by reason during each phase, all CPUs (reasons with no exit in any "
+                 "phase are left out).\n\n" + table(["phase"] + [f"{k} (exits)" for k in names],
+                                                     rows))
+    return text
 
 
 def roundtrip_section(run):

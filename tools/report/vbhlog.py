@@ -92,3 +92,11 @@ def histograms(run):
     for m, val in run.matching(r"hist\.(bare|depriv)\.(\w+)\.cpu0\.(\d+)"):
         out.setdefault((m.group(2), m.group(1)), {})[int(m.group(3))] = int(val)
     return out
+
+
+def exit_kinds(run):
+    """phase -> {exit reason: count} summed over CPUs."""
+    out = {}
+    for m, val in run.matching(r"exitkind\.(\w+)\.(\w+)"):
+        out.setdefault(m.group(1), {})[m.group(2)] = int(val)
+    return out

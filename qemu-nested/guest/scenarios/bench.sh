@@ -17,7 +17,10 @@
 #   exits.PHASE.cpuN exit/s      PHASE = idle | WORKLOAD (deprivileged only)
 #   rt.MODE.LOOP.cpuN[.cycles|.min] ns|cycles   benchmod round trips (mean, fastest)
 #   hist.MODE.LOOP.cpu0.B count  iterations with 2^B <= cycles < 2^(B+1)
-#   launch.insmod ms, footprint.hyp|ram B, footprint.hyp_pct %
+#   exitkind.PHASE.KIND exits    exits by reason during PHASE, all CPUs (KIND: loader/stats.c)
+#   launch.insmod ms             insmod wall time; launch.loader_log ms: first vbh: kernel log
+#                                line to "running and sealed" (the loader's own timestamps)
+#   footprint.hyp|ram B, footprint.hyp_pct %
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
 bm=/sys/kernel/benchmod
@@ -31,26 +34,32 @@ ncpu=$(online_cpus)
 
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { printf f "\n", (b ? a / b : 0) }'; }
 
-stats_snapshot() { # per-CPU total exits, one "CPU TOTAL" line each (empty when bare)
+stats_snapshot() { # "CPU TOTAL exit_KIND=N..." per CPU from $sys/stats (empty when bare)
+  # Format (loader/stats.c): cpu=N launched=L total_exits=T exit_hypercall=N ... per line.
   [ -r "$sys/stats" ] || return 0
   awk '
-    { cpu = ""; tot = ""
+    { cpu = ""; tot = ""; kinds = ""
       for (i = 1; i <= NF; i++) {
-        f = $i; sub(/:$/, "", f)
-        if (f ~ /^cpu[0-9]+$/) cpu = substr(f, 4)
-        else if (f ~ /^cpu=[0-9]+$/) cpu = substr(f, 5)
-        else if (f ~ /^(total|total_exits|exits)=[0-9]+$/) { sub(/^[a-z_]+=/, "", f); tot = f }
+        f = $i
+        if (f ~ /^cpu=[0-9]+$/) cpu = substr(f, 5)
+        else if (f ~ /^total_exits=[0-9]+$/) tot = substr(f, 13)
+        else if (f ~ /^exit_[a-z_]+=[0-9]+$/) kinds = kinds " " f
       }
-      if (cpu != "" && tot != "") print cpu, tot }' "$sys/stats"
+      if (cpu != "" && tot != "") print cpu, tot kinds }' "$sys/stats"
 }
 
-exit_rates() { # exit_rates PHASE BEFORE AFTER ELAPSED_NS: exits/s per CPU
-  local cpu e0 e1
+exit_rates() { # exit_rates PHASE BEFORE AFTER ELAPSED_NS: exits/s per CPU, exits by reason
   [ -s "$2" ] && [ -s "$3" ] || return 0
-  while read -r cpu e1; do
-    e0=$(awk -v c="$cpu" '$1 == c { print $2 }' "$2")
-    [ -n "$e0" ] && metric "exits.$1.cpu$cpu" "$(div $(((e1 - e0) * 1000000000)) "$4")" exit/s
-  done < "$3"
+  awk -v phase="$1" -v ns="$4" '
+    FNR == NR { t0[$1] = $2; for (i = 3; i <= NF; i++) { split($i, kv, "="); k0[$1, kv[1]] = kv[2] }; next }
+    ($1 in t0) {
+      printf "exits.%s.cpu%s %.1f\n", phase, $1, ($2 - t0[$1]) * 1e9 / ns
+      for (i = 3; i <= NF; i++) { split($i, kv, "="); by[kv[1]] += kv[2] - k0[$1, kv[1]] }
+    }
+    END { for (k in by) if (by[k] > 0) printf "exitkind.%s.%s %d\n", phase, substr(k, 6), by[k] }
+  ' "$2" "$3" | while read -r name v; do
+    case $name in exits.*) metric "$name" "$v" exit/s ;; *) metric "$name" "$v" exits ;; esac
+  done
 }
 
 sample_idle() { # exits per second per CPU while nothing runs
@@ -128,8 +137,8 @@ run_roundtrips() { # run_roundtrips MODE LOOP...
 
 # busybox awk reads "0x..." strings as hex numbers (strtod); it has no strtonum.
 ram_bytes() { # System RAM in /proc/iomem (inclusive hex ranges)
-  awk -F'[- :]+' '/System RAM/ { s += ("0x" $3) - ("0x" $2) + 1 } END { printf "%.0f\n", s }' \
-    /proc/iomem 2>/dev/null
+  awk '/: System RAM$/ { split($1, r, "-"); s += ("0x" r[2]) - ("0x" r[1]) + 1 }
+       END { printf "%.0f\n", s }' /proc/iomem 2>/dev/null
 }
 
 hyp_bytes() { # sum of /sys/kernel/vbh/hyp_ranges: "START-END" (inclusive) or "START SIZE"
@@ -151,6 +160,12 @@ footprint() {
   pass bench_footprint "hypervisor $hyp B of $ram B RAM"
 }
 
+launch_log_ms() { # the loader's own launch time: its first to its "sealed" kernel log line
+  dmesg_since "$mark" | awk '/ vbh: / { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t)
+      if (first == "") first = t; if ($0 ~ /running and sealed/) { printf "%.3f\n", (t - first) * 1000; exit } }' |
+    while read -r ms; do metric launch.loader_log "$ms" ms; done
+}
+
 launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
   local out
   [ -r "$ko" ] || { fail bench_launch "$ko is not in the initramfs: deprivileged half skipped"; return 1; }
@@ -162,6 +177,7 @@ launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
     return 1
   fi
   metric launch.insmod "$(div "$3" 1000000 %.3f)" ms
+  launch_log_ms
   info "vbh status: $(cat "$sys/status" 2>/dev/null)"
   check_status bench_launch "$sys/status"
   [ "$(kv state "$(cat "$sys/status" 2>/dev/null)")" = running ]
