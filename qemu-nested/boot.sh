@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Boot Linux under QEMU TCG (AMD SVM + NPT emulated, VT-d IOMMU), run one guest scenario,
+# show its checks and metrics. Exit 0 only if the guest reported VBH-DONE with at least
+# one check and no failure.
+#   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
+#                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
+#                       [--no-build] [--verbose]
+# Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch. A scenario file may set its
+# own defaults in a header line "# boot: --cpu qemu64 --timeout 120"; the command line
+# wins. --verbose streams the whole serial console. Logs: out/qemu/logs/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$root/out/qemu
+smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
+build=1 verbose=0
+
+usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+parse() { # parse ARGS...: sets the option variables
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --smp) smp=${2:?}; shift ;;          --cpu) cpu=${2:?}; shift ;;
+      --scenario) scenario=${2:?}; shift ;; --timeout) timeout=${2:?}; shift ;;
+      --append) append="$append ${2:?}"; shift ;; --qemu) qemu_args="$qemu_args ${2:?}"; shift ;;
+      --mem) mem=${2:?}; shift ;;          --no-build) build=0 ;;
+      --verbose|-v) verbose=1 ;;           *) usage ;;
+    esac
+    shift
+  done
+}
+
+scenario_file() {
+  local d
+  for d in "$root/qemu-nested/guest/scenarios" "$root/tests/guest-scenarios"; do
+    [ -r "$d/$1.sh" ] && { echo "$d/$1.sh"; return 0; }
+  done
+  return 1
+}
+
+# The scenario's "# boot:" header gives defaults, then the command line overrides them.
+parse "$@"
+sfile=$(scenario_file "$scenario") || { echo "boot: no scenario '$scenario'" >&2; exit 2; }
+# shellcheck disable=SC2046 # header options are words
+parse $(sed -n 's/^# boot: //p' "$sfile") "$@"
+if [ -z "$timeout" ]; then  # boot + baseline + workload + margin
+  wl=$(echo " $append " | sed -n 's/.* vbh\.workload_secs=\([0-9]*\) .*/\1/p')
+  bl=$(echo " $append " | sed -n 's/.* vbh\.baseline_secs=\([0-9]*\) .*/\1/p')
+  timeout=$((120 + ${wl:-60} + ${bl:-10}))
+fi
+
+bold='' red='' green='' off=''
+if [ -t 1 ]; then bold=$'\e[1m' red=$'\e[31m' green=$'\e[32m' off=$'\e[0m'; fi
+mkdir -p "$out/logs"
+
+if [ $build = 1 ]; then
+  t0=$SECONDS
+  printf 'building (qemu-nested/build.sh) ... '
+  if "$root/qemu-nested/build.sh" > "$out/logs/build.log" 2>&1; then
+    echo "ok ($((SECONDS - t0)) s)"
+  else
+    echo "${red}FAILED${off}"; tail -n 30 "$out/logs/build.log"
+    echo "build log: $out/logs/build.log"; exit 1
+  fi
+fi
+if [ ! -r "$out/kernel.env" ] || [ ! -r "$out/initramfs.cpio.gz" ]; then
+  echo "boot: nothing built yet; run without --no-build" >&2; exit 1
+fi
+# shellcheck source=/dev/null
+. "$out/kernel.env"
+
+log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario-smp$smp.log
+ln -sfn "${log##*/}" "$out/logs/last.log"
+cmdline="console=ttyS0 panic=-1 intel_iommu=on vbh.scenario=$scenario${append}"
+echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
+# shellcheck disable=SC2086 # qemu_args are words
+qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu \
+  -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$out/initramfs.cpio.gz" \
+  -append "$cmdline" $qemu_args < /dev/null > "$log" 2>&1 &
+qpid=$!
+trap 'kill $qpid 2>/dev/null || true' EXIT INT TERM
+
+show() { # show LINE: live progress for one serial line
+  local l=${1%$'\r'} r
+  if [ $verbose = 1 ]; then echo "  | $l"; return; fi
+  case $l in
+    *VBH-CHECK*) l=${l#*VBH-CHECK }; r=${l#* }; r=${r%% *}
+      [ "$r" = pass ] && r="${green}pass${off}" || r="${red}FAIL${off}"
+      printf '  %4ss  %s  %s\n' $((SECONDS - start)) "$r" "${l%% *}" ;;
+    *VBH-INFO*) printf '  %4ss  %s\n' $((SECONDS - start)) "${l#*VBH-INFO }" ;;
+  esac
+}
+
+# Follow the serial log until the guest powers off, reports VBH-DONE or times out.
+start=$SECONDS seen=0 init_wall='' done_at='' status=''
+while :; do
+  total=$(wc -l < "$log")
+  while IFS= read -r line; do
+    [ -z "$init_wall" ] && [[ $line == *VBH-* ]] && init_wall=$((SECONDS - start))
+    [[ $line == *VBH-DONE* ]] && done_at=${done_at:-$SECONDS}
+    show "$line"
+  done < <([ "$total" -gt "$seen" ] && sed -n "$((seen + 1)),${total}p" "$log")
+  seen=$total
+  kill -0 $qpid 2>/dev/null || { wait $qpid || true; status=exited; break; }
+  if [ -n "$done_at" ] && [ $((SECONDS - done_at)) -gt 20 ]; then status=hung-after-done; break; fi
+  if [ $((SECONDS - start)) -ge "$timeout" ]; then status=timeout; break; fi
+  sleep 0.5
+done
+wall=$((SECONDS - start))
+kill $qpid 2>/dev/null && { sleep 2; kill -9 $qpid 2>/dev/null || true; }
+trap - EXIT INT TERM
+
+# Parse and summarise the protocol lines.
+proto=$(grep -a -o 'VBH-[A-Z]* .*' "$log" | tr -d '\r' || true)
+checks=$(echo "$proto" | sed -n 's/^VBH-CHECK //p')
+metrics=$(echo "$proto" | sed -n 's/^VBH-METRIC //p')
+read -r d_pass d_fail < <(echo "$proto" | sed -n 's/^VBH-DONE //p' | tail -n1; echo) || true
+n_pass=$(echo "$checks" | awk '$2 == "pass"' | grep -c . || true)
+n_fail=$(echo "$checks" | awk '$2 != "pass"' | grep -c . || true)
+
+echo
+if [ -n "$checks" ]; then
+  printf '%s%-28s %-6s %s%s\n' "$bold" CHECK RESULT DETAIL "$off"
+  echo "$checks" | while read -r name res detail; do
+    c=$green; [ "$res" = pass ] || { c=$red; res=FAIL; }
+    printf '%-28s %s%-6s%s %s\n' "$name" "$c" "$res" "$off" "${detail:0:100}"
+  done
+fi
+if [ -n "$metrics" ]; then
+  printf '\n%s%-28s %12s  %s%s\n' "$bold" METRIC VALUE UNIT "$off"
+  echo "$metrics" | while read -r name value unit; do printf '%-28s %12s  %s\n' "$name" "$value" "$unit"; done
+fi
+echo
+
+why=
+if [ -z "$d_pass" ]; then
+  case $status in
+    timeout) why="timed out after $timeout s without VBH-DONE" ;;
+    *) why="the guest stopped without VBH-DONE" ;;
+  esac
+  grep -aq 'Kernel panic' "$log" && why="$why (kernel panic)"
+elif [ "$d_fail" != 0 ] || [ "$n_fail" != 0 ]; then why="$n_fail check(s) failed"
+elif [ "$n_pass" = 0 ]; then why="no check ran"
+elif [ "$d_pass" != "$n_pass" ]; then why="VBH-DONE says $d_pass passed, log has $n_pass"
+fi
+timing="wall $wall s, QEMU start to /init ${init_wall:-?} s"
+find "$out/logs" -name '*-smp*.log' | sort -r | tail -n +51 | xargs -r rm -f  # keep 50
+if [ -z "$why" ]; then
+  echo "${bold}${green}PASS${off} $scenario (smp $smp): $n_pass checks passed; $timing"
+  echo "log: $log"
+  exit 0
+fi
+echo "----- last 40 lines of $log -----"
+tail -n 40 "$log" | tr -d '\r'
+echo "-----"
+echo "${bold}${red}FAIL${off} $scenario (smp $smp): $why; $n_pass passed, $n_fail failed; $timing"
+echo "log: $log"
+exit 1

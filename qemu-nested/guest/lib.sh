@@ -1,0 +1,140 @@
+# shellcheck shell=dash disable=SC2020
+# Helpers sourced by every guest scenario (busybox ash). The serial-console protocol
+# that qemu-nested/boot.sh parses, one record per line:
+#   VBH-CHECK <name> <pass|fail> <detail...>
+#   VBH-METRIC <name> <value> <unit>
+#   VBH-INFO <text...>
+#   VBH-DONE <passed> <failed>          (printed once by /init at the end)
+# Names are single words. Each result is also appended to $VBH_RESULTS for /init.
+
+VBH_RESULTS=${VBH_RESULTS:-/tmp/vbh/results}
+VBH_LIB=${VBH_LIB:-/lib/vbh}
+# Kernel log lines that mean something went wrong, whatever the scenario.
+VBH_DMESG_BAD='Oops|BUG:|general protection|WARNING:|Call Trace|soft lockup|hard LOCKUP|rcu.*stall|Kernel panic|segfault|invalid opcode|double fault'
+# Scenarios may set VBH_DMESG_ALLOW to an ERE of bad-looking lines they expect.
+VBH_DMESG_ALLOW=${VBH_DMESG_ALLOW:-}
+
+_oneline() { # squeeze text into one short protocol-safe line
+  tr '\n\r\t' '   ' | sed 's/  */ /g; s/^ //; s/ $//' | cut -c1-200
+}
+
+result() { # result pass|fail NAME DETAIL...
+  local r=$1 name=$2; shift 2
+  echo "VBH-CHECK $name $r $(echo "$*" | _oneline)"
+  echo "$r $name" >> "$VBH_RESULTS"
+}
+pass() { result pass "$@"; }   # pass NAME DETAIL...
+fail() { result fail "$@"; }   # fail NAME DETAIL...
+
+check() { # check NAME CMD...: pass if CMD exits 0; its output becomes the detail
+  local name=$1 out; shift
+  if out=$("$@" 2>&1); then pass "$name" "$out"; else fail "$name" "(exit $?) $out"; fi
+}
+
+metric() { echo "VBH-METRIC $1 $2 $3"; }   # metric NAME VALUE UNIT
+info() { echo "VBH-INFO $*"; }
+
+param() { # param NAME [DEFAULT]: value of vbh.NAME=... on the kernel command line
+  local v=$2 w line
+  read -r line < /proc/cmdline
+  for w in $line; do
+    case $w in "vbh.$1="*) v=${w#*=} ;; esac
+  done
+  echo "$v"
+}
+
+kv() { # kv KEY TEXT: value of KEY=V or "KEY: V" in loosely formatted TEXT
+  echo "$2" | sed 's/: */=/g' | tr ' ,;\t' '\n\n\n\n' | sed -n "s/^$1=//p" | head -n1
+}
+
+online_cpus() { grep -c '^processor' /proc/cpuinfo; }
+
+cpu_has() { grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"; }
+
+dmesg_mark() { # timestamp of the newest kernel log record, for dmesg_since
+  dmesg | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p' | tail -n1
+}
+
+dmesg_since() { # dmesg_since [MARK]: kernel log records newer than MARK (default: all)
+  dmesg | awk -v m="${1:--1}" '
+    /^\[ *[0-9.]+\]/ { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t); on = (t + 0 > m + 0) }
+    on { print }'
+}
+
+expect_dmesg() { # expect_dmesg NAME ERE [MARK]: the log since MARK has a matching line
+  local hit
+  hit=$(dmesg_since "${3:--1}" | grep -E -m1 "$2")
+  if [ -n "$hit" ]; then pass "$1" "$hit"; else fail "$1" "no kernel log line matches /$2/"; fi
+}
+
+dmesg_clean() { # dmesg_clean NAME MARK: no oops/BUG/WARN/stall since MARK (minus allowed)
+  local bad
+  bad=$(dmesg_since "$2" | grep -E "$VBH_DMESG_BAD")
+  [ -n "$VBH_DMESG_ALLOW" ] && bad=$(echo "$bad" | grep -v -E "$VBH_DMESG_ALLOW")
+  if [ -z "$bad" ]; then pass "$1" "no oops/BUG/WARNING/stall in the kernel log"
+  else fail "$1" "$(echo "$bad" | head -n3)"; fi
+}
+
+check_status() { # check_status NAME FILE: "state=running cpus=N/N", N = online CPUs
+  local s cpus n
+  if [ ! -r "$2" ]; then fail "$1" "$2 missing"; return; fi
+  s=$(cat "$2"); cpus=$(kv cpus "$s"); n=$(online_cpus)
+  if [ "$(kv state "$s")" = running ] && [ "$cpus" = "$n/$n" ]; then pass "$1" "$s"
+  else fail "$1" "want state=running cpus=$n/$n, got: $s"; fi
+}
+
+modules_now() { lsmod | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' '; }
+
+_worker() { # _worker CPU END_EPOCH OUT: exec/fork, tmpfs I/O and hashing until END
+  local i=0 f=/tmp/vbh/work.$1
+  while [ "$(date +%s)" -lt "$2" ]; do
+    /bin/busybox true
+    dd if=/dev/zero of="$f" bs=64k count=16 2>/dev/null
+    md5sum "$f" > /dev/null
+    cat /proc/interrupts /proc/meminfo > /dev/null
+    i=$((i + 1))
+  done
+  rm -f "$f"
+  echo "$i" > "$3"
+}
+
+workload() { # workload NAME SECS: one pinned worker per online CPU; checks all finish.
+  # Sets WORKLOAD_SECS (wall time) and WORKLOAD_RATE (iterations/s, all CPUs).
+  local n end t0 took c=0 total=0 done=0 f
+  n=$(online_cpus) t0=$(date +%s)
+  end=$((t0 + $2))
+  rm -f /tmp/vbh/iters.*
+  while [ $c -lt "$n" ]; do
+    taskset -c "$c" sh -c ". $VBH_LIB/lib.sh; _worker $c $end /tmp/vbh/iters.$c" &
+    c=$((c + 1))
+  done
+  wait
+  took=$(($(date +%s) - t0))
+  for f in /tmp/vbh/iters.*; do
+    [ -s "$f" ] || continue
+    done=$((done + 1)); total=$((total + $(cat "$f")))
+  done
+  if [ "$done" = "$n" ] && [ "$total" -gt 0 ] && [ "$took" -le $(($2 + 30)) ]; then
+    pass "$1" "$n CPUs, $total iterations in $took s"
+  else
+    fail "$1" "$done/$n workers finished, $total iterations in $took s (budget $2 s)"
+  fi
+  # shellcheck disable=SC2034 # read by the scenarios
+  WORKLOAD_SECS=$took
+  WORKLOAD_RATE=$((total / (took > 0 ? took : 1)))
+  metric "$1_iters_per_sec" "$WORKLOAD_RATE" iter/s
+}
+
+exit_count() { # exit_count FILE: total VM exits in a loosely formatted stats file
+  # Sums keys named exits/total/total_exits/exits_total (one total, or one per CPU); if there
+  # are none, sums per-reason keys exit_*/exits_*. Empty when FILE has no such key.
+  [ -r "$1" ] || return 0
+  sed 's/: */=/g' "$1" | tr ' ,;\t' '\n\n\n\n' | awk -F= '
+    $2 ~ /^[0-9]+$/ && $1 ~ /^(exits|total|total_exits|exits_total)$/ { tot += $2; nt++ }
+    $2 ~ /^[0-9]+$/ && $1 ~ /^exits?_/ { part += $2; np++ }
+    END { if (nt) print tot; else if (np) print part }'
+}
+
+same() { # same NAME WANT GOT: pass if the two strings are equal
+  if [ "$2" = "$3" ]; then pass "$1" "$3"; else fail "$1" "want '$2', got '$3'"; fi
+}
