@@ -81,6 +81,8 @@ void vbh_hotplug_unregister(void); /* caller holds cpus_read_lock */
 int vbh_dev_register(void);
 void vbh_dev_unregister(void);
 int vbh_sysfs_register(void);
+ssize_t vbh_stats_show(char *buf);  /* stats.c */
+ssize_t vbh_log_show(char *buf);
 void vbh_sysfs_unregister(void);
 
 /* main.c: the one loader instance. */

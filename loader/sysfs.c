@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * /sys/kernel/vbh: status, hyp_ranges, stats. Formats are specified in
+ * /sys/kernel/vbh: status, hyp_ranges, stats, log. Formats are specified in
  * docs/loader.md; tests parse them, so change both together.
  */
 #include <linux/atomic.h>
@@ -60,17 +60,24 @@ static ssize_t hyp_ranges_show(struct kobject *k, struct kobj_attribute *a, char
 
 static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
-	return sysfs_emit(buf, "unavailable\n");
+	return vbh_stats_show(buf);
+}
+
+static ssize_t log_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return vbh_log_show(buf);
 }
 
 static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
 static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR_RO(hyp_ranges);
 static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
+static struct kobj_attribute vbh_log_attr = __ATTR_RO(log);
 
 static struct attribute *vbh_attrs[] = {
 	&vbh_status_attr.attr,
 	&vbh_hyp_ranges_attr.attr,
 	&vbh_stats_attr.attr,
+	&vbh_log_attr.attr,
 	NULL,
 };
 

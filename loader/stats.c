@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * /sys/kernel/vbh/stats and /sys/kernel/vbh/log: the hypervisor's exit counters
+ * (vbh/stats.h, VBH_HC_STATS_READ) and event log (vbh/log.h, VBH_HC_LOG_READ). Both
+ * calls copy into a host-owned frame the loader allocates per read; the loader never
+ * reads hypervisor memory. Formats: docs/loader.md.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sysfs.h>
+#include <vbh/log.h>
+#include <vbh/stats.h>
+
+#include "loader.h"
+
+/* Lines are at most ~300 bytes: a 4 KiB sysfs page holds about a dozen CPUs. */
+static const char *const vbh_exit_names[VBH_EXIT_KIND_COUNT] = {
+	[VBH_EXIT_HYPERCALL] = "exit_hypercall", [VBH_EXIT_MSR_READ] = "exit_msr_read",
+	[VBH_EXIT_MSR_WRITE] = "exit_msr_write", [VBH_EXIT_NPF] = "exit_npf",
+	[VBH_EXIT_NMI] = "exit_nmi",             [VBH_EXIT_VIRT_INSN] = "exit_virt_insn",
+	[VBH_EXIT_SHUTDOWN] = "exit_shutdown",   [VBH_EXIT_OTHER] = "exit_other",
+};
+
+static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const struct vbh_cpu_stats *s)
+{
+	unsigned int k;
+
+	n += sysfs_emit_at(buf, n, "cpu=%u launched=%u total_exits=%llu", s->cpu,
+			   s->launched, s->total_exits);
+	for (k = 0; k < VBH_EXIT_KIND_COUNT; k++)
+		n += sysfs_emit_at(buf, n, " %s=%llu", vbh_exit_names[k], s->exits[k]);
+	n += sysfs_emit_at(buf, n,
+			   " flushes=%llu kicks_sent=%llu kicks_taken=%llu nmis_reflected=%llu faults_reflected=%llu\n",
+			   s->flushes, s->kicks_sent, s->kicks_taken, s->nmis_reflected,
+			   s->faults_reflected);
+	return n;
+}
+
+/* One hypercall into a frame; a text reason in *why when it did not work. */
+static bool vbh_read_into(struct page *pg, struct vbh_hc *hc, const char **why)
+{
+	memset(page_address(pg), 0, PAGE_SIZE);
+	if (!vbh_hypercall(hc)) {
+		*why = "no hypervisor on this CPU";
+		return false;
+	}
+	if (hc->status != VBH_OK) {
+		*why = vbh_status_name(hc->status);
+		return false;
+	}
+	return true;
+}
+
+static ssize_t vbh_stats_emit(char *buf, struct page *pg)
+{
+	const struct vbh_cpu_stats *s = page_address(pg);
+	struct vbh_hc hc = { .call = VBH_HC_STATS_READ, .args = { 0, page_to_pfn(pg) } };
+	const char *why = NULL;
+	u64 cpu, nr;
+	ssize_t n = 0;
+
+	if (!vbh_read_into(pg, &hc, &why))
+		return sysfs_emit(buf, "unavailable: %s\n", why);
+	if (hc.out[1] < sizeof(*s) || s->version != VBH_STATS_VERSION)
+		return sysfs_emit(buf, "unavailable: stats version %u size %llu, want %u %zu\n",
+				  s->version, hc.out[1], VBH_STATS_VERSION, sizeof(*s));
+	nr = min_t(u64, hc.out[0], VBH_MAX_CPUS);
+	for (cpu = 0; cpu < nr; cpu++) {
+		hc = (struct vbh_hc){ .call = VBH_HC_STATS_READ, .args = { cpu, page_to_pfn(pg) } };
+		if (!vbh_read_into(pg, &hc, &why))
+			n += sysfs_emit_at(buf, n, "cpu=%llu unavailable: %s\n", cpu, why);
+		else
+			n = vbh_emit_cpu(buf, n, s);
+	}
+	return n;
+}
+
+ssize_t vbh_stats_show(char *buf)
+{
+	struct page *pg;
+	ssize_t n;
+
+	if (vbh_loader.state == VBH_STATE_OFF)
+		return sysfs_emit(buf, "unavailable: hypervisor not launched\n");
+	pg = alloc_page(GFP_KERNEL);
+	if (!pg)
+		return -ENOMEM;
+	n = vbh_stats_emit(buf, pg);
+	__free_page(pg);
+	return n;
+}
+
+static const char *vbh_log_kind(u32 kind)
+{
+	static const char *const names[] = {
+		[VBH_LOG_NPF] = "npf",           [VBH_LOG_LAUNCH] = "launch",
+		[VBH_LOG_DEVIRT] = "devirt",     [VBH_LOG_SEAL] = "seal",
+		[VBH_LOG_LAUNCH_FAIL] = "launch_fail", [VBH_LOG_MSR_DENIED] = "msr_denied",
+		[VBH_LOG_VIRT_INSN] = "virt_insn", [VBH_LOG_SHUTDOWN] = "shutdown",
+	};
+
+	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "unknown";
+}
+
+#define VBH_LOG_SHOWN 40u /* newest entries that fit in a sysfs page */
+
+static ssize_t vbh_log_emit(char *buf, struct page *pg)
+{
+	const struct vbh_log_page *p = page_address(pg);
+	struct vbh_hc hc = { .call = VBH_HC_LOG_READ, .args = { page_to_pfn(pg), U64_MAX } };
+	const char *why = NULL;
+	ssize_t n;
+	u32 i;
+
+	/* Asking for seq U64_MAX copies nothing and tells the next sequence number. */
+	if (!vbh_read_into(pg, &hc, &why))
+		return sysfs_emit(buf, "unavailable: %s\n", why);
+	hc.args[1] = hc.out[1] > VBH_LOG_SHOWN ? hc.out[1] - VBH_LOG_SHOWN : 0;
+	hc.call = VBH_HC_LOG_READ;
+	if (!vbh_read_into(pg, &hc, &why))
+		return sysfs_emit(buf, "unavailable: %s\n", why);
+	n = sysfs_emit(buf, "next_seq=%llu lost=%llu count=%u\n", p->next_seq, p->lost,
+		       p->count);
+	for (i = 0; i < min_t(u32, p->count, VBH_LOG_PAGE_ENTRIES); i++) {
+		const struct vbh_log_entry *e = &p->entries[i];
+
+		n += sysfs_emit_at(buf, n, "seq=%llu cpu=%u kind=%s addr=%#llx rip=%#llx info=%#llx\n",
+				   e->seq, e->cpu, vbh_log_kind(e->kind), e->addr, e->rip,
+				   e->info);
+	}
+	return n;
+}
+
+ssize_t vbh_log_show(char *buf)
+{
+	struct page *pg;
+	ssize_t n;
+
+	if (vbh_loader.state == VBH_STATE_OFF)
+		return sysfs_emit(buf, "unavailable: hypervisor not launched\n");
+	pg = alloc_page(GFP_KERNEL);
+	if (!pg)
+		return -ENOMEM;
+	n = vbh_log_emit(buf, pg);
+	__free_page(pg);
+	return n;
+}
