@@ -4,7 +4,7 @@
 # one check and no failure.
 #   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
-#                       [--no-build] [--verbose]
+#                       [--no-build] [--initrd FILE] [--verbose]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch. A scenario file may set its
 # own defaults in a header line "# boot: --cpu qemu64 --timeout 120"; the command line
 # wins. --verbose streams the whole serial console. Logs: out/qemu/logs/.
@@ -12,6 +12,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
 smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
+initrd=$out/initramfs.cpio.gz
 build=1 verbose=0
 
 usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -22,6 +23,7 @@ parse() { # parse ARGS...: sets the option variables
       --scenario) scenario=${2:?}; shift ;; --timeout) timeout=${2:?}; shift ;;
       --append) append="$append ${2:?}"; shift ;; --qemu) qemu_args="$qemu_args ${2:?}"; shift ;;
       --mem) mem=${2:?}; shift ;;          --no-build) build=0 ;;
+      --initrd) initrd=${2:?}; shift ;;
       --verbose|-v) verbose=1 ;;           *) usage ;;
     esac
     shift
@@ -61,7 +63,7 @@ if [ $build = 1 ]; then
     echo "build log: $out/logs/build.log"; exit 1
   fi
 fi
-if [ ! -r "$out/kernel.env" ] || [ ! -r "$out/initramfs.cpio.gz" ]; then
+if [ ! -r "$out/kernel.env" ] || [ ! -r "$initrd" ]; then
   echo "boot: nothing built yet; run without --no-build" >&2; exit 1
 fi
 # shellcheck source=/dev/null
@@ -73,7 +75,7 @@ cmdline="console=ttyS0 panic=-1 intel_iommu=on vbh.scenario=$scenario${append}"
 echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
 # shellcheck disable=SC2086 # qemu_args are words
 qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu \
-  -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$out/initramfs.cpio.gz" \
+  -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
   -append "$cmdline" $qemu_args < /dev/null > "$log" 2>&1 &
 qpid=$!
 trap 'kill $qpid 2>/dev/null || true' EXIT INT TERM

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The QEMU test matrix (what CI runs, via tests/run-all.sh): build once, then boot
+#   selftest        smp 2   the pipeline itself (qemu-nested/testmod)
+#   selftest-fail   smp 2   a deliberately failing check must make boot.sh fail
+#   launch          smp 2   vbh.ko late launch + 60 s workload (VBH_QEMU_WORKLOAD_SECS)
+#   launch          smp 4   same, 20 s workload
+#   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
+#   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
+# and compile-check the modules against the newest Debian 6.1 headers.
+# Prints the time of each step; exits 1 if any step failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+logs=$root/out/qemu/logs
+secs=${VBH_QEMU_WORKLOAD_SECS:-60}
+mkdir -p "$logs"
+
+names=() results=() times=()
+step() { # step NAME EXPECT(pass|fail) CMD...
+  local name=$1 expect=$2 t0=$SECONDS rc res; shift 2
+  echo; echo "=== $name"
+  "$@"; rc=$?
+  if { [ "$expect" = pass ] && [ $rc -eq 0 ]; } || { [ "$expect" = fail ] && [ $rc -eq 1 ]; }
+  then res=ok; else res=FAILED; fi
+  names+=("$name") results+=("$res") times+=($((SECONDS - t0)))
+  echo "--- $name: $res ($((SECONDS - t0)) s)"
+}
+
+t_all=$SECONDS
+step build pass "$root/qemu-nested/build.sh"
+# Boot a private copy of what was built (even if partial): other people may rebuild
+# out/qemu/initramfs.cpio.gz while the matrix runs.
+initrd=$root/out/qemu/test-initramfs.cpio.gz
+if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
+  boot() { "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" "$@"; }
+  step selftest pass boot --scenario selftest
+  step selftest-must-fail fail boot --scenario selftest \
+    --append vbh.selftest_fail=1 --append vbh.workload_secs=1
+  step launch-smp2 pass boot --scenario launch --smp 2 \
+    --append "vbh.workload_secs=$secs"
+  step launch-smp4 pass boot --scenario launch --smp 4 \
+    --append "vbh.workload_secs=$(( secs / 3 > 10 ? secs / 3 : 10 ))" --append vbh.baseline_secs=5
+  step nosvm pass boot --scenario nosvm
+  for f in "$root"/tests/guest-scenarios/*.sh; do
+    [ -e "$f" ] || continue
+    n=${f##*/}; n=${n%.sh}
+    step "$n" pass boot --scenario "$n"
+  done
+fi
+step compile-6.1 pass "$root/qemu-nested/build.sh" --kver-series 6.1
+
+echo
+echo "qemu-nested/test.sh summary (logs: $logs):"
+failed=0
+for i in "${!names[@]}"; do
+  printf '  %-22s %-7s %4d s\n' "${names[$i]}" "${results[$i]}" "${times[$i]}"
+  [ "${results[$i]}" = ok ] || failed=$((failed + 1))
+done
+echo "  total $((SECONDS - t_all)) s, $failed failed"
+[ $failed -eq 0 ]
