@@ -131,7 +131,23 @@ static int cmd_hash(int argc, const u64 *a)
 	return 0;
 }
 
+/* poke PFN OFFSET VALUE: one host write of a u64 (to build hypercall argument arrays). */
+static int cmd_poke(int argc, const u64 *a)
+{
+	int trap;
+
+	if (a[1] > PAGE_SIZE - 8 || (a[1] & 7))
+		return -EINVAL;
+	trap = probe_write64(phys_to_virt(PFN_PHYS(a[0]) + a[1]), a[2]);
+	if (trap == PROBE_OK)
+		out("result=written\n");
+	else
+		out("result=fault trap=%d\n", trap);
+	return 0;
+}
+
 const struct atk_cmd frame_cmds[] = {
+	{ "poke", 3, cmd_poke, "PFN OFFSET VALUE" },
 	{ "alloc", 1, cmd_alloc, "ORDER" },
 	{ "fill", 3, cmd_fill, "PFN COUNT SEED" },
 	{ "hash", 2, cmd_hash, "PFN COUNT" },

@@ -1,0 +1,103 @@
+# shellcheck shell=dash
+# Containment suite, guest side: talking to vbh_attack.ko, verdicts, scoreboard.
+# Sourced by qemu-nested/guest/scenarios/containment.sh after qemu-nested/guest/lib.sh
+# (pass/fail/info/kv/param). Rules: docs/containment.md.
+
+CTL=/sys/kernel/debug/vbh_attack/ctl
+BOARD=/tmp/vbh/containment.board
+CTRL=/tmp/vbh/containment.ctrl   # NAME|observed, one line per harness proven on bare
+
+atk() { # atk [@CPU] CMD ARGS...: run one attack command, print its key=value reply
+  if echo "$*" > "$CTL" 2>/dev/null; then cat "$CTL"; else echo "result=error reason=ctl_write"; fi
+}
+res() { kv result "$1"; }                  # res REPLY: its result= word
+one() { echo "$*" | tr '\n' ' ' | sed 's/cpu=[0-9]* //g; s/ $//'; }  # one-line reply
+
+# --- frames --------------------------------------------------------------------------
+alloc() { kv pfn "$(atk alloc "$1")"; }     # alloc ORDER: first pfn of 2^ORDER frames
+hpfn() { printf '0x%x' "$1"; }
+
+# --- the control run (no vbh) ----------------------------------------------------------
+# prove NAME OUTCOME DETAIL: OUTCOME is "yes" when the harness did what the attack wants
+# (read the frame, landed the write, ran the instruction) on a frame nobody defends.
+prove() {
+  if [ "$2" = yes ]; then
+    echo "$1|$3" >> "$CTRL"
+    record "harness_$1" proven "$3"
+  else
+    record "harness_$1" unproven "harness did not succeed without vbh: $3"
+  fi
+}
+proven() { grep -q "^$1|" "$CTRL" 2>/dev/null; } # proven NAME: the control succeeded
+
+# --- verdicts ----------------------------------------------------------------------------
+# record NAME VERDICT OBSERVED: one scoreboard row and one VBH-CHECK (n/a rows are
+# listed, never counted as passes). ATTEMPT and DEFENCE come from the caller's globals.
+record() {
+  local v=$2
+  echo "$1|$v|${ATTEMPT:-}|${DEFENCE:-}|$(echo "$3" | _oneline)" >> "$BOARD"
+  case $v in
+    proven|contained) pass "$1" "$v: $3" ;;
+    n/a) info "$1 n/a: $3" ;;
+    *) fail "$1" "$v: $3" ;;
+  esac
+}
+
+# judge NAME CONTROL BLOCKED OBSERVED [EVIDENCE]: the vbh-run verdict of one attack.
+#   CONTROL   the harness whose defence-off success this verdict relies on
+#   BLOCKED   yes if the attack failed (fault, refused, not landed, error status)
+#   EVIDENCE  yes if the hypervisor logged/counted it, "status" when the exact error
+#             status is the evidence (hypercalls), anything else: none
+# contained = control proven + blocked + hypervisor alive + secret intact + evidence.
+# A success against vbh is LEAKED; anything else is unproven.
+judge() {
+  local name=$1 ctl=$2 blocked=$3 obs=$4 ev=${5:-no} why=
+  if [ "$blocked" != yes ]; then record "$name" LEAKED "$obs"; return; fi
+  proven "$ctl" || why="no control: harness $ctl never succeeded with the defence off"
+  alive || why="$why; hypervisor not answering VBH_HC_VERSION"
+  secret_intact || why="$why; secret hash changed"
+  case $ev in yes|status) ;; *) why="$why; no log entry or counter for the attempt" ;; esac
+  if [ -z "$why" ]; then record "$name" contained "$obs"
+  else record "$name" unproven "$obs (${why#; })"; fi
+}
+
+# --- hypervisor state (vbh run) -------------------------------------------------------
+alive() { [ "$(res "$(atk hc 0 0 0 0 0)")" = returned ] && [ "$(kv status "$(atk hc 0 0 0 0 0)")" = 0 ]; }
+secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
+secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
+
+LOG_SEQ=0
+log_mark() { LOG_SEQ=$(kv next "$(atk log 0)"); LOG_SEQ=${LOG_SEQ:-0}; }
+# logged KIND [PFN]: a log entry of KIND (npf, msr_denied, virt_insn) since log_mark,
+# for NPF in frame PFN. Moves the mark past what it read.
+logged() {
+  local out hit=no line a
+  out=$(atk log "$LOG_SEQ")
+  for line in $(echo "$out" | grep "^log " | grep "kind=$1" | sed 's/ /,/g'); do
+    a=$(kv addr "$(echo "$line" | tr ',' ' ')")
+    if [ -z "${2:-}" ] || [ $((a >> 12)) = $(($2)) ]; then hit=yes; fi
+  done
+  LOG_SEQ=$(kv next "$out"); LOG_SEQ=${LOG_SEQ:-0}
+  echo $hit
+}
+
+# --- scoreboard ---------------------------------------------------------------------
+scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
+  local n c l u na p alive_txt
+  echo "----- containment scoreboard ($1: $BOARD) -----"
+  printf '%-24s %-10s %-44s %-36s %s\n' scenario verdict attempted defence observed
+  awk -F'|' '{ printf "%-24s %-10s %-44s %-36s %s\n", $1, $2, $3, $4, substr($5, 1, 100) }' "$BOARD"
+  c=$(grep -c '^[^|]*|contained|' "$BOARD"); l=$(grep -c '^[^|]*|LEAKED|' "$BOARD")
+  u=$(grep -c '^[^|]*|unproven|' "$BOARD"); na=$(grep -c '^[^|]*|n/a|' "$BOARD")
+  p=$(grep -c '^[^|]*|proven|' "$BOARD")
+  if [ "$1" = bare ]; then
+    echo "harness proven $p/$((p + u)) on a bare kernel, unproven $u, n/a $na"
+    metric containment_harness_proven "$p" scenarios
+    return
+  fi
+  n=$((c + l + u))
+  if alive; then alive_txt="hypervisor alive"; else alive_txt="hypervisor NOT answering"; fi
+  echo "contained $c/$n, leaked $l, unproven $u, n/a $na, $alive_txt"
+  metric containment_contained "$c" scenarios
+  metric containment_leaked "$l" scenarios
+}
