@@ -47,11 +47,13 @@ def _histogram(ax, run):
     for (loop, mode), buckets in sorted(hist.items()):
         xs = sorted(buckets)
         total = sum(buckets.values())
-        ax.step([2 ** b for b in xs], [buckets[b] / total for b in xs], where="post",
+        ax.plot([2 ** b for b in xs], [buckets[b] / total for b in xs], marker="o",
+                markersize=3, linestyle="-" if mode == "depriv" else ":",
                 label=f"{loop} ({mode})")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("TSC cycles per iteration (log2 bucket)")
-    ax.set_ylabel("fraction of iterations")
+    ax.set_yscale("log")
+    ax.set_ylabel("fraction of iterations (log)")
     ax.set_title("Round-trip cost distribution (CPU 0)")
     if hist:
         ax.legend(fontsize=7)

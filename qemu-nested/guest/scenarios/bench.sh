@@ -4,7 +4,7 @@
 # then insmod vbh.ko, then every workload again DEPRIVILEGED, so each ratio compares the
 # same kernel, page cache and (as far as TCG allows) host load. Benchmarks never pass or
 # fail on time: a VBH-CHECK here only says that a benchmark produced a number.
-#   vbh.bench_reps=N        runs per workload and mode; the fastest is reported (3)
+#   vbh.bench_reps=N        runs per workload and mode; the fastest is reported (5)
 #   vbh.bench_scale=P       iteration counts in percent of vbh-bench's defaults (100)
 #   vbh.bench_idle_secs=N   idle exit-rate sampling time (5)
 #   vbh.bench_rt_iters=N    iterations of each benchmod round-trip loop (20000)
@@ -24,7 +24,7 @@
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
 bm=/sys/kernel/benchmod
-reps=$(param bench_reps 3)
+reps=$(param bench_reps 5)
 scale=$(param bench_scale 100)
 idle=$(param bench_idle_secs 5)
 rt_iters=$(param bench_rt_iters 20000)
@@ -78,7 +78,7 @@ workloads() { # name and default iterations, filtered by vbh.bench_only
 }
 
 run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest per iteration
-  local mode=$1 w=$2 n=$3 r=0 out best= worst= ns t0
+  local mode=$1 w=$2 n=$3 r=0 out best= worst= ns t0 all=
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   while [ $r -lt "$reps" ]; do
     r=$((r + 1))
@@ -88,7 +88,7 @@ run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest 
     set -- $out
     [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null ||
       { fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return; }
-    ns=$3
+    ns=$3 all="$all $(div "$3" 1000000)"
     [ -z "$best" ] || [ "$ns" -lt "$best" ] && best=$ns
     [ -z "$worst" ] || [ "$ns" -gt "$worst" ] && worst=$ns
   done
@@ -96,7 +96,7 @@ run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest 
   exit_rates "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
   metric "wl.$mode.$w" "$(div "$best" "$n" %.2f)" ns
   metric "wl.$mode.$w.max" "$(div "$worst" "$n" %.2f)" ns
-  pass "bench_${mode}_$w" "$reps x $n iterations, fastest $best ns, slowest $worst ns"
+  pass "bench_${mode}_$w" "$n iterations per run, runs (ms):$all"
 }
 
 run_all_workloads() { # run_all_workloads MODE
