@@ -11,11 +11,17 @@ def _workloads(ax, run):
     wl = sorted(vbhlog.workloads(run).items())
     names = [w for w, d in wl if d.get("bare") and d.get("depriv")]
     if names:
-        ratios = [dict(wl)[w]["depriv"] / dict(wl)[w]["bare"] for w in names]
-        bars = ax.bar(names, ratios, color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
+        d = dict(wl)
+        ratios = [d[w]["depriv"] / d[w]["bare"] for w in names]
+        # Whiskers: fastest over slowest to slowest over fastest, i.e. the run-to-run noise.
+        lo = [r - d[w]["depriv"] / d[w].get("bare_max", d[w]["bare"]) for w, r in zip(names, ratios)]
+        hi = [d[w].get("depriv_max", d[w]["depriv"]) / d[w]["bare"] - r
+              for w, r in zip(names, ratios)]
+        bars = ax.bar(names, ratios, yerr=[lo, hi], capsize=3, ecolor="gray",
+                      color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
-        ax.set_ylabel("deprivileged / bare (wall time)")
+        ax.set_ylabel("deprivileged / bare (fastest runs; whiskers: run spread)")
         ax.set_title("Workload slowdown under vbh (same boot)")
     else:  # bare-only boot: show what was measured, say what is missing
         names = [w for w, d in wl if d.get("bare")]
@@ -45,9 +51,10 @@ def _roundtrips(ax, run):
 def _histogram(ax, run):
     hist = vbhlog.histograms(run)
     for (loop, mode), buckets in sorted(hist.items()):
-        xs = sorted(buckets)
+        xs = list(range(min(buckets), max(buckets) + 1))
         total = sum(buckets.values())
-        ax.plot([2 ** b for b in xs], [buckets[b] / total for b in xs], marker="o",
+        ys = [buckets[b] / total if b in buckets else float("nan") for b in xs]  # gap = break
+        ax.plot([2 ** b for b in xs], ys, marker="o",
                 markersize=3, linestyle="-" if mode == "depriv" else ":",
                 label=f"{loop} ({mode})")
     ax.set_xscale("log", base=2)

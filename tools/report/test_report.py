@@ -1,0 +1,129 @@
+#!/usr/bin/python3
+"""Self-test of the report generator on a synthetic bench log with both halves:
+    /usr/bin/python3 tools/report/test_report.py
+Checks that every metric family lands in report.md, that --check accepts the result
+(also with --require-depriv), and that it rejects a missing section, a garbled number,
+a bare-only report under --require-depriv, and a missing PNG."""
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import check  # noqa: E402
+import report  # noqa: E402
+
+LOG = """\
+Booting from ROM..
+VBH-INFO kernel 6.12.117+deb12-amd64, 2 CPUs, scenario bench, /init reached at 5.1s
+VBH-INFO bench: 2 CPUs, 5 reps, scale 100 %, 990504 kB
+VBH-METRIC footprint.ram 1073206272 B
+VBH-CHECK bench_benchmod pass
+VBH-METRIC rt.bare.nop.cpu0 40.0 ns
+VBH-METRIC rt.bare.nop.cpu0.cycles 60.0 cycles
+VBH-METRIC rt.bare.nop.cpu0.min 42 cycles
+VBH-METRIC rt.bare.cpuid.cpu0 55.0 ns
+VBH-METRIC rt.bare.cpuid.cpu0.cycles 80.0 cycles
+VBH-METRIC rt.bare.cpuid.cpu0.min 63 cycles
+VBH-METRIC hist.bare.cpuid.cpu0.6 19990 count
+VBH-METRIC hist.bare.cpuid.cpu0.16 10 count
+VBH-METRIC wl.bare.exec 10000000.00 ns
+VBH-METRIC wl.bare.exec.max 12000000.00 ns
+VBH-CHECK bench_bare_exec pass 60 iterations per run, runs (ms): 600.0 700.0
+[   30.1] some kernel line VBH-METRIC wl.bare.syscall 500.00 ns
+VBH-METRIC wl.bare.syscall.max 550.00 ns
+VBH-METRIC launch.insmod 812.500 ms
+VBH-METRIC launch.loader_log 640.250 ms
+VBH-CHECK bench_launch pass state=running cpus=2/2 backend=svm version=0.1
+VBH-METRIC exits.idle.cpu0 3.0 exit/s
+VBH-METRIC exits.idle.cpu1 2.5 exit/s
+VBH-METRIC exitkind.idle.nmi 20 exits
+VBH-METRIC exits.exec.cpu0 1500.0 exit/s
+VBH-METRIC exits.exec.cpu1 10.0 exit/s
+VBH-METRIC exitkind.exec.msr_read 900 exits
+VBH-METRIC wl.depriv.exec 11500000.00 ns
+VBH-METRIC wl.depriv.exec.max 12500000.00 ns
+VBH-METRIC wl.depriv.syscall 505.00 ns
+VBH-METRIC wl.depriv.syscall.max 530.00 ns
+VBH-METRIC rt.depriv.nop.cpu0 41.0 ns
+VBH-METRIC rt.depriv.nop.cpu0.cycles 61.0 cycles
+VBH-METRIC rt.depriv.nop.cpu0.min 42 cycles
+VBH-METRIC rt.depriv.vmmcall.cpu0 11000.0 ns
+VBH-METRIC rt.depriv.vmmcall.cpu0.cycles 23000.0 cycles
+VBH-METRIC rt.depriv.vmmcall.cpu0.min 20000 cycles
+VBH-METRIC hist.depriv.vmmcall.cpu0.14 19000 count
+VBH-METRIC hist.depriv.vmmcall.cpu0.15 1000 count
+VBH-METRIC footprint.hyp 35651584 B
+VBH-METRIC footprint.hyp_pct 3.322 %
+VBH-METRIC wl.bare.broken notanumber ns
+VBH-DONE 20 0
+"""
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):  # matplotlib is slow to start: render once, copy per test
+        cls.master = tempfile.TemporaryDirectory()
+        log = os.path.join(cls.master.name, "bench.log")
+        with open(log, "w") as f:
+            f.write(LOG)
+        report.write_report(log, os.path.join(cls.master.name, "report"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.master.cleanup()
+
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.dir.name, "report")
+        shutil.copytree(os.path.join(self.master.name, "report"), self.out)
+        with open(os.path.join(self.out, "report.md")) as f:
+            self.md = f.read()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def rewrite(self, old, new):
+        path = os.path.join(self.out, "report.md")
+        self.assertIn(old, self.md)
+        with open(path, "w") as f:
+            f.write(self.md.replace(old, new, 1))
+
+    def test_content(self):
+        self.assertIn("| exec | fork + execve + wait of a static binary | 10000000.0 | "
+                      "11500000.0 | 1.150 | 20.0 | 8.7 |", self.md)
+        self.assertIn("| syscall |", self.md)  # a record after kernel noise on its line
+        self.assertNotIn("broken", self.md)    # an unparsable value is dropped
+        self.assertIn("| idle | 3.0 | 2.5 | 5.5 |", self.md)
+        self.assertIn("| exec | 900 | 0 |", self.md)  # exits by reason: msr_read, nmi
+        self.assertIn("| vmmcall | depriv | cpu0 | 11000.0 | 23000.0 | 22939.0 | 20000 |",
+                      self.md)
+        self.assertIn("| loader-reported loader_log | 640.250 | ms |", self.md)
+        self.assertIn("| hypervisor memory | 34.00 | MiB |", self.md)
+        self.assertIn("| hypervisor share of RAM | 3.322 | % |", self.md)
+
+    def test_check_accepts(self):
+        self.assertEqual(check.check_report(self.out), [])
+        self.assertEqual(check.check_report(self.out, require_depriv=True), [])
+
+    def test_check_rejects_missing_section(self):
+        self.rewrite("## Round-trip costs\n", "## Something else\n")
+        self.assertTrue(any("section missing" in p for p in check.check_report(self.out)))
+
+    def test_check_rejects_garbled_number(self):
+        self.rewrite("| 11500000.0 |", "| 11.5e6ms |")
+        self.assertTrue(any("not a number" in p for p in check.check_report(self.out)))
+
+    def test_check_require_depriv(self):
+        self.rewrite("| 11500000.0 | 1.150 |", "| n/a | n/a |")
+        self.assertEqual(check.check_report(self.out), [])
+        self.assertTrue(check.check_report(self.out, require_depriv=True))
+
+    def test_check_rejects_missing_png(self):
+        os.remove(os.path.join(self.out, "report.png"))
+        self.assertTrue(any("png" in p for p in check.check_report(self.out)))
+
+
+if __name__ == "__main__":
+    unittest.main()
