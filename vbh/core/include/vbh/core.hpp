@@ -146,6 +146,7 @@ private:
 
     HypercallOut reclaim(FrameRange r, DomainId dom) {
         return_to_host(r, Transition::reclaim, dom);
+        s2_.flush_all_cpus(); // a re-merge may have retired a cached table
         domains_[dom].owned -= r.count;
         return {Status::ok, r.count, 0};
     }
@@ -163,6 +164,8 @@ private:
             frames_.apply(Transition::destroy, run, dom);
             unshared += run.count;
         }
+        if (scrubbed != 0)
+            s2_.flush_all_cpus();
         domains_.destroy(dom);
         return {Status::ok, scrubbed, unshared};
     }

@@ -11,7 +11,9 @@
 //   map_identity(r) perform phase, cannot fail; r was reserved. Read/write/execute,
 //                   write-back (the host's normal memory attributes).
 //   flush_all_cpus() invalidate cached translations of the host table on every CPU and
-//                   return when all have done so (threats.md #5).
+//                   return when all have done so (threats.md #5). Called after every
+//                   perform that edited the table, before the hypercall returns; an
+//                   implementation may skip it when no cached entry can be stale.
 //   release()       give back what reserve() set aside and perform did not consume.
 #pragma once
 
