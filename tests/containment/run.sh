@@ -16,4 +16,4 @@ fi
 "$root/tests/containment/build.sh"
 exec "$root/qemu-nested/boot.sh" --no-build --scenario containment \
   --append "vbh.containment=$mode" \
-  --qemu "-initrd $root/out/containment/initramfs.cpio.gz" "$@"
+  --initrd "$root/out/containment/initramfs.cpio.gz" "$@"

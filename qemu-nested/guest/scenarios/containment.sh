@@ -1,19 +1,20 @@
 # shellcheck shell=dash
-# boot: --cpu EPYC,+svm,+npt --smp 2 --timeout 900
+# boot: --cpu EPYC,+svm,+npt --smp 2 --timeout 900 --append no_timer_check
 # Containment suite (docs/containment.md): vbh_attack.ko, a hostile host kernel,
 # attacks vbh. Every boot first proves each harness with no vbh loaded (against a host
 # frame nobody defends); then, with vbh.containment=vbh, loads vbh.ko and repeats each
 # attack against a TEST-domain secret and a hypervisor frame, and prints a scoreboard.
 #   vbh.containment=bare   harness proofs only (no vbh.ko needed)
 #   vbh.containment=vbh    the full suite (default when /lib/vbh/vbh.ko exists)
-# Helpers: /lib/vbh/containment/*.sh and vbh_ring3 (from tests/containment/).
-CDIR=/lib/vbh/containment
+# Helpers: /lib/vbh/bin/containment-*.sh and vbh_ring3 (tests/containment/build.sh).
+CDIR=/lib/vbh/bin
 ko=/lib/vbh/vbh.ko
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
 for f in lib mem svm hc; do
-  [ -r $CDIR/$f.sh ] || { fail containment_files "$CDIR/$f.sh missing from the initramfs"; exit 0; }
-  . $CDIR/$f.sh
+  f=$CDIR/containment-$f.sh
+  [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
+  . "$f"
 done
 PATH=$PATH:$CDIR
 info "containment mode $mode"

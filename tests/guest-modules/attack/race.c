@@ -12,8 +12,10 @@
  * (toctou.c has the argument-buffer race.)
  */
 #include <linux/completion.h>
+#include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include "attack.h"
 #include "probe.h"
@@ -25,6 +27,7 @@ struct race {
 	struct completion done;
 	u64 status[VBH_STATUS_COUNT + 1]; /* last slot: a status outside the ABI */
 	u64 traps, words, faults, leaks, leak_word;
+	u64 scans; /* full scans by the reader, for the hand-shake in race_run */
 };
 
 static void count_status(struct race *r, struct hc_ret h)
@@ -98,10 +101,21 @@ static int racer(void *arg)
 		if (!r->sim)
 			mutate(r, i & 1, 0x5eed0000 + i);
 		scan(r);
+		WRITE_ONCE(r->scans, r->scans + 1);
 		cond_resched();
 	}
 	complete(&r->done);
 	return 0;
+}
+
+/* Wait (at most 2 ms) until the reader has finished a scan that started after now. */
+static void wait_scans(struct race *r)
+{
+	u64 s0 = READ_ONCE(r->scans);
+	ktime_t end = ktime_add_us(ktime_get(), 2000);
+
+	while (READ_ONCE(r->scans) < s0 + 2 && ktime_before(ktime_get(), end))
+		cpu_relax();
 }
 
 static void race_run(struct race *r)
@@ -120,8 +134,11 @@ static void race_run(struct race *r)
 		return;
 	}
 	wake_up_process(t);
+	for (i = 0; i < 1000 && !READ_ONCE(r->scans); i++)
+		msleep(1);	/* CPU 1 may not be scheduled at once under TCG */
 	for (i = 0; i < r->iters; i++) {
 		mutate(r, true, 0x5ec0000 + i);
+		wait_scans(r);	/* the reader must look while the frames are "donated" */
 		mutate(r, false, 0);
 		cond_resched();
 	}

@@ -38,9 +38,16 @@ static int flipper(void *arg)
 	return 0;
 }
 
+static void flip_stop(struct flip *f)
+{
+	WRITE_ONCE(f->stop, true);
+	wait_for_completion(&f->done);
+}
+
 static bool flip_start(struct flip *f, u64 listpfn, u64 good, u64 bad)
 {
 	struct task_struct *t;
+	int i;
 
 	if (num_online_cpus() < 2 || !cpu_online(1) || smp_processor_id() == 1) {
 		out("result=error reason=needs_cpu1_free\n");
@@ -56,13 +63,16 @@ static bool flip_start(struct flip *f, u64 listpfn, u64 good, u64 bad)
 		return false;
 	}
 	wake_up_process(t);
+	/* The host may not schedule CPU 1 at once (TCG vCPUs share busy host cores): only
+	 * start the calls once the flipper is visibly running. */
+	for (i = 0; i < 1000 && READ_ONCE(f->flips) < 1000; i++)
+		msleep(1);
+	if (READ_ONCE(f->flips) < 1000) {
+		flip_stop(f);
+		out("result=error reason=flipper_not_running\n");
+		return false;
+	}
 	return true;
-}
-
-static void flip_stop(struct flip *f)
-{
-	WRITE_ONCE(f->stop, true);
-	wait_for_completion(&f->done);
 }
 
 /* toctou LISTPFN GOOD BAD DOM ITERS */
@@ -100,7 +110,7 @@ int cmd_toctou(int argc, const u64 *a)
  * toctou_sim LISTPFN GOOD BAD ITERS: the same flipper against a consumer that fetches
  * the pfn, validates it, spends ~1 us "working" and fetches it again to use it. It
  * proves the flipper runs concurrently and wins such windows; it says nothing about
- * how wide vbh's window would be, which is why vbh must not have one.
+ * how wide vbh's window would be, which is why vbh must not have one. Stops at 10 wins.
  */
 int cmd_toctou_sim(int argc, const u64 *a)
 {
@@ -109,7 +119,7 @@ int cmd_toctou_sim(int argc, const u64 *a)
 
 	if (!flip_start(&f, a[0], a[1], a[2]))
 		return 0;
-	for (i = 0; i < a[3]; i++) {
+	for (i = 0; i < a[3] && won < 10; i++) {
 		v1 = READ_ONCE(f.list[0].pfn);
 		if (v1 != a[1]) {
 			refused++;
@@ -125,7 +135,7 @@ int cmd_toctou_sim(int argc, const u64 *a)
 			cond_resched();
 	}
 	flip_stop(&f);
-	out("iters=%llu flips=%llu ok=%llu refused=%llu won=%llu result=%s\n", a[3],
+	out("iters=%llu flips=%llu ok=%llu refused=%llu won=%llu result=%s\n", i,
 	    f.flips, ok, refused, won, won ? "won" : "lost");
 	return 0;
 }
