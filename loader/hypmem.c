@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * Hypervisor memory: zeroed, physically contiguous chunks (order <= 10) mapped back
- * to back, executable, with vmap. boot.h: the hypervisor runs at hyp_virt_base in its
- * own page tables, and every byte of it is removed from the host's NPT at launch.
+ * to back with vmap, then made executable. boot.h: the hypervisor runs at
+ * hyp_virt_base in its own page tables, and every byte of it is removed from the
+ * host's NPT at launch. vmap() forces NX whatever protection it is given (since
+ * Linux 5.8) and set_memory_x() is not exported, so the loader clears NX in the
+ * vmap's own PTEs (the direct-map alias stays NX).
  *
  * After the seal the loader hides the host mapping (clears the vmap PTEs but keeps the
  * virtual range reserved) so no kernel code reads through it by accident (/proc/kcore,
@@ -90,6 +93,8 @@ static int vbh_alloc_pages(struct vbh_hypmem *m, unsigned long n)
 	return 0;
 }
 
+static int vbh_hypmem_make_exec(struct vbh_hypmem *m);
+
 int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes)
 {
 	unsigned long n = bytes >> PAGE_SHIFT;
@@ -105,12 +110,15 @@ int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes)
 	err = vbh_alloc_pages(m, n);
 	if (err)
 		goto fail;
-	m->virt = vmap(m->pages, n, VM_MAP, PAGE_KERNEL_EXEC);
+	m->virt = vmap(m->pages, n, VM_MAP, PAGE_KERNEL);
 	if (!m->virt) {
 		pr_err(VBH_PFX "vmap of %lu pages failed\n", n);
 		err = -ENOMEM;
 		goto fail;
 	}
+	err = vbh_hypmem_make_exec(m);
+	if (err)
+		goto fail;
 	return 0;
 fail:
 	vbh_hypmem_free(m);
@@ -144,19 +152,46 @@ static pte_t *vbh_pte(const struct vbh_hypmem *m, unsigned long i)
 	return pte && level == PG_LEVEL_4K ? pte : NULL;
 }
 
-/* Validate every PTE first, then clear them all: never a half-hidden mapping. */
-int vbh_hypmem_hide(struct vbh_hypmem *m)
+static int vbh_check_ptes(const struct vbh_hypmem *m)
 {
 	unsigned long i;
 
 	for (i = 0; i < m->nr_pages; i++) {
 		pte_t *pte = vbh_pte(m, i);
 
-		if (!pte || pte_pfn(*pte) != page_to_pfn(m->pages[i]) || !pte_present(*pte)) {
-			pr_warn(VBH_PFX "unexpected host mapping at page %lu, left mapped\n", i);
+		if (!pte || !pte_present(*pte) || pte_pfn(*pte) != page_to_pfn(m->pages[i])) {
+			pr_err(VBH_PFX "unexpected host mapping of hypervisor page %lu\n", i);
 			return -EFAULT;
 		}
 	}
+	return 0;
+}
+
+static int vbh_hypmem_make_exec(struct vbh_hypmem *m)
+{
+	unsigned long i;
+	int err = vbh_check_ptes(m);
+
+	if (err)
+		return err;
+	for (i = 0; i < m->nr_pages; i++) {
+		pte_t *pte = vbh_pte(m, i);
+
+		set_pte(pte, pte_mkexec(*pte));
+	}
+	/* Any CPU may call init or launch: none may keep an NX translation. */
+	on_each_cpu(vbh_flush_tlb, NULL, 1);
+	return 0;
+}
+
+/* Validate every PTE first, then clear them all: never a half-hidden mapping. */
+int vbh_hypmem_hide(struct vbh_hypmem *m)
+{
+	unsigned long i;
+	int err = vbh_check_ptes(m);
+
+	if (err)
+		return err;
 	for (i = 0; i < m->nr_pages; i++) {
 		pte_t *pte = vbh_pte(m, i);
 
