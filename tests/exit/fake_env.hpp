@@ -22,9 +22,9 @@ struct FakeEnv {
     bool is_sealed = false;
     int core_calls = 0;
 
-    HypercallOut core_hypercall(VcpuState&, const HypercallArgs& a) {
+    HypercallOut core_hypercall(VcpuState&, const HypercallRegs& a) {
         ++core_calls;
-        if (a.call == VBH_HC_VERSION)
+        if (a.rax == VBH_HC_VERSION)
             return {Status::ok, VBH_ABI_VERSION, 0};
         return {Status::unknown_call};
     }

@@ -16,6 +16,7 @@
 
 #include <vbh/exit_log.hpp>
 #include <vbh/exit_msr.hpp>
+#include <vbh/hypercall.hpp>
 #include <vbh/result.hpp>
 #include <vbh/stats.h>
 #include <vbh/vcpu.hpp>
@@ -50,19 +51,8 @@ enum class ExitAction : std::uint8_t {
     fatal,  // the guest cannot continue (triple fault, unknown exit)
 };
 
-struct HypercallArgs {
-    std::uint64_t call;
-    std::uint64_t arg[4];
-};
-
-struct HypercallOut {
-    Status status = Status::ok;
-    std::uint64_t out0 = 0;
-    std::uint64_t out1 = 0;
-};
-
 template <class E>
-concept ExitEnv = requires(E& e, VcpuState& v, const HypercallArgs& a, std::uint64_t x,
+concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint64_t x,
                            std::uint32_t cpu) {
     { e.core_hypercall(v, a) } -> std::same_as<HypercallOut>;
     { e.host_frame(x) } -> std::same_as<Result<void*>>; // pfn -> host-owned RAM frame
@@ -80,13 +70,13 @@ HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<vo
 HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
 
 template <ExitEnv E>
-HypercallOut local_hypercall(VcpuState& v, const HypercallArgs& a, E& env) {
-    switch (a.call) {
+HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
+    switch (a.rax) {
     case VBH_HC_STATS_READ:
-        return read_stats(a.arg[0] < env.nr_cpus() ? env.stats(std::uint32_t(a.arg[0])) : nullptr,
-                          env.nr_cpus(), env.host_frame(a.arg[1]));
+        return read_stats(a.rdi < env.nr_cpus() ? env.stats(std::uint32_t(a.rdi)) : nullptr,
+                          env.nr_cpus(), env.host_frame(a.rsi));
     case VBH_HC_LOG_READ:
-        return read_log(env.log(), a.arg[1], env.host_frame(a.arg[0]));
+        return read_log(env.log(), a.rsi, env.host_frame(a.rdi));
     case VBH_HC_LAUNCH_SEAL:
         if (!env.try_seal())
             return {Status::state};
@@ -101,8 +91,8 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallArgs& a, E& env) {
 
 template <ExitEnv E>
 ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
-    const HypercallArgs a{v.reg(Gpr::rax),
-                          {v.reg(Gpr::rdi), v.reg(Gpr::rsi), v.reg(Gpr::rdx), v.reg(Gpr::rcx)}};
+    const HypercallRegs a{v.reg(Gpr::rax), v.reg(Gpr::rdi), v.reg(Gpr::rsi), v.reg(Gpr::rdx),
+                          v.reg(Gpr::rcx)};
     // Ring 3 must not reach the hypervisor (abi.h: ring 0 only).
     const HypercallOut out = v.cpl != 0 ? HypercallOut{Status::denied} : local_hypercall(v, a, env);
     v.set_reg(Gpr::rax, std::uint64_t(out.status));
@@ -111,7 +101,7 @@ ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
         v.set_reg(Gpr::rsi, out.out1);
     }
     v.rip += x.insn_len;
-    if (a.call == VBH_HC_DEVIRT && out.status == Status::ok && v.cpl == 0) {
+    if (a.rax == VBH_HC_DEVIRT && out.status == Status::ok && v.cpl == 0) {
         env.log().record(VBH_LOG_DEVIRT, v.cpu, 0, v.rip, 0);
         return ExitAction::devirt;
     }

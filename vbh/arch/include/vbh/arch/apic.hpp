@@ -1,0 +1,63 @@
+// The local APIC as the hypervisor uses it: read this CPU's id and send an NMI IPI
+// (Intel SDM vol. 3 §11.6.1 ICR, §11.12.9 x2APIC ICR; AMD APM vol. 2 §16.5).
+// xAPIC registers are reached through the hypervisor's direct map (VA = PA, mapped
+// UC); QEMU TCG has no x2APIC, but a host that enabled it (IA32_APIC_BASE.EXTD) gets
+// the MSR interface.
+#pragma once
+
+#include <vbh/arch/cpu.hpp>
+
+#include <cstdint>
+
+namespace vbh::arch {
+
+class LocalApic {
+public:
+    static constexpr std::uint64_t base_extd = 1u << 10;
+    static constexpr std::uint64_t base_addr_mask = 0x000ffffffffff000ull;
+    static constexpr std::uint32_t reg_id = 0x20;
+    static constexpr std::uint32_t reg_icr_lo = 0x300;
+    static constexpr std::uint32_t reg_icr_hi = 0x310;
+    static constexpr std::uint32_t msr_x2apic_id = 0x802;
+    static constexpr std::uint32_t msr_x2apic_icr = 0x830;
+    static constexpr std::uint32_t icr_nmi = 4u << 8;      // delivery mode NMI
+    static constexpr std::uint32_t icr_assert = 1u << 14;  // level: assert
+    static constexpr std::uint32_t icr_pending = 1u << 12; // xAPIC delivery status
+
+    static bool x2apic() { return (rdmsr(msr_apic_base) & base_extd) != 0; }
+    static std::uint64_t mmio_base() { return rdmsr(msr_apic_base) & base_addr_mask; }
+
+    static std::uint32_t id() {
+        if (x2apic())
+            return std::uint32_t(rdmsr(msr_x2apic_id));
+        return reg(mmio_base(), reg_id) >> 24;
+    }
+
+    // The host may have been interrupted between its own writes of ICR high and low:
+    // ICR high is restored so its pending IPI still reaches the CPU it chose.
+    static void send_nmi(std::uint32_t apic_id) {
+        if (x2apic()) {
+            wrmsr(msr_x2apic_icr, (std::uint64_t(apic_id) << 32) | icr_nmi | icr_assert);
+            return;
+        }
+        const std::uint64_t base = mmio_base();
+        while (reg(base, reg_icr_lo) & icr_pending)
+            pause();
+        const std::uint32_t saved_hi = reg(base, reg_icr_hi);
+        set_reg(base, reg_icr_hi, apic_id << 24);
+        set_reg(base, reg_icr_lo, icr_nmi | icr_assert);
+        while (reg(base, reg_icr_lo) & icr_pending)
+            pause();
+        set_reg(base, reg_icr_hi, saved_hi);
+    }
+
+private:
+    static std::uint32_t reg(std::uint64_t base, std::uint32_t off) {
+        return *reinterpret_cast<volatile std::uint32_t*>(base + off);
+    }
+    static void set_reg(std::uint64_t base, std::uint32_t off, std::uint32_t v) {
+        *reinterpret_cast<volatile std::uint32_t*>(base + off) = v;
+    }
+};
+
+} // namespace vbh::arch

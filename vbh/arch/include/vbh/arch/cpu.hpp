@@ -1,0 +1,102 @@
+// Privileged x86-64 instructions the hypervisor uses, as inline asm. Target only.
+#pragma once
+
+#include <cstdint>
+
+namespace vbh::arch {
+
+struct CpuidRegs {
+    std::uint32_t eax, ebx, ecx, edx;
+};
+
+inline CpuidRegs cpuid(std::uint32_t leaf, std::uint32_t sub = 0) {
+    CpuidRegs r;
+    asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
+    return r;
+}
+
+inline std::uint64_t rdmsr(std::uint32_t msr) {
+    std::uint32_t lo, hi;
+    asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (std::uint64_t(hi) << 32) | lo;
+}
+
+inline void wrmsr(std::uint32_t msr, std::uint64_t v) {
+    asm volatile("wrmsr" ::"c"(msr), "a"(std::uint32_t(v)), "d"(std::uint32_t(v >> 32)) : "memory");
+}
+
+#define VBH_CR_ACCESSORS(n)                                                                  \
+    inline std::uint64_t read_cr##n() {                                                     \
+        std::uint64_t v;                                                                     \
+        asm volatile("mov %%cr" #n ", %0" : "=r"(v));                                        \
+        return v;                                                                            \
+    }                                                                                        \
+    inline void write_cr##n(std::uint64_t v) { asm volatile("mov %0, %%cr" #n ::"r"(v) : "memory"); }
+VBH_CR_ACCESSORS(0)
+VBH_CR_ACCESSORS(2)
+VBH_CR_ACCESSORS(3)
+VBH_CR_ACCESSORS(4)
+#undef VBH_CR_ACCESSORS
+
+inline std::uint64_t read_dr6() {
+    std::uint64_t v;
+    asm volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+inline std::uint64_t read_dr7() {
+    std::uint64_t v;
+    asm volatile("mov %%dr7, %0" : "=r"(v));
+    return v;
+}
+
+inline std::uint64_t read_rflags() {
+    std::uint64_t v;
+    asm volatile("pushfq; popq %0" : "=r"(v));
+    return v;
+}
+
+#define VBH_SEG_READ(s)                                                                      \
+    inline std::uint16_t read_##s() {                                                        \
+        std::uint16_t v;                                                                     \
+        asm volatile("mov %%" #s ", %0" : "=r"(v));                                          \
+        return v;                                                                            \
+    }
+VBH_SEG_READ(cs)
+VBH_SEG_READ(ss)
+VBH_SEG_READ(ds)
+VBH_SEG_READ(es)
+VBH_SEG_READ(fs)
+VBH_SEG_READ(gs)
+#undef VBH_SEG_READ
+
+inline void pause() { asm volatile("pause" ::: "memory"); }
+
+[[noreturn]] inline void halt_forever() {
+    for (;;)
+        asm volatile("cli; hlt" ::: "memory");
+}
+
+inline void outb(std::uint16_t port, std::uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+inline std::uint8_t inb(std::uint16_t port) {
+    std::uint8_t v;
+    asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+inline std::uint64_t rdtsc() {
+    std::uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (std::uint64_t(hi) << 32) | lo;
+}
+
+// MSR numbers (AMD APM vol. 2 appendix A; Intel SDM vol. 4).
+inline constexpr std::uint32_t msr_apic_base = 0x1b;
+inline constexpr std::uint32_t msr_pat = 0x277;
+inline constexpr std::uint32_t msr_efer = 0xc0000080;
+inline constexpr std::uint32_t msr_fs_base = 0xc0000100;
+inline constexpr std::uint32_t msr_gs_base = 0xc0000101;
+inline constexpr std::uint32_t msr_kernel_gs_base = 0xc0000102;
+inline constexpr std::uint32_t msr_vm_cr = 0xc0010114;
+inline constexpr std::uint32_t msr_vm_hsave_pa = 0xc0010117;
+
+} // namespace vbh::arch

@@ -1,0 +1,24 @@
+// The host's nested page table: identity map of physical memory minus the
+// hypervisor's and the protected domains' frames, edited by the core through its
+// HostStage2 seam (the core's EngineStage2 adapter over the ept/ engine).
+// CrossCpuFlush is the cross-CPU invalidation of docs/launch.md: bump the NPT
+// generation, kick every CPU in guest mode with an NMI, wait until each has flushed
+// or left guest mode.
+#pragma once
+
+#include <ept/ept.hpp>
+#include <vbh/engine_stage2.hpp>
+#include <vbh/image/memory.hpp>
+
+namespace vbh::image {
+
+struct CrossCpuFlush {
+    void operator()() const;
+};
+
+using NptTable = ept::Table<ept::Npt, HypFrames>;
+using HostNpt = EngineStage2<NptTable, CrossCpuFlush>;
+
+static_assert(HostStage2<HostNpt>);
+
+} // namespace vbh::image

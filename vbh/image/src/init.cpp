@@ -1,0 +1,132 @@
+// init(): once, on one CPU, in kernel context (boot.h). Relocate, check the boot
+// record, then build everything the CPUs need before any launch: the frame pool, the
+// SVM permission maps, per-CPU blocks, the hypervisor's page tables, the host NPT and
+// the core's ownership map. Touches only hypervisor memory and reads MSRs/CPUID.
+#include <vbh/arch/desc.hpp>
+#include <vbh/arch/serial.hpp>
+#include <vbh/core_config.hpp>
+#include <vbh/image/hyp.hpp>
+#include <vbh/image/paging.hpp>
+#include <vbh/svm/svm.hpp>
+
+#include <cstring>
+
+extern "C" char __image_start[], __bss_start[], __image_end[];
+extern "C" char vbh_isr_table[];
+
+namespace vbh::image {
+
+bool relocate_self();
+
+// In .data, not .bss: the loader copies .data from the file but need not zero .bss
+// before init, which zeroes it itself.
+[[gnu::section(".data")]] static std::uint32_t init_called = 0;
+
+static Status check_boot_record(const vbh_boot_record& br) {
+    if (br.magic != VBH_BOOT_MAGIC || br.abi_version != VBH_ABI_VERSION)
+        return Status::invalid;
+    if (br.hyp_virt_base != reinterpret_cast<std::uint64_t>(__image_start))
+        return Status::invalid;
+    if (br.nr_hyp_ranges == 0 || br.nr_hyp_ranges > VBH_MAX_HYP_RANGES ||
+        br.nr_ram_ranges == 0 || br.nr_ram_ranges > VBH_MAX_RAM_RANGES ||
+        br.nr_cpus == 0 || br.nr_cpus > VBH_MAX_CPUS)
+        return Status::range;
+    if (br.phys_addr_bits < 32 || br.phys_addr_bits > 52)
+        return Status::range;
+    std::uint64_t total = 0;
+    for (std::uint32_t i = 0; i < br.nr_hyp_ranges; ++i) {
+        if ((br.hyp_ranges[i].base | br.hyp_ranges[i].size) & (page - 1))
+            return Status::invalid;
+        total += br.hyp_ranges[i].size;
+    }
+    const std::uint64_t image = std::uint64_t(__image_end - __image_start);
+    if (total != br.hyp_size || br.boot_record_offset < image ||
+        br.boot_record_offset + sizeof br > br.hyp_size)
+        return Status::range;
+    for (std::uint32_t i = 0; i < br.nr_ram_ranges; ++i)
+        if (((br.ram_ranges[i].base | br.ram_ranges[i].size) & (page - 1)) ||
+            br.ram_ranges[i].base + br.ram_ranges[i].size > (1ull << 46))
+            return Status::range; // the direct map is VA = PA in the lower half
+    return Status::ok;
+}
+
+static void build_idt() {
+    const auto base = reinterpret_cast<std::uint64_t>(vbh_isr_table);
+    for (unsigned v = 0; v < 32; ++v) {
+        const unsigned ist = v == 2 ? 1 : v == 8 ? 2 : v == 18 ? 3 : 0;
+        g.idt[v] = arch::IdtGate::make(base + 16 * v, sel_code, ist);
+    }
+}
+
+static Result<void> setup_cpus() {
+    for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i) {
+        auto block = g.frames.alloc_virt(percpu_pages);
+        if (!block)
+            return unexpected(block.error());
+        const auto b = reinterpret_cast<std::uint64_t>(*block);
+        auto* pc = reinterpret_cast<PerCpu*>(b + 8 * page);
+        pc->self = pc;
+        pc->cpu = i;
+        pc->stack_top = b + 5 * page;
+        pc->vmcb = reinterpret_cast<svm::Vmcb*>(b + 9 * page);
+        pc->host_vmcb = reinterpret_cast<svm::Vmcb*>(b + 10 * page);
+        pc->vmcb_pa = g.mem.phys(pc->vmcb);
+        pc->host_vmcb_pa = g.mem.phys(pc->host_vmcb);
+        pc->hsave_pa = g.mem.phys(reinterpret_cast<void*>(b + 11 * page));
+        g.cpus[i] = pc;
+    }
+    return {};
+}
+
+static Result<void> setup_core() {
+    const std::uint64_t bytes = meta_bytes_for(frames_covered(g.br.ram_ranges, g.br.nr_ram_ranges));
+    auto meta = g.frames.alloc_virt((bytes + page - 1) / page);
+    if (!meta)
+        return unexpected(meta.error());
+    CoreT& core = g.core.emplace(*g.npt, g.direct);
+    return core.init(CoreConfig{*meta, bytes, g.br.ram_ranges, g.br.nr_ram_ranges, g.br.hyp_ranges,
+                                g.br.nr_hyp_ranges});
+}
+
+static Result<void> build() {
+    if (auto r = svm::init(); !r)
+        return r;
+    if (auto r = setup_cpus(); !r)
+        return r;
+    if (auto r = build_hyp_tables(); !r)
+        return r;
+    for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
+        if (auto r = unmap_guard(reinterpret_cast<char*>(g.cpus[i]) - 8 * page); !r)
+            return r;
+    for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
+        g.cpus[i]->host_cr3 = g.hpt->root();
+    if (auto r = build_host_npt(); !r)
+        return r;
+    return setup_core();
+}
+
+Status init(vbh_boot_record* br) {
+    if (!relocate_self())
+        return Status::invalid;
+    if (__atomic_exchange_n(&init_called, 1, __ATOMIC_SEQ_CST))
+        return Status::state;
+    std::memset(__bss_start, 0, std::size_t(__image_end - __bss_start));
+    if (const Status s = check_boot_record(*br); s != Status::ok)
+        return s;
+    std::memcpy(&g.br, br, sizeof g.br);
+    g.mem.init(g.br);
+    const std::uint64_t pool = (g.br.boot_record_offset + sizeof g.br + page - 1) & ~(page - 1);
+    g.frames.init(g.mem, pool, g.br.hyp_size);
+    build_idt();
+    if (auto r = build(); !r) {
+        arch::Serial::puts("vbh-hyp: init failed\n");
+        return r.error();
+    }
+    arch::Serial::puts("vbh-hyp: init ok, pool frames left ");
+    arch::Serial::dec(g.frames.available());
+    arch::Serial::put('\n');
+    __atomic_store_n(&g.initialized, 1, __ATOMIC_RELEASE);
+    return Status::ok;
+}
+
+} // namespace vbh::image

@@ -1,0 +1,111 @@
+#include <vbh/image/memory.hpp>
+
+#include <cstring>
+
+namespace vbh::image {
+
+void HypMemory::init(const vbh_boot_record& br) {
+    virt_ = br.hyp_virt_base;
+    size_ = br.hyp_size;
+    nr_ = br.nr_hyp_ranges;
+    for (std::uint32_t i = 0; i < nr_; ++i)
+        ranges_[i] = br.hyp_ranges[i];
+}
+
+std::uint64_t HypMemory::phys_of_offset(std::uint64_t off) const {
+    for (std::uint32_t i = 0; i < nr_; ++i) {
+        if (off < ranges_[i].size)
+            return ranges_[i].base + off;
+        off -= ranges_[i].size;
+    }
+    return ~0ull;
+}
+
+std::uint64_t HypMemory::virt_of_phys(std::uint64_t pa) const {
+    std::uint64_t off = 0;
+    for (std::uint32_t i = 0; i < nr_; ++i) {
+        if (pa >= ranges_[i].base && pa - ranges_[i].base < ranges_[i].size)
+            return virt_ + off + (pa - ranges_[i].base);
+        off += ranges_[i].size;
+    }
+    return 0;
+}
+
+void HypFrames::init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_off) {
+    mem_ = &mem;
+    next_ = start_off;
+    end_ = end_off;
+}
+
+ept::Slot* HypFrames::entries(std::uint64_t pa) {
+    const std::uint64_t va = mem_->virt_of_phys(pa);
+    if (va == 0)
+        __builtin_trap(); // the engine only walks tables it got from us
+    return reinterpret_cast<ept::Slot*>(va);
+}
+
+Result<std::uint64_t> HypFrames::alloc() {
+    std::uint64_t pa;
+    {
+        LockGuard g{lock_};
+        if (nfree_ > 0) {
+            pa = free_[--nfree_];
+        } else {
+            if (next_ >= end_)
+                return unexpected(Status::no_memory);
+            pa = mem_->phys_of_offset(next_);
+            next_ += page;
+        }
+    }
+    std::memset(virt(pa), 0, page);
+    return pa;
+}
+
+std::size_t HypFrames::available() const {
+    return std::size_t((end_ - next_) / page) + nfree_;
+}
+
+void HypFrames::retire(std::uint64_t pa) {
+    LockGuard g{lock_};
+    if (nretired_ < max_parked)
+        retired_[nretired_++] = pa; // beyond that the frame is leaked, never reused early
+}
+
+void HypFrames::release_retired() {
+    LockGuard g{lock_};
+    while (nretired_ > 0 && nfree_ < max_parked)
+        free_[nfree_++] = retired_[--nretired_];
+    nretired_ = 0;
+}
+
+Result<void*> HypFrames::alloc_virt(std::uint64_t n) {
+    LockGuard g{lock_};
+    if (n > (end_ - next_) / page)
+        return unexpected(Status::no_memory);
+    void* v = reinterpret_cast<void*>(mem_->virt_base() + next_);
+    next_ += n * page;
+    std::memset(v, 0, n * page);
+    return v;
+}
+
+Result<void*> HypFrames::alloc_contig(std::uint64_t n) {
+    LockGuard g{lock_};
+    for (std::uint64_t off = next_; off + n * page <= end_; off += page) {
+        const std::uint64_t first = mem_->phys_of_offset(off);
+        bool contiguous = true;
+        for (std::uint64_t i = 1; i < n && contiguous; ++i)
+            contiguous = mem_->phys_of_offset(off + i * page) == first + i * page;
+        if (!contiguous)
+            continue;
+        // Frames skipped to reach a contiguous run go to the free stack.
+        for (std::uint64_t s = next_; s < off && nfree_ < max_parked; s += page)
+            free_[nfree_++] = mem_->phys_of_offset(s);
+        next_ = off + n * page;
+        void* v = reinterpret_cast<void*>(mem_->virt_base() + off);
+        std::memset(v, 0, n * page);
+        return v;
+    }
+    return unexpected(Status::no_memory);
+}
+
+} // namespace vbh::image

@@ -1,0 +1,217 @@
+// The VMCB (AMD APM vol. 2 appendix B: table B-1 control area, table B-2 state save
+// area; §15.5-§15.20 for the semantics). Raw little-endian words at the manual's
+// offsets; bit ranges are Field<hi, lo> masks over them, never C bitfields.
+#pragma once
+
+#include <vbh/field.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vbh::svm {
+
+// Intercept vector 3 (VMCB 00Ch, table B-1).
+namespace icpt3 {
+inline constexpr std::uint32_t intr = 1u << 0;
+inline constexpr std::uint32_t nmi = 1u << 1;
+inline constexpr std::uint32_t cpuid = 1u << 18;
+inline constexpr std::uint32_t hlt = 1u << 24;
+inline constexpr std::uint32_t invlpga = 1u << 26;
+inline constexpr std::uint32_t ioio_prot = 1u << 27;
+inline constexpr std::uint32_t msr_prot = 1u << 28;
+inline constexpr std::uint32_t shutdown = 1u << 31;
+} // namespace icpt3
+
+// Intercept vector 4 (VMCB 010h).
+namespace icpt4 {
+inline constexpr std::uint32_t vmrun = 1u << 0;
+inline constexpr std::uint32_t vmmcall = 1u << 1;
+inline constexpr std::uint32_t vmload = 1u << 2;
+inline constexpr std::uint32_t vmsave = 1u << 3;
+inline constexpr std::uint32_t stgi = 1u << 4;
+inline constexpr std::uint32_t clgi = 1u << 5;
+inline constexpr std::uint32_t skinit = 1u << 6;
+} // namespace icpt4
+
+// EXITCODE values (appendix C).
+enum class ExitCode : std::uint64_t {
+    intr = 0x60,
+    nmi = 0x61,
+    cpuid = 0x72,
+    hlt = 0x78,
+    invlpga = 0x7a,
+    msr = 0x7c,
+    shutdown = 0x7f,
+    vmrun = 0x80,
+    vmmcall = 0x81,
+    vmload = 0x82,
+    vmsave = 0x83,
+    stgi = 0x84,
+    clgi = 0x85,
+    skinit = 0x86,
+    npf = 0x400,
+    invalid = ~0ull, // VMEXIT_INVALID (-1): VMRUN consistency checks failed (§15.5.1)
+};
+
+// 058h: guest ASID [31:0], TLB_CONTROL [39:32] (§15.16.1).
+using Asid = Field<31, 0>;
+using TlbControl = Field<39, 32>;
+inline constexpr std::uint64_t tlb_flush_all = 1;   // every ASID: always supported
+inline constexpr std::uint64_t tlb_flush_guest = 3; // this ASID: needs FlushByAsid
+
+// 060h: virtual interrupt control (§15.21.1).
+using VIntrMasking = Field<24, 24>;
+
+// 090h: nested paging enable (§15.25.3).
+using NpEnable = Field<0, 0>;
+
+// 0A8h EVENTINJ (§15.20): vector, type, error-code valid, valid, error code.
+struct EventInj {
+    using Vector = Field<7, 0>;
+    using Type = Field<10, 8>;
+    using Ev = Field<11, 11>;
+    using Valid = Field<31, 31>;
+    using Error = Field<63, 32>;
+    static constexpr std::uint64_t type_nmi = 2;
+    static constexpr std::uint64_t type_exception = 3;
+};
+
+// NPF EXITINFO1 (§15.25.6): the #PF-style error code plus walk information.
+struct NpfInfo {
+    using Present = Field<0, 0>;
+    using Write = Field<1, 1>;
+    using User = Field<2, 2>;
+    using Fetch = Field<4, 4>;
+    using FinalGpa = Field<32, 32>;
+    using GuestTables = Field<33, 33>;
+};
+
+struct Segment {
+    std::uint16_t selector;
+    std::uint16_t attrib; // descriptor bits 47:40 in [7:0], 55:52 in [11:8]
+    std::uint32_t limit;
+    std::uint64_t base;
+};
+static_assert(sizeof(Segment) == 16);
+
+using SegDpl = Field<6, 5, std::uint16_t>; // DPL inside Segment::attrib
+
+struct alignas(4096) Vmcb {
+    // Control area (table B-1).
+    std::uint32_t icpt_cr;       // 000h
+    std::uint32_t icpt_dr;       // 004h
+    std::uint32_t icpt_exc;      // 008h
+    std::uint32_t icpt_misc3;    // 00Ch
+    std::uint32_t icpt_misc4;    // 010h
+    std::uint32_t icpt_misc5;    // 014h
+    std::uint8_t rsvd0[0x3c - 0x18];
+    std::uint16_t pause_thresh;  // 03Ch
+    std::uint16_t pause_count;   // 03Eh
+    std::uint64_t iopm_pa;       // 040h
+    std::uint64_t msrpm_pa;      // 048h
+    std::uint64_t tsc_offset;    // 050h
+    std::uint64_t asid_tlb;      // 058h
+    std::uint64_t vintr;         // 060h
+    std::uint64_t int_shadow;    // 068h
+    std::uint64_t exit_code;     // 070h
+    std::uint64_t exit_info1;    // 078h
+    std::uint64_t exit_info2;    // 080h
+    std::uint64_t exit_int_info; // 088h
+    std::uint64_t np_ctl;        // 090h
+    std::uint64_t avic_bar;      // 098h
+    std::uint64_t ghcb_pa;       // 0A0h
+    std::uint64_t event_inj;     // 0A8h
+    std::uint64_t n_cr3;         // 0B0h
+    std::uint64_t virt_ext;      // 0B8h
+    std::uint32_t clean;         // 0C0h
+    std::uint32_t rsvd1;
+    std::uint64_t next_rip;      // 0C8h
+    std::uint8_t insn_len;       // 0D0h
+    std::uint8_t insn_bytes[15]; // 0D1h
+    std::uint8_t rsvd2[0x400 - 0xe0];
+
+    // State save area (table B-2), offsets from 400h.
+    Segment es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; // 400h .. 490h
+    std::uint8_t rsvd3[0x4cb - 0x4a0];
+    std::uint8_t cpl;            // 4CBh
+    std::uint32_t rsvd4;
+    std::uint64_t efer;          // 4D0h
+    std::uint8_t rsvd5[0x548 - 0x4d8];
+    std::uint64_t cr4;           // 548h
+    std::uint64_t cr3;           // 550h
+    std::uint64_t cr0;           // 558h
+    std::uint64_t dr7;           // 560h
+    std::uint64_t dr6;           // 568h
+    std::uint64_t rflags;        // 570h
+    std::uint64_t rip;           // 578h
+    std::uint8_t rsvd6[0x5d8 - 0x580];
+    std::uint64_t rsp;           // 5D8h
+    std::uint8_t rsvd7[0x5f8 - 0x5e0];
+    std::uint64_t rax;           // 5F8h
+    std::uint64_t star;          // 600h
+    std::uint64_t lstar;         // 608h
+    std::uint64_t cstar;         // 610h
+    std::uint64_t sfmask;        // 618h
+    std::uint64_t kernel_gs_base; // 620h
+    std::uint64_t sysenter_cs;   // 628h
+    std::uint64_t sysenter_esp;  // 630h
+    std::uint64_t sysenter_eip;  // 638h
+    std::uint64_t cr2;           // 640h
+    std::uint8_t rsvd8[0x668 - 0x648];
+    std::uint64_t g_pat;         // 668h
+    std::uint8_t rsvd9[0x1000 - 0x670];
+};
+
+#define VBH_VMCB_AT(field, off) static_assert(offsetof(Vmcb, field) == (off), #field)
+VBH_VMCB_AT(icpt_misc3, 0x00c);
+VBH_VMCB_AT(icpt_misc4, 0x010);
+VBH_VMCB_AT(iopm_pa, 0x040);
+VBH_VMCB_AT(msrpm_pa, 0x048);
+VBH_VMCB_AT(asid_tlb, 0x058);
+VBH_VMCB_AT(vintr, 0x060);
+VBH_VMCB_AT(exit_code, 0x070);
+VBH_VMCB_AT(exit_info1, 0x078);
+VBH_VMCB_AT(exit_info2, 0x080);
+VBH_VMCB_AT(exit_int_info, 0x088);
+VBH_VMCB_AT(np_ctl, 0x090);
+VBH_VMCB_AT(event_inj, 0x0a8);
+VBH_VMCB_AT(n_cr3, 0x0b0);
+VBH_VMCB_AT(clean, 0x0c0);
+VBH_VMCB_AT(next_rip, 0x0c8);
+VBH_VMCB_AT(es, 0x400);
+VBH_VMCB_AT(cs, 0x410);
+VBH_VMCB_AT(ss, 0x420);
+VBH_VMCB_AT(ds, 0x430);
+VBH_VMCB_AT(fs, 0x440);
+VBH_VMCB_AT(gs, 0x450);
+VBH_VMCB_AT(gdtr, 0x460);
+VBH_VMCB_AT(ldtr, 0x470);
+VBH_VMCB_AT(idtr, 0x480);
+VBH_VMCB_AT(tr, 0x490);
+VBH_VMCB_AT(cpl, 0x4cb);
+VBH_VMCB_AT(efer, 0x4d0);
+VBH_VMCB_AT(cr4, 0x548);
+VBH_VMCB_AT(cr3, 0x550);
+VBH_VMCB_AT(cr0, 0x558);
+VBH_VMCB_AT(dr7, 0x560);
+VBH_VMCB_AT(dr6, 0x568);
+VBH_VMCB_AT(rflags, 0x570);
+VBH_VMCB_AT(rip, 0x578);
+VBH_VMCB_AT(rsp, 0x5d8);
+VBH_VMCB_AT(rax, 0x5f8);
+VBH_VMCB_AT(star, 0x600);
+VBH_VMCB_AT(kernel_gs_base, 0x620);
+VBH_VMCB_AT(sysenter_eip, 0x638);
+VBH_VMCB_AT(cr2, 0x640);
+VBH_VMCB_AT(g_pat, 0x668);
+#undef VBH_VMCB_AT
+static_assert(sizeof(Vmcb) == 4096);
+
+// EventInj encoding of a vendor-neutral Event is in exit_svm.cpp.
+
+// CPUID 8000_000Ah EDX (§15.4 / CPUID spec): optional SVM features.
+inline constexpr std::uint32_t svm_feature_npt = 1u << 0;
+inline constexpr std::uint32_t svm_feature_nrips = 1u << 3;
+inline constexpr std::uint32_t svm_feature_flush_by_asid = 1u << 6;
+
+} // namespace vbh::svm

@@ -1,0 +1,161 @@
+/* The SVM world switch (AMD APM vol. 2 §15.5 VMRUN/#VMEXIT, §15.5.2 VMLOAD/VMSAVE).
+ * Guest GPRs live in VcpuState.gpr (vbh/core/include/vbh/vcpu.hpp), architectural
+ * order: rax 0, rcx 1, rdx 2, rbx 3, rsp 4, rbp 5, rsi 6, rdi 7, r8..r15 8..15.
+ * rax and rsp are in the VMCB, not here. */
+	.text
+
+/* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t host_vmcb_pa)
+ * VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host: after #VMEXIT the hypervisor never
+ * runs C code with the guest's GS/TR/LDTR/syscall MSRs loaded. */
+	.globl vbh_vmrun
+	.type vbh_vmrun, @function
+vbh_vmrun:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	push %rdx
+	push %rdi
+	mov %rsi, %rax
+	vmload %rax
+	mov 8*1(%rdi), %rcx
+	mov 8*2(%rdi), %rdx
+	mov 8*3(%rdi), %rbx
+	mov 8*5(%rdi), %rbp
+	mov 8*6(%rdi), %rsi
+	mov 8*8(%rdi), %r8
+	mov 8*9(%rdi), %r9
+	mov 8*10(%rdi), %r10
+	mov 8*11(%rdi), %r11
+	mov 8*12(%rdi), %r12
+	mov 8*13(%rdi), %r13
+	mov 8*14(%rdi), %r14
+	mov 8*15(%rdi), %r15
+	mov 8*7(%rdi), %rdi
+	vmrun %rax
+	/* #VMEXIT: host rsp and rax (= guest VMCB pa) are back, GIF = 0. */
+	push %rdi
+	mov 8(%rsp), %rdi
+	mov %rcx, 8*1(%rdi)
+	mov %rdx, 8*2(%rdi)
+	mov %rbx, 8*3(%rdi)
+	mov %rbp, 8*5(%rdi)
+	mov %rsi, 8*6(%rdi)
+	mov %r8, 8*8(%rdi)
+	mov %r9, 8*9(%rdi)
+	mov %r10, 8*10(%rdi)
+	mov %r11, 8*11(%rdi)
+	mov %r12, 8*12(%rdi)
+	mov %r13, 8*13(%rdi)
+	mov %r14, 8*14(%rdi)
+	mov %r15, 8*15(%rdi)
+	pop %rcx
+	mov %rcx, 8*7(%rdi)
+	vmsave %rax
+	pop %rdi
+	pop %rax
+	vmload %rax
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+	.size vbh_vmrun, . - vbh_vmrun
+
+/* void vbh_enter_hyp(PerCpu *pc, DescPtr *gdtr, DescPtr *idtr, uint64_t cr3,
+ *                    uint64_t stack_top)   -- does not return
+ * Moves this CPU onto the hypervisor's GDT (CS 0x08, SS/DS/ES 0x10, TR 0x18), IDT,
+ * page tables and stack, then calls vbh_vcpu_start(pc). Runs from hypervisor memory,
+ * which both the kernel's and our page tables map at the same address (boot.h). */
+	.globl vbh_enter_hyp
+	.type vbh_enter_hyp, @function
+vbh_enter_hyp:
+	lgdt (%rsi)
+	pushq $0x08
+	lea 1f(%rip), %rax
+	push %rax
+	lretq
+1:	mov $0x10, %eax
+	mov %eax, %ss
+	mov %eax, %ds
+	mov %eax, %es
+	mov $0x18, %eax
+	ltr %ax
+	lidt (%rdx)
+	mov %rcx, %cr3
+	/* Drop the kernel's global TLB entries (CR4.PGE toggle, APM vol. 2 §5.5.2):
+	 * from now on only our tables translate for the hypervisor. */
+	mov %cr4, %rax
+	mov %rax, %r9
+	and $~0x80, %r9
+	mov %r9, %cr4
+	mov %rax, %cr4
+	mov %r8, %rsp
+	xor %ebp, %ebp
+	call vbh_vcpu_start
+	ud2
+	.size vbh_enter_hyp, . - vbh_enter_hyp
+
+/* void vbh_launch_return(uint64_t linux_rsp, int64_t status, uint16_t cs, uint16_t ss)
+ * Failed launch: the kernel's tables/GDT/IDT/TR are back; reload CS and SS from the
+ * kernel's GDT and return from launch() to its caller (see vbh_launch_entry). */
+	.globl vbh_launch_return
+	.type vbh_launch_return, @function
+vbh_launch_return:
+	mov %cx, %ss
+	push %rdx
+	lea 1f(%rip), %rax
+	push %rax
+	lretq
+1:	mov %rdi, %rsp
+	mov %rsi, %rax
+	add $8, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+	.size vbh_launch_return, . - vbh_launch_return
+
+/* void vbh_devirt_iret(const uint64_t *gprs, const uint64_t frame[5], uint64_t efer)
+ * DEVIRT: the kernel's CRs, GDT, IDT and VMLOAD state are back. Build the IRET frame
+ * (rip, cs, rflags, rsp, ss), set GIF, restore EFER (SVME as before launch), load
+ * the guest's GPRs and return into the kernel at the instruction after VMMCALL. */
+	.globl vbh_devirt_iret
+	.type vbh_devirt_iret, @function
+vbh_devirt_iret:
+	pushq 32(%rsi)
+	pushq 24(%rsi)
+	pushq 16(%rsi)
+	pushq 8(%rsi)
+	pushq 0(%rsi)
+	stgi
+	mov $0xc0000080, %ecx
+	mov %edx, %eax
+	shr $32, %rdx
+	wrmsr
+	mov 8*0(%rdi), %rax
+	mov 8*1(%rdi), %rcx
+	mov 8*2(%rdi), %rdx
+	mov 8*3(%rdi), %rbx
+	mov 8*5(%rdi), %rbp
+	mov 8*6(%rdi), %rsi
+	mov 8*8(%rdi), %r8
+	mov 8*9(%rdi), %r9
+	mov 8*10(%rdi), %r10
+	mov 8*11(%rdi), %r11
+	mov 8*12(%rdi), %r12
+	mov 8*13(%rdi), %r13
+	mov 8*14(%rdi), %r14
+	mov 8*15(%rdi), %r15
+	mov 8*7(%rdi), %rdi
+	iretq
+	.size vbh_devirt_iret, . - vbh_devirt_iret
+
+	.section .note.GNU-stack, "", @progbits
