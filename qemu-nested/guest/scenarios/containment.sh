@@ -47,6 +47,7 @@ fi
 if ! out=$(insmod $ko 2>&1); then fail insmod_vbh "$out"; scoreboard bare; exit 0; fi
 check_status vbh_status /sys/kernel/vbh/status
 h=$(head -n1 /sys/kernel/vbh/hyp_ranges 2>/dev/null)
+[ -n "$h" ] || { fail hyp_ranges "no range in /sys/kernel/vbh/hyp_ranges"; scoreboard bare; exit 0; }
 H=$(printf '0x%x' $((0x${h%%-*} >> 12)))
 DOM=$(kv out0 "$(atk hc 0x10 1 0 0 0)") DOM2=$(kv out0 "$(atk hc 0x10 1 0 0 0)")
 r="$(atk hc 0x22 "$S" 2 "$DOM" 0) $(atk hc 0x30 "$DOM" "$S" 2 0x5ec7e7)"

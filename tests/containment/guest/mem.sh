@@ -76,7 +76,7 @@ races_bare() {
   [ "$(kv leaks "$r")" -gt 0 ] 2>/dev/null && ok=yes || ok=no
   prove race $ok "$(one "$r")"
   ATTEMPT="flip a DONATE_LIST entry during the call" DEFENCE="none (double-fetch consumer)"
-  r=$(atk @0 toctou_sim "$LST" "$G" "$C" 20000)
+  r=$(atk @0 toctou_sim "$LST" "$G" "$C" 3000)
   [ "$(kv won "$r")" -gt 0 ] 2>/dev/null && ok=yes || ok=no
   prove toctou $ok "$(one "$r")"
 }
@@ -96,7 +96,7 @@ races_vbh() {
   for bad in hyp secret; do
     pfn=$H; [ $bad = secret ] && pfn=$S
     ATTEMPT="flip DONATE_LIST entry to the $bad frame" DEFENCE="copy in, then validate once"
-    r=$(atk @0 toctou "$LST" "$G" "$pfn" "$DOM2" 300)
+    r=$(atk @0 toctou "$LST" "$G" "$pfn" "$DOM2" 5000)
     b=no
     [ "$(kv won "$r")" = 0 ] && [ "$(kv stuck "$r")" = 0 ] && [ "$(kv other "$r")" = 0 ] && b=yes
     ev=no; [ "$(kv ok "$r")" -gt 0 ] 2>/dev/null && [ "$(kv e_state "$r")" -gt 0 ] && ev=status

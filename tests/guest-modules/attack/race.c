@@ -183,7 +183,7 @@ static int cmd_race_sim(int argc, const u64 *a)
 const struct atk_cmd race_cmds[] = {
 	{ "race", 5, cmd_race, "PFN COUNT DOM ITERS HSEED" },
 	{ "race_sim", 4, cmd_race_sim, "PFN COUNT ITERS HSEED" },
-	{ "toctou", 5, cmd_toctou, "LISTPFN GOODPFN BADPFN DOM ITERS" },
-	{ "toctou_sim", 4, cmd_toctou_sim, "LISTPFN GOODPFN BADPFN ITERS" },
+	{ "toctou", 5, cmd_toctou, "LISTPFN GOODPFN BADPFN DOM MS" },
+	{ "toctou_sim", 4, cmd_toctou_sim, "LISTPFN GOODPFN BADPFN MS" },
 	{ }
 };

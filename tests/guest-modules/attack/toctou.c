@@ -12,6 +12,7 @@
 #include <linux/delay.h>
 #include <linux/io.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include "attack.h"
 #include "probe.h"
@@ -75,16 +76,20 @@ static bool flip_start(struct flip *f, u64 listpfn, u64 good, u64 bad)
 	return true;
 }
 
-/* toctou LISTPFN GOOD BAD DOM ITERS */
+/*
+ * toctou LISTPFN GOOD BAD DOM MS: calls for up to MS milliseconds, until both outcomes
+ * (donated, refused) were seen 50 times: then the flipper demonstrably raced the calls.
+ */
 int cmd_toctou(int argc, const u64 *a)
 {
 	u64 i, ok = 0, refused = 0, other = 0, won = 0, stuck = 0;
+	ktime_t end = ktime_add_ms(ktime_get(), a[4]);
 	struct flip f;
 	struct hc_ret r;
 
 	if (!flip_start(&f, a[0], a[1], a[2]))
 		return 0;
-	for (i = 0; i < a[4]; i++) {
+	for (i = 0; ktime_before(ktime_get(), end) && (ok < 50 || refused < 50); i++) {
 		r = hc(VBH_HC_HOST_DONATE_LIST, PFN_PHYS(a[0]), 1, a[3], 0);
 		if (r.trap == PROBE_OK && r.status == VBH_E_STATE) {
 			refused++;
@@ -100,34 +105,34 @@ int cmd_toctou(int argc, const u64 *a)
 		cond_resched();
 	}
 	flip_stop(&f);
-	out("iters=%llu flips=%llu ok=%llu e_state=%llu other=%llu won=%llu stuck=%llu "
-	    "result=%s\n", a[4], f.flips, ok, refused, other, won, stuck,
+	out("calls=%llu flips=%llu ok=%llu e_state=%llu other=%llu won=%llu stuck=%llu "
+	    "result=%s\n", i, f.flips, ok, refused, other, won, stuck,
 	    won || stuck ? "won" : "lost");
 	return 0;
 }
 
 /*
- * toctou_sim LISTPFN GOOD BAD ITERS: the same flipper against a consumer that fetches
- * the pfn, validates it, spends ~1 us "working" and fetches it again to use it. It
- * proves the flipper runs concurrently and wins such windows; it says nothing about
- * how wide vbh's window would be, which is why vbh must not have one. Stops at 10 wins.
+ * toctou_sim LISTPFN GOOD BAD MS: the same flipper against a consumer that fetches the
+ * pfn, validates it, spends ~1 us "working" and fetches it again to use it, for up to
+ * MS milliseconds or 10 wins. It proves the flipper runs concurrently and wins such
+ * windows; it says nothing about how wide vbh's window would be, which is why vbh
+ * must not have one.
  */
 int cmd_toctou_sim(int argc, const u64 *a)
 {
 	u64 i, v1, v2, ok = 0, refused = 0, won = 0;
+	ktime_t end = ktime_add_ms(ktime_get(), a[3]);
 	struct flip f;
 
 	if (!flip_start(&f, a[0], a[1], a[2]))
 		return 0;
-	for (i = 0; i < a[3] && won < 10; i++) {
+	for (i = 0; ktime_before(ktime_get(), end) && won < 10; i++) {
 		v1 = READ_ONCE(f.list[0].pfn);
-		if (v1 != a[1]) {
-			refused++;
-			continue;
-		}
 		ndelay(1000);
 		v2 = READ_ONCE(f.list[0].pfn);
-		if (v2 != v1)
+		if (v1 != a[1])
+			refused++;
+		else if (v2 != v1)
 			won++;
 		else
 			ok++;
