@@ -11,9 +11,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
-smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
-initrd=$out/initramfs.cpio.gz
-build=1 verbose=0
+defaults() {
+  smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
+  initrd=$out/initramfs.cpio.gz build=1 verbose=0
+}
 
 usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 parse() { # parse ARGS...: sets the option variables
@@ -39,8 +40,9 @@ scenario_file() {
 }
 
 # The scenario's "# boot:" header gives defaults, then the command line overrides them.
-parse "$@"
+defaults; parse "$@"
 sfile=$(scenario_file "$scenario") || { echo "boot: no scenario '$scenario'" >&2; exit 2; }
+defaults
 # shellcheck disable=SC2046 # header options are words
 parse $(sed -n 's/^# boot: //p' "$sfile") "$@"
 if [ -z "$timeout" ]; then  # boot + baseline + workload + margin
@@ -78,7 +80,8 @@ qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device i
   -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
   -append "$cmdline" $qemu_args < /dev/null > "$log" 2>&1 &
 qpid=$!
-trap 'kill $qpid 2>/dev/null || true' EXIT INT TERM
+trap 'kill $qpid 2>/dev/null || true' EXIT
+trap 'echo " interrupted"; exit 130' INT TERM
 
 show() { # show LINE: live progress for one serial line
   local l=${1%$'\r'} r
@@ -123,7 +126,7 @@ if [ -n "$checks" ]; then
   printf '%s%-28s %-6s %s%s\n' "$bold" CHECK RESULT DETAIL "$off"
   echo "$checks" | while read -r name res detail; do
     c=$green; [ "$res" = pass ] || { c=$red; res=FAIL; }
-    printf '%-28s %s%-6s%s %s\n' "$name" "$c" "$res" "$off" "${detail:0:100}"
+    printf '%-28s %s%-6s%s %s\n' "$name" "$c" "$res" "$off" "${detail:0:160}"
   done
 fi
 if [ -n "$metrics" ]; then

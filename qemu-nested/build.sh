@@ -25,10 +25,12 @@ flock 9
 cmake_targets() { # build vbh_image and vbhctl if some CMakeLists.txt defines them
   grep -rqsE --include=CMakeLists.txt '\b(vbh_image|vbhctl)\b' "$root" --exclude-dir=build \
     --exclude-dir=out || return 0
-  cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVBH_SANITIZE=OFF >/dev/null
-  local t have=()
+  local t targets have=()
+  cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVBH_SANITIZE=OFF \
+    >/dev/null || return 1
+  targets=$(cmake --build "$bdir" --target help) || return 1
   for t in vbh_image vbhctl; do
-    cmake --build "$bdir" --target help | grep -q "^$t:" && have+=("$t")
+    if grep -q "^$t:" <<< "$targets"; then have+=("$t"); fi
   done
   [ ${#have[@]} -eq 0 ] && return 0
   log "cmake --build build/qemu --target ${have[*]}"
@@ -142,7 +144,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vb
 "$root/tools/deps.sh" qemu
 if [ "$series" = 6.12 ]; then eval "$("$here/kernel.sh")"
 else eval "$("$here/kernel.sh" --series "$series" --headers-only)"; fi
-cmake_targets
+cmake_targets || failed+=(cmake)
 modules
 if [ "$series" = 6.12 ]; then
   guest_bins
