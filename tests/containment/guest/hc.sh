@@ -13,15 +13,17 @@ ram_end_pfn() { # first pfn after the highest "System RAM" range of /proc/iomem
   printf '0x%x' $(((0x$e + 1) >> 12))
 }
 
-# hc_case NAME WANT ATTEMPT CALL ARGS...: WANT is one status or several "2|5"
+# hc_case NAME WANT ATTEMPT CALL ARGS...: WANT is one status or several "2|5".
+# Any refusal blocks the attack; only the exact status counts as evidence, so a wrong
+# error code is "unproven", and a hostile call that succeeds is LEAKED.
 hc_case() {
-  local name=$1 want=$2 r st b=no; ATTEMPT=$3; shift 3
+  local name=$1 want=$2 r st b=no ev=no; ATTEMPT=$3; shift 3
   r=$(atk @0 hc "$@")
   st=$(kv status "$r")
-  case "|$want|" in *"|$st|"*) b=yes ;; esac
-  [ "$st" = $OK ] && b=no   # a hostile call that succeeds is a leak, whatever WANT says
+  [ "$(res "$r")" = returned ] && [ "$st" != $OK ] && b=yes
+  case "|$want|" in *"|$st|"*) ev=status ;; esac
   [ "$(res "$(atk hash "$C" 1)")" = read ] || { b=no; r="$r; host lost its control frame"; }
-  judge "$name" hc_control $b "want $want: $(one "$r")" status
+  judge "$name" hc_control $b "want $want: $(one "$r")" $ev
 }
 
 # The positive control: well-formed calls succeed and change state in this boot.

@@ -56,7 +56,7 @@ judge() {
   proven "$ctl" || why="no control: harness $ctl never succeeded with the defence off"
   alive || why="$why; hypervisor not answering VBH_HC_VERSION"
   secret_intact || why="$why; secret hash changed"
-  case $ev in yes|status) ;; *) why="$why; no log entry or counter for the attempt" ;; esac
+  case $ev in yes|status) ;; *) why="$why; no evidence: no log entry, counter or exact status for the attempt" ;; esac
   if [ -z "$why" ]; then record "$name" contained "$obs"
   else record "$name" unproven "$obs (${why#; })"; fi
 }
