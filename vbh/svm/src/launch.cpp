@@ -1,7 +1,6 @@
 // Late launch on one CPU (AMD APM vol. 2 §15.5 VMRUN, §15.30 SVM MSRs): capture the
 // running kernel into the guest VMCB exactly as it is, then move this CPU onto the
 // hypervisor's own GDT/TSS/IDT/page tables/stack and enter the VMRUN loop.
-#include <vbh/arch/apic.hpp>
 #include <vbh/arch/cpu.hpp>
 #include <vbh/arch/desc.hpp>
 #include <vbh/exit_msr.hpp>
@@ -11,7 +10,9 @@
 
 #include <cstring>
 
-extern "C" [[noreturn]] void vbh_enter_hyp(vbh::image::PerCpu* pc);
+extern "C" [[noreturn]] void vbh_enter_hyp(vbh::image::PerCpu* pc, const vbh::arch::DescPtr* gdtr,
+                                          const vbh::arch::DescPtr* idtr, std::uint64_t cr3,
+                                          std::uint64_t stack_top);
 
 namespace vbh::svm {
 
@@ -171,12 +172,9 @@ Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t lin
     clgi(); // NMIs wait until the guest runs (or until rollback)
     arch::wrmsr(arch::msr_vm_hsave_pa, pc->hsave_pa);
     vmsave(pc->vmcb_pa); // FS, GS, TR, LDTR, KernelGsBase, STAR..SFMASK, SYSENTER_*
-    pc->apic_id = arch::LocalApic::id();
-    pc->stats.apic_id = pc->apic_id;
     build_gdt(pc);
-    g.log.record(VBH_LOG_LAUNCH, cpu, 0, e.rip, pc->apic_id);
     __atomic_store_n(&pc->stats.launched, 1, __ATOMIC_RELEASE);
-    vbh_enter_hyp(pc);
+    vbh_enter_hyp(pc, &pc->gdtr, &pc->idtr, pc->host_cr3, pc->stack_top);
 }
 
 } // namespace vbh::svm

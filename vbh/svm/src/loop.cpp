@@ -2,6 +2,7 @@
 // the SVM exit into a vendor-neutral Exit, dispatch, write the result back.
 #include "env.hpp"
 
+#include <vbh/arch/apic.hpp>
 #include <vbh/arch/cpu.hpp>
 #include <vbh/arch/serial.hpp>
 #include <vbh/svm/insn.hpp>
@@ -139,6 +140,10 @@ extern "C" [[noreturn]] void vbh_vcpu_start(vbh::image::PerCpu* pc) {
     using namespace vbh;
     arch::wrmsr(arch::msr_gs_base, reinterpret_cast<std::uint64_t>(pc));
     svm::vmsave(pc->host_vmcb_pa); // the host half of the VMLOAD/VMSAVE state
+    // The xAPIC page is reachable only through our direct map (VA = PA, UC).
+    pc->apic_id = arch::LocalApic::id();
+    pc->stats.apic_id = pc->apic_id;
+    image::g.log.record(VBH_LOG_LAUNCH, pc->cpu, 0, pc->entry.rip, pc->apic_id);
     arch::Serial::puts("vbh-hyp: cpu ");
     arch::Serial::dec(pc->cpu);
     arch::Serial::puts(" entering guest\n");
