@@ -5,6 +5,7 @@
 #   launch          smp 2   vbh.ko late launch + 60 s workload (VBH_QEMU_WORKLOAD_SECS)
 #   launch          smp 4   same, 20 s workload
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
+#   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
 #   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
 # and compile-check the modules against the newest Debian 6.1 headers.
 # Prints the time of each step; exits 1 if any step failed.
@@ -40,6 +41,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step launch-smp4 pass boot --scenario launch --smp 4 \
     --append "vbh.workload_secs=$(( secs / 3 > 10 ? secs / 3 : 10 ))" --append vbh.baseline_secs=5
   step nosvm pass boot --scenario nosvm
+  step nonpt pass boot --scenario nosvm --cpu EPYC,+svm,-npt
   for f in "$root"/tests/guest-scenarios/*.sh; do
     [ -e "$f" ] || continue
     n=${f##*/}; n=${n%.sh}

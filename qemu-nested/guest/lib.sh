@@ -47,6 +47,10 @@ kv() { # kv KEY TEXT: value of KEY=V or "KEY: V" in loosely formatted TEXT
   echo "$2" | sed 's/: */=/g' | tr ' ,;\t' '\n\n\n\n' | sed -n "s/^$1=//p" | head -n1
 }
 
+ratio() { # ratio A B [FORMAT]: A / B as a decimal (0 if B is 0)
+  awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { printf f "\n", (b != 0 ? a / b : 0) }'
+}
+
 online_cpus() { grep -c '^processor' /proc/cpuinfo; }
 
 cpu_has() { grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"; }
@@ -99,7 +103,7 @@ _worker() { # _worker CPU END_EPOCH OUT: exec/fork, tmpfs I/O and hashing until 
 }
 
 workload() { # workload NAME SECS: one pinned worker per online CPU; checks all finish.
-  # Sets WORKLOAD_SECS (wall time) and WORKLOAD_RATE (iterations/s, all CPUs).
+  # Sets WORKLOAD_SECS (wall time) and WORKLOAD_RATE (iterations/s, all CPUs, decimal).
   local n end t0 took c=0 total=0 done=0 f
   n=$(online_cpus) t0=$(date +%s)
   end=$((t0 + $2))
@@ -121,7 +125,7 @@ workload() { # workload NAME SECS: one pinned worker per online CPU; checks all 
   fi
   # shellcheck disable=SC2034 # read by the scenarios
   WORKLOAD_SECS=$took
-  WORKLOAD_RATE=$((total / (took > 0 ? took : 1)))
+  WORKLOAD_RATE=$(ratio "$total" "$took")
   metric "$1_iters_per_sec" "$WORKLOAD_RATE" iter/s
 }
 
