@@ -94,7 +94,7 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	vbh_loader.nr_hyp_ranges = m->nr_ranges;
 	memcpy(vbh_loader.hyp_ranges, m->ranges, sizeof(m->ranges));
 	vbh_loader.launcher.launch = (vbh_launch_fn)(m->virt + img->launch_offset);
-	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %px, image %llu KiB\n",
+	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %p, image %llu KiB\n",
 		bytes >> 20, m->nr_ranges, m->virt, img->mem_size >> 10);
 	err = vbh_call_init(img, br_offset);
 	if (err)

@@ -109,13 +109,15 @@ static ssize_t vbh_log_emit(char *buf, struct page *pg)
 	const struct vbh_log_page *p = page_address(pg);
 	struct vbh_hc hc = { .call = VBH_HC_LOG_READ, .args = { page_to_pfn(pg), U64_MAX } };
 	const char *why = NULL;
+	u64 next;
 	ssize_t n;
 	u32 i;
 
-	/* Asking for seq U64_MAX copies nothing and tells the next sequence number. */
+	/* Asking for seq U64_MAX copies no entry but fills in next_seq. */
 	if (!vbh_read_into(pg, &hc, &why))
 		return sysfs_emit(buf, "unavailable: %s\n", why);
-	hc.args[1] = hc.out[1] > VBH_LOG_SHOWN ? hc.out[1] - VBH_LOG_SHOWN : 0;
+	next = READ_ONCE(p->next_seq);
+	hc.args[1] = next > VBH_LOG_SHOWN ? next - VBH_LOG_SHOWN : 0;
 	hc.call = VBH_HC_LOG_READ;
 	if (!vbh_read_into(pg, &hc, &why))
 		return sysfs_emit(buf, "unavailable: %s\n", why);

@@ -69,9 +69,10 @@ static ssize_t log_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 }
 
 static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
-static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR_RO(hyp_ranges);
+/* Physical addresses and guest RIPs (KASLR) are for root only. */
+static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR(hyp_ranges, 0400, hyp_ranges_show, NULL);
 static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
-static struct kobj_attribute vbh_log_attr = __ATTR_RO(log);
+static struct kobj_attribute vbh_log_attr = __ATTR(log, 0400, log_show, NULL);
 
 static struct attribute *vbh_attrs[] = {
 	&vbh_status_attr.attr,
