@@ -55,6 +55,7 @@ def run_section(run, log):
              f"{len(failed)} failed; scenario {'finished' if run.done else 'did NOT finish'}"]
     lines += [f"- {i}" for i in run.info if i.startswith(("kernel", "bench:", "initramfs",
                                                           "vbh status"))]
+    lines += [f"- **kernel crash in the log**: `{c[:150]}`" for c in run.crashes[:3]]
     return "\n".join(lines) + "\n"
 
 

@@ -55,6 +55,10 @@ boot() {
   out=$("$root/qemu-nested/boot.sh" --no-build --scenario bench --smp "$smp" "${append[@]}" \
         2>&1 | tee /dev/stderr) || rc=$?
   log=$(echo "$out" | sed -n 's/^log: //p' | tail -n1)
+  if [ -z "$log" ]; then  # boot.sh died before its summary: take the newest bench log
+    log=$(find "$root/out/qemu/logs" -name "*-bench-smp$smp.log" -newer "$root/out/bench/build.stamp" \
+          | sort | tail -n1)
+  fi
   [ -n "$log" ] && [ -r "$log" ] || { echo "run.sh: boot.sh produced no log" >&2; return 1; }
   [ $rc = 0 ] || echo "run.sh: boot.sh reported failures (exit $rc); writing the report anyway" >&2
 }

@@ -20,6 +20,7 @@ class Run:
     checks: list = field(default_factory=list)   # (name, passed, detail)
     info: list = field(default_factory=list)
     done: bool = False
+    crashes: list = field(default_factory=list)  # kernel oops/panic lines, in order
 
     def value(self, name):
         m = self.metrics.get(name)
@@ -34,11 +35,17 @@ class Run:
                 yield m, val
 
 
+_CRASH = re.compile(r"BUG: |Oops|Kernel panic|general protection fault|soft lockup|hard LOCKUP")
+
+
 def parse(text):
     run = Run()
     for line in text.splitlines():
-        m = _RECORD.search(line.replace("\r", ""))
+        line = line.replace("\r", "")
+        m = _RECORD.search(line)
         if not m:
+            if _CRASH.search(line):
+                run.crashes.append(line.strip())
             continue
         kind, rest = m.group(1), m.group(2).strip()
         if kind == "METRIC":

@@ -1,5 +1,5 @@
 # shellcheck shell=dash
-# boot: --smp 2 --timeout 900
+# boot: --smp 2 --timeout 480 --append no_timer_check
 # Exit overhead and footprint (docs/benchmarks.md). In ONE boot: every workload BARE,
 # then insmod vbh.ko, then every workload again DEPRIVILEGED, so each ratio compares the
 # same kernel, page cache and (as far as TCG allows) host load. Benchmarks never pass or
@@ -169,6 +169,7 @@ launch_log_ms() { # the loader's own launch time: its first to its "sealed" kern
 launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
   local out
   [ -r "$ko" ] || { fail bench_launch "$ko is not in the initramfs: deprivileged half skipped"; return 1; }
+  info "bench: bare half done; launching vbh (insmod $ko)"
   # shellcheck disable=SC2046 # word splitting of the parameters is intended
   out=$($BENCH time insmod "$ko" $(param insmod_args | tr ',' ' ') 2>&1 | tail -n1)
   set -- $out
