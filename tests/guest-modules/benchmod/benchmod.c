@@ -61,15 +61,18 @@ static bool op_cpuid(void)
 }
 
 /* vbh ABI (hypercalls/include/vbh/abi.h): rax = call, out rax = status, rdi = out0.
- * On #UD the fixup skips the instruction and rdi keeps 0, which is not a version. */
+ * `ud` stays 1 when the fixup skipped a faulting VMMCALL (no hypervisor). */
 static bool op_vmmcall(void)
 {
 	unsigned long rax = VBH_HC_VERSION, rdi = 0, rsi = 0, rdx = 0, rcx = 0;
+	u32 ud = 1;
 
-	asm volatile("1: vmmcall\n2:\n" _ASM_EXTABLE(1b, 2b)
-		     : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+c"(rcx)
+	asm volatile("1: vmmcall\n\t"
+		     "movl $0, %[ud]\n\t"
+		     "2:\n\t" _ASM_EXTABLE(1b, 2b)
+		     : "+a"(rax), "+D"(rdi), "+S"(rsi), "+d"(rdx), "+c"(rcx), [ud] "+r"(ud)
 		     : : "memory");
-	return rax == VBH_OK && rdi == VBH_ABI_VERSION;
+	return !ud && rax == VBH_OK && rdi == VBH_ABI_VERSION;
 }
 
 static bool op_rdmsr(void)
