@@ -67,14 +67,16 @@ TEST_F(MsrTest, VmCrWriteGetsGp) {
     EXPECT_EQ(v.inject.vector, 13);
 }
 
-TEST_F(MsrTest, HsavePaIsAShadowAndRejectsUnalignedValues) {
+TEST_F(MsrTest, HsavePaReadsZeroAndWritesGetGp) {
     EXPECT_EQ(wrmsr(msr_vm_hsave_pa, 0x123000), ExitAction::resume);
-    EXPECT_FALSE(v.inject.pending());
-    EXPECT_EQ(rdmsr(msr_vm_hsave_pa), ExitAction::resume);
-    EXPECT_EQ(v.reg(Gpr::rax), 0x123000u);
-    EXPECT_EQ(wrmsr(msr_vm_hsave_pa, 0x123010), ExitAction::resume);
     EXPECT_EQ(v.inject.vector, 13);
-    EXPECT_EQ(v.hsave_shadow, 0x123000u);
+    v.inject = {};
+    const auto rip = v.rip;
+    EXPECT_EQ(rdmsr(msr_vm_hsave_pa), ExitAction::resume);
+    EXPECT_FALSE(v.inject.pending());
+    EXPECT_EQ(v.reg(Gpr::rax), 0u);
+    EXPECT_EQ(v.reg(Gpr::rdx), 0u);
+    EXPECT_EQ(v.rip, rip + 2);
 }
 
 TEST_F(MsrTest, UnknownMsrGetsGpAndIsLogged) {

@@ -7,7 +7,7 @@ MsrResult emulate_rdmsr(const VcpuState& v, std::uint32_t msr) {
     switch (msr) {
     case msr_efer: return {false, v.efer}; // only reached if a backend intercepts reads
     case msr_vm_cr: return {false, vm_cr_lock | vm_cr_svmdis};
-    case msr_vm_hsave_pa: return {false, v.hsave_shadow};
+    case msr_vm_hsave_pa: return {false, 0};
     default: return {true, 0};
     }
 }
@@ -24,13 +24,8 @@ static MsrResult write_efer(VcpuState& v, std::uint64_t value) {
 MsrResult emulate_wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t value) {
     switch (msr) {
     case msr_efer: return write_efer(v, value);
-    case msr_vm_hsave_pa:
-        // The hardware #GPs on a non-page-aligned value (APM vol. 2 §15.30.4).
-        if ((value & 0xfff) != 0)
-            return {true, 0};
-        v.hsave_shadow = value;
-        return {false, 0};
-    case msr_vm_cr: // locked (we report LOCK): writes #GP (APM vol. 2 §15.30.1)
+    case msr_vm_hsave_pa: // SVM is reported disabled (VM_CR.SVMDIS): nothing to save
+    case msr_vm_cr:       // locked (we report LOCK): writes #GP (APM vol. 2 §15.30.1)
     default: return {true, 0};
     }
 }

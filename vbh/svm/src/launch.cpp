@@ -147,6 +147,8 @@ static void reset_cpu_state(PerCpu* pc, const vbh_guest_entry& e) {
     pc->vcpu.cpu = pc->cpu;
     pc->entry = e;
     pc->entered = false;
+    __atomic_store_n(&pc->kick_pending, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
     pc->seen_gen = __atomic_load_n(&g.npt_gen, __ATOMIC_SEQ_CST);
     pc->stats.version = VBH_STATS_VERSION;
     pc->stats.cpu = pc->cpu;
@@ -158,8 +160,10 @@ Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t lin
     if (cpu >= g.br.nr_cpus || entry == nullptr)
         return Status::invalid;
     PerCpu* pc = g.cpus[cpu];
-    if (__atomic_load_n(&pc->stats.launched, __ATOMIC_ACQUIRE))
-        return Status::state;
+    // No "already launched" refusal: this code runs from hypervisor memory, which the
+    // host NPT does not map, so a CPU executing it is in host mode. A CPU whose guest
+    // was reset by INIT (offline/online) is launched afresh; its stale in_guest flag
+    // is cleared so cross-CPU flushes stop waiting for it.
     const vbh_guest_entry e = *entry;
     reset_cpu_state(pc, e);
     pc->save.linux_rsp = linux_rsp;

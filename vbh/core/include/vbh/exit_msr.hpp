@@ -7,8 +7,9 @@
 //   VM_CR (C001_0114h): reads report LOCK | SVMDIS (APM vol. 2 §15.30.1) so the host's
 //     kvm_amd refuses to load ("SVM disabled by BIOS") instead of running a nested
 //     hypervisor vbh does not support; writes get #GP as on a locked VM_CR.
-//   VM_HSAVE_PA (C001_0117h): virtualised with a per-vCPU shadow; the real register
-//     points at the hypervisor's save area and must never be moved by the host.
+//   VM_HSAVE_PA (C001_0117h): the real register points at the hypervisor's save area
+//     and must never be moved or revealed: reads return 0, writes #GP (with SVM
+//     reported disabled the host has no use for it; threats.md #7).
 //   Anything else that exits (MSRs outside the three MSRPM ranges always exit once
 //     MSR_PROT is on, APM vol. 2 §15.11) gets #GP, as an unimplemented MSR does.
 #pragma once

@@ -46,7 +46,7 @@ struct VcpuState {
     std::uint32_t cpu = 0;
     std::uint8_t cpl = 0;
     Event inject;                       // set by a handler, consumed by the backend
-    std::uint64_t hsave_shadow = 0;     // what the guest believes VM_HSAVE_PA holds
+    std::uint64_t reserved = 0;         // keeps the layout the assembly expects
 
     std::uint64_t reg(Gpr r) const { return gpr[std::size_t(r)]; }
     void set_reg(Gpr r, std::uint64_t v) { gpr[std::size_t(r)] = v; }
