@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build everything the QEMU boot tests need and pack the initramfs: the modules of
 # loader/ (vbh.ko), qemu-nested/testmod and tests/guest-modules/*/ (Kbuild dirs), the
-# CMake targets vbh_image and vbhctl when defined, tests/guest-*/build.sh OUTDIR programs.
+# CMake targets vbh_image and vbhctl when defined, and the files that every executable
+# tests/*/build.sh puts into the OUTDIR given as its only argument (-> /lib/vbh/bin).
 #   qemu-nested/build.sh                     6.12: module(s), vbh_image, vbhctl, initramfs
 #   qemu-nested/build.sh --kver-series 6.1   compile check of the modules against 6.1
 # Outputs: out/qemu/initramfs.cpio.gz, out/qemu/kernel.env (KVER, VMLINUZ, KDIR).
@@ -96,10 +97,10 @@ shadow_loader() { # compile loader/ for another series in a copy: loader/'s obje
   check_vermagic "$out/build-$series/loader"
 }
 
-guest_bins() { # tests/guest-*/build.sh OUTDIR: static guest programs -> /lib/vbh/bin
+guest_bins() { # every tests/*/build.sh OUTDIR: guest programs/files -> /lib/vbh/bin
   local b dir
   rm -rf "$out/guest-bin"; mkdir -p "$out/guest-bin"
-  for b in "$root"/tests/guest-*/build.sh; do
+  for b in "$root"/tests/*/build.sh; do
     [ -x "$b" ] || continue
     dir=${b%/build.sh}
     log "${b#"$root"/} out/qemu/guest-bin/${dir##*/}"
@@ -116,7 +117,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vb
   install -m 755 "$here/guest/init" "$st/init"
   cp "$here/guest/lib.sh" "$st/lib/vbh/"
   cp "$here"/guest/scenarios/*.sh "$st/lib/vbh/scenarios/"
-  find "$out/guest-bin" -type f -perm -u+x -exec cp {} "$st/lib/vbh/bin/" \;
+  find "$out/guest-bin" -type f -exec cp {} "$st/lib/vbh/bin/" \;
   for f in "$root"/tests/guest-scenarios/*.sh; do
     if [ -e "$f" ]; then cp "$f" "$st/lib/vbh/scenarios/"; fi
   done

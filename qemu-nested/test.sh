@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The QEMU test matrix (what CI runs, via tests/run-all.sh): build once, then boot
 #   selftest        smp 2   the pipeline itself (qemu-nested/testmod)
-#   selftest-fail   smp 2   a deliberately failing check must make boot.sh fail
+#   selftest-must-fail      a deliberately failing check (and only it) must fail boot.sh
 #   launch          smp 2   vbh.ko late launch + 60 s workload (VBH_QEMU_WORKLOAD_SECS)
 #   launch          smp 4   same, 20 s workload
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
@@ -26,6 +26,15 @@ step() { # step NAME EXPECT(pass|fail) CMD...
   echo "--- $name: $res ($((SECONDS - t0)) s)"
 }
 
+must_fail_deliberately() { # boot.sh must fail, because of the one deliberate failure
+  local rc text log
+  text=$(boot --scenario selftest --append vbh.selftest_fail=1 --append vbh.workload_secs=2 |
+         tee /dev/stderr); rc=${PIPESTATUS[0]}
+  log=$(sed -n 's/^log: //p' <<< "$text" | tail -n1)
+  [ "$rc" = 1 ] && grep -aq 'VBH-CHECK deliberate_failure fail' "$log" &&
+    grep -aqE 'VBH-DONE [1-9][0-9]* 1' "$log" && echo "boot.sh failed as it must"
+}
+
 t_all=$SECONDS
 step build pass "$root/qemu-nested/build.sh"
 # Boot a private copy of what was built (even if partial): other people may rebuild
@@ -34,8 +43,7 @@ initrd=$root/out/qemu/test-initramfs.cpio.gz
 if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   boot() { "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" "$@"; }
   step selftest pass boot --scenario selftest
-  step selftest-must-fail fail boot --scenario selftest \
-    --append vbh.selftest_fail=1 --append vbh.workload_secs=1
+  step selftest-must-fail pass must_fail_deliberately
   step launch-smp2 pass boot --scenario launch --smp 2 \
     --append "vbh.workload_secs=$secs"
   step launch-smp4 pass boot --scenario launch --smp 4 \
