@@ -7,6 +7,7 @@
  * caller frees hypervisor memory: no half-virtualised machine.
  */
 #include <linux/cpu.h>
+#include <linux/module.h>
 #include <linux/smp.h>
 
 #include "loader.h"
@@ -50,10 +51,21 @@ int vbh_launch_this_cpu(struct vbh_launcher *l)
 	return 0;
 }
 
+/* Fault injection for the rollback test (qemu-nested / docs/loader.md). */
+static int inject_fail_cpu = -1;
+module_param(inject_fail_cpu, int, 0444);
+MODULE_PARM_DESC(inject_fail_cpu, "TEST: treat the launch of this CPU as failed (-1: off)");
+
 static void vbh_launch_ipi(void *arg)
 {
 	int *err = arg;
 
+	if (smp_processor_id() == inject_fail_cpu) {
+		pr_err(VBH_PFX "CPU %d: launch failure injected (inject_fail_cpu)\n",
+		       inject_fail_cpu);
+		*err = -EIO;
+		return;
+	}
 	*err = vbh_launch_this_cpu(&vbh_loader.launcher);
 }
 

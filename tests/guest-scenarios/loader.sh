@@ -1,0 +1,63 @@
+# shellcheck shell=dash
+# boot: --smp 2 --timeout 200
+# Loader all-or-nothing launch and hotplug (docs/loader.md), against the real hypervisor:
+#  1. a launch failure injected on the last CPU (inject_fail_cpu) after the others are
+#     in guest mode: insmod fails, every launched CPU is DEVIRTed, the memory is freed;
+#  2. nothing is left in guest mode (launch=0 asks every CPU with a real VMMCALL);
+#  3. a normal insmod afterwards launches every CPU;
+#  4. offline/online of the last CPU: afterwards no online CPU runs in host mode
+#     (relaunched, or refused and kept offline).
+ko=/lib/vbh/vbh.ko
+sys=/sys/kernel/vbh
+n=$(online_cpus)
+last=$((n - 1))
+if [ "$n" -lt 2 ]; then fail two_cpus "need --smp 2 or more, have $n"; exit 0; fi
+if [ ! -r "$ko" ]; then fail module_present "$ko is not in the initramfs"; exit 0; fi
+mem_free() { sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
+
+# 1. Injected failure on CPU $last: rollback.
+mark=$(dmesg_mark)
+free0=$(mem_free)
+if insmod "$ko" inject_fail_cpu=$last > /tmp/vbh/insmod.out 2>&1; then
+  fail insmod_refused "insmod succeeded despite inject_fail_cpu=$last"
+  exit 0
+fi
+pass insmod_refused "$(cat /tmp/vbh/insmod.out)"
+free1=$(mem_free)
+expect_dmesg rolled_back "vbh: CPU 0 returned to host mode" "$mark"
+expect_dmesg unchanged_message "vbh: launch failed .*machine is unchanged" "$mark"
+check no_vbh_module test ! -e /sys/module/vbh
+# 19 MiB of hypervisor memory must be back (MemFree moves by a few MiB on its own).
+if [ $((free0 - free1)) -lt 8192 ]; then pass memory_freed "MemFree ${free0} -> ${free1} kB"
+else fail memory_freed "MemFree ${free0} -> ${free1} kB: hypervisor memory not returned"; fi
+
+# 2. No CPU is left in guest mode.
+if insmod "$ko" launch=0 > /tmp/vbh/insmod.out 2>&1; then
+  s=$(cat "$sys/status")
+  same no_cpu_in_guest_mode "0/$n" "$(kv cpus "$s")"
+  same state_off off "$(kv state "$s")"
+  rmmod vbh
+else
+  fail insmod_launch0 "$(cat /tmp/vbh/insmod.out)"
+fi
+
+# 3. A launch after the rollback works.
+if insmod "$ko" > /tmp/vbh/insmod.out 2>&1; then pass relaunch "$(cat "$sys/status")"
+else fail relaunch "$(cat /tmp/vbh/insmod.out) | $(dmesg_since "$mark" | tail -n2)"; exit 0; fi
+check_status status "$sys/status"
+if rmmod vbh > /dev/null 2>&1; then fail pinned "rmmod succeeded after launch"
+else pass pinned "rmmod refused: the module cannot be unloaded after launch"; fi
+
+# 4. Hotplug of CPU $last.
+cpu=/sys/devices/system/cpu/cpu$last/online
+if [ -w "$cpu" ]; then
+  echo 0 > "$cpu"
+  check_status status_after_offline "$sys/status"
+  if echo 1 > "$cpu" 2> /dev/null; then info "CPU $last back online: $(dmesg | grep "vbh: CPU $last online" | tail -n1)"
+  else info "CPU $last refused online: $(dmesg | grep "vbh: CPU $last" | tail -n2 | tr '\n' ' ')"; fi
+  check_status no_host_mode_cpu_online "$sys/status"
+  check vbhctl_version vbhctl version
+else
+  info "CPU $last cannot be taken offline: hotplug not tested"
+fi
+dmesg_clean kernel_log_clean "$mark"
