@@ -67,5 +67,6 @@ hotplug vbh
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers after the suite"
 else fail hypervisor_alive "VBH_HC_VERSION does not answer"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"
+info "hypervisor CPU 0 counters: $(one "$(atk stats 0)")"
 scoreboard vbh
 dmesg_clean kernel_log_clean "$mark"

@@ -11,7 +11,7 @@ atk() { # atk [@CPU] CMD ARGS...: run one attack command, print its key=value re
   if echo "$*" > "$CTL" 2>/dev/null; then cat "$CTL"; else echo "result=error reason=ctl_write"; fi
 }
 res() { kv result "$1"; }                  # res REPLY: its result= word
-one() { echo "$*" | tr '\n' ' ' | sed 's/cpu=[0-9]* //g; s/ $//'; }  # one-line reply
+one() { echo "$*" | grep -v '^cpu=[0-9]*$' | tr '\n' ' ' | sed 's/ $//'; }  # one-line reply
 
 # --- frames --------------------------------------------------------------------------
 alloc() { kv pfn "$(atk alloc "$1")"; }     # alloc ORDER: first pfn of 2^ORDER frames
@@ -56,7 +56,11 @@ judge() {
   proven "$ctl" || why="no control: harness $ctl never succeeded with the defence off"
   alive || why="$why; hypervisor not answering VBH_HC_VERSION"
   secret_intact || why="$why; secret hash changed"
-  case $ev in yes|status) ;; *) why="$why; no evidence: no log entry, counter or exact status for the attempt" ;; esac
+  case $ev in
+    yes|status) ;;
+    no:*) why="$why; no evidence in the hypervisor log (${ev#no: })" ;;
+    *) why="$why; no evidence: no log entry, counter or exact status for the attempt" ;;
+  esac
   if [ -z "$why" ]; then record "$name" contained "$obs"
   else record "$name" unproven "$obs (${why#; })"; fi
 }
@@ -67,18 +71,28 @@ secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
 secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
 
 LOG_SEQ=0
-log_mark() { LOG_SEQ=$(kv next "$(atk log 0)"); LOG_SEQ=${LOG_SEQ:-0}; }
-# logged KIND [PFN]: a log entry of KIND (npf, msr_denied, virt_insn) since log_mark,
-# for NPF in frame PFN. Moves the mark past what it read.
+# log_mark: remember the hypervisor's next log sequence number.
+log_mark() { LOG_SEQ=$(kv next "$(atk log "$LOG_SEQ")"); LOG_SEQ=${LOG_SEQ:-0}; }
+# logged KIND [PFN]: yes if the log has an entry of KIND (npf, msr_denied, virt_insn)
+# since log_mark, for npf one in frame PFN. Pages through the log (100 entries a read);
+# entries the ring overwrote meanwhile are lost. Moves the mark past what it read.
+# Otherwise prints "no: " and the kinds@addresses it read, for the verdict's detail.
 logged() {
-  local out hit=no line a
-  out=$(atk log "$LOG_SEQ")
-  for line in $(echo "$out" | grep "^log " | grep "kind=$1" | sed 's/ /,/g'); do
-    a=$(kv addr "$(echo "$line" | tr ',' ' ')")
-    if [ -z "${2:-}" ] || [ $((a >> 12)) = $(($2)) ]; then hit=yes; fi
+  local out hit=no line a n=100
+  LOG_SEEN=
+  while [ "$n" -ge 100 ]; do
+    out=$(atk log "$LOG_SEQ")
+    n=$(kv count "$out"); n=${n:-0}
+    for line in $(echo "$out" | grep "^log " | sed 's/ /,/g'); do
+      line=$(echo "$line" | tr ',' ' ')
+      LOG_SEEN="$LOG_SEEN $(kv kind "$line")@$(kv addr "$line")"
+      [ "$(kv kind "$line")" = "$1" ] || continue
+      a=$(kv addr "$line")
+      if [ -z "${2:-}" ] || [ $((a >> 12)) = $(($2)) ]; then hit=yes; fi
+    done
+    LOG_SEQ=$(kv next "$out"); LOG_SEQ=${LOG_SEQ:-0}
   done
-  LOG_SEQ=$(kv next "$out"); LOG_SEQ=${LOG_SEQ:-0}
-  echo $hit
+  if [ $hit = yes ]; then echo yes; else echo "no: log since mark:${LOG_SEEN:- empty}" | cut -c1-160; fi
 }
 
 # --- scoreboard ---------------------------------------------------------------------

@@ -121,17 +121,19 @@ scrub_vbh() {
 hotplug() { # hotplug MODE: cycle CPU 1, then attack from it
   local r cpu=/sys/devices/system/cpu/cpu1/online
   ATTEMPT="CPU1 offline/online, attack from CPU1"
+  DEFENCE="none (no vbh loaded)"; [ "$1" = bare ] || DEFENCE="re-launch before host code runs"
   if [ ! -w $cpu ]; then record hotplug n/a "no $cpu"; return; fi
   echo 0 > $cpu && sleep 1 && echo 1 > $cpu && sleep 1
-  if [ "$(cat $cpu)" != 1 ]; then record hotplug unproven "CPU1 did not come back"; return; fi
+  if [ "$(cat $cpu)" != 1 ]; then
+    record hotplug unproven "CPU1 did not come back: $(dmesg | grep -E 'vbh|smpboot' | tail -n2)"
+    return
+  fi
   if [ "$1" = bare ]; then
-    DEFENCE="none (no vbh loaded)"
     r=$(atk @1 dmap_read "$C")
     [ "$(res "$r")" = read ] && ok=yes || ok=no
     prove hotplug $ok "$(one "$r")"
     return
   fi
-  DEFENCE="re-launch before host code runs"
   log_mark
   r="$(atk @1 hc 0 0 0 0 0) / $(atk @1 dmap_read "$S")"
   b=no

@@ -48,17 +48,23 @@ svm_bare() {
 }
 
 # svm_one NAME CMD ARGS...: run one attack on CPU 0 under vbh and judge it. A fault,
-# or a write that did not land, is blocked; evidence is a log entry or a moved counter.
+# or a write that did not land, is blocked. Evidence: a log entry, a moved SVM
+# instruction counter (only SVM instructions move it), or exits=N>0 that the module
+# measured around the single WRMSR/CLGI with interrupts off.
 svm_one() {
-  local name=$1 r m0 v0 b=no ev=no; shift
+  local name=$1 r v0 b=no ev=no; shift
   log_mark
-  m0=$(vcount msr_write) v0=$(vcount virt_insn)
+  v0=$(vcount virt_insn)
   r=$(atk @0 "$@")
   case $(res "$r") in fault|not_landed) b=yes ;; esac
   if [ "$(logged msr_denied)" = yes ] || [ "$(logged virt_insn)" = yes ]; then ev=yes
-  elif [ "$(vcount msr_write)" != "$m0" ] || [ "$(vcount virt_insn)" != "$v0" ]; then ev=yes; fi
-  # An intercepted-and-emulated EFER/CLGI write also counts as blocked if vbh saw it.
-  case $name in efer_clear|clgi) [ $ev = yes ] && b=yes ;; esac
+  elif [ "$(vcount virt_insn)" != "$v0" ]; then ev=yes
+  elif [ "$(kv exits "$r")" -gt 0 ] 2>/dev/null; then ev=yes; fi
+  # An MSR write or CLGI that vbh intercepted and emulated looks "landed" from inside
+  # (the host sees a shadow value); the exit it caused shows it never hit the CPU.
+  case $name in efer_clear|hsave_write|vmcr_write|clgi)
+    [ "$(kv exits "$r")" -gt 0 ] 2>/dev/null && b=yes ;;
+  esac
   judge "$name" "$name" $b "$(one "$r")" $ev
 }
 

@@ -44,6 +44,9 @@ u64 pattern_word(u64 seed, unsigned int i);
 
 /* hcall.c */
 struct hc_ret hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
+int hcall_init(void);
+u64 exits_now(unsigned int kind); /* ~0 when no hypervisor answers */
+void out_exits(unsigned int kind, u64 before); /* "exits=N " or "exits=none " */
 
 /* svm.c: set EFER.SVME (needed for the SVM instructions on a bare kernel). */
 bool svm_on(u64 *old_efer);

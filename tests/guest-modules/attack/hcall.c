@@ -38,9 +38,14 @@ static void *reply_page;
 
 static void *reply(void)
 {
-	if (!reply_page)
-		reply_page = (void *)get_zeroed_page(GFP_KERNEL);
 	return reply_page;
+}
+
+/* At load: the page must exist before any use with interrupts off. */
+int hcall_init(void)
+{
+	reply_page = (void *)get_zeroed_page(GFP_KERNEL);
+	return reply_page ? 0 : -ENOMEM;
 }
 
 static const char *const log_kinds[] = {
@@ -73,6 +78,34 @@ static int cmd_log(int argc, const u64 *a)
 	out("result=returned status=0 count=%u next=%llu lost=%llu\n", n, lp->next_seq,
 	    lp->lost);
 	return 0;
+}
+
+/*
+ * exits_now KIND: this CPU's exit counter of KIND, or ~0 without a hypervisor. Read
+ * right before and after one instruction with interrupts off, the difference says
+ * whether that instruction exited to the hypervisor: evidence for an emulated write.
+ */
+u64 exits_now(unsigned int kind)
+{
+	struct vbh_cpu_stats *s = reply();
+	struct hc_ret r;
+
+	if (!s || kind >= VBH_EXIT_KIND_COUNT)
+		return ~0ull;
+	r = hc(VBH_HC_STATS_READ, raw_smp_processor_id(), page_to_pfn(virt_to_page(s)), 0, 0);
+	if (r.trap != PROBE_OK || r.status != VBH_OK)
+		return ~0ull;
+	return s->exits[kind];
+}
+
+void out_exits(unsigned int kind, u64 before)
+{
+	u64 after = exits_now(kind);
+
+	if (before == ~0ull || after == ~0ull)
+		out("exits=none ");
+	else
+		out("exits=%llu ", after - before);
 }
 
 static const char *const exit_kinds[VBH_EXIT_KIND_COUNT] = {

@@ -66,7 +66,7 @@ static long run_call(void *arg)
 {
 	struct call *c = arg;
 
-	out("cpu=%d ", raw_smp_processor_id());
+	out("cpu=%d\n", raw_smp_processor_id());
 	return c->cmd->fn(c->argc, c->argv);
 }
 
@@ -143,6 +143,8 @@ static const struct file_operations ctl_fops = {
 
 static int __init attack_init(void)
 {
+	if (hcall_init())
+		return -ENOMEM;
 	dir = debugfs_create_dir("vbh_attack", NULL);
 	debugfs_create_file("ctl", 0600, dir, NULL, &ctl_fops);
 	pr_warn("vbh_attack: loaded; this module attacks the running kernel (test VMs only)\n");

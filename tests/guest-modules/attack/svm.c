@@ -16,6 +16,7 @@
 #include <asm/special_insns.h>
 #include <asm/svm.h>
 #include <asm/tlbflush.h>
+#include <vbh/stats.h>
 #include "attack.h"
 #include "probe.h"
 
@@ -36,16 +37,26 @@ void svm_restore(u64 old_efer)
 		probe_wrmsr(MSR_EFER, old_efer);
 }
 
-/* Write MSR, read it back, put the old value back: did the write land? */
+/*
+ * Write MSR, read it back, put the old value back: did the write land? exits= counts
+ * the MSR-write exits of the write alone (interrupts are off around it): under vbh an
+ * intercepted write may "land" in the host's shadow copy and never reach the CPU.
+ */
 static void msr_write_attack(u32 msr, u64 val)
 {
-	u64 old = 0, back = 0;
-	int rt = probe_rdmsr(msr, &old);
-	int wt = probe_wrmsr(msr, val);
+	u64 old = 0, back = 0, e0;
+	unsigned long flags;
+	int rt, wt;
 
+	local_irq_save(flags);
+	rt = probe_rdmsr(msr, &old);
+	e0 = exits_now(VBH_EXIT_MSR_WRITE);
+	wt = probe_wrmsr(msr, val);
+	out_exits(VBH_EXIT_MSR_WRITE, e0);
 	probe_rdmsr(msr, &back);
 	if (wt == PROBE_OK && rt == PROBE_OK && back != old)
 		probe_wrmsr(msr, old);
+	local_irq_restore(flags);
 	out("msr=0x%x old=0x%llx wrote=0x%llx readback=0x%llx ", msr, old, val, back);
 	if (wt != PROBE_OK)
 		out("result=fault trap=%d\n", wt);
@@ -200,14 +211,16 @@ static int vmsave_attack(int argc, const u64 *a)
 static int clgi_attack(int argc, const u64 *a)
 {
 	unsigned long flags;
-	u64 efer;
+	u64 efer, e0;
 	int t;
 
 	local_irq_save(flags);
 	svm_on(&efer);
+	e0 = exits_now(VBH_EXIT_VIRT_INSN);
 	t = probe_clgi();
 	if (t == PROBE_OK)
 		t = probe_stgi();
+	out_exits(VBH_EXIT_VIRT_INSN, e0);
 	svm_restore(efer);
 	local_irq_restore(flags);
 	if (t != PROBE_OK)
