@@ -17,8 +17,14 @@ def _workloads(ax, run):
         lo = [r - d[w]["depriv"] / d[w].get("bare_max", d[w]["bare"]) for w, r in zip(names, ratios)]
         hi = [d[w].get("depriv_max", d[w]["depriv"]) / d[w]["bare"] - r
               for w, r in zip(names, ratios)]
-        bars = ax.bar(names, ratios, yerr=[lo, hi], capsize=3, ecolor="gray",
+        bars = ax.bar(names, ratios, yerr=[lo, hi], capsize=3, ecolor="lightgray",
                       color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
+        med = [(i, d[w]["depriv_median"] / d[w]["bare_median"]) for i, w in enumerate(names)
+               if d[w].get("depriv_median") and d[w].get("bare_median")]
+        if med:
+            ax.plot([i for i, _ in med], [r for _, r in med], "kD", markersize=5,
+                    label="ratio of medians")
+            ax.legend(fontsize=8)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
         ax.set_ylabel("deprivileged / bare (fastest runs; whiskers: run spread)")
@@ -37,13 +43,14 @@ def _roundtrips(ax, run):
     loops = sorted({k[0] for k in rt if k[2] == 0})
     width = 0.4
     for i, mode in enumerate(("bare", "depriv")):
-        vals = [rt.get((lp, mode, 0), {}).get("ns", 0) for lp in loops]
+        vals = [vbhlog.cycles_to_ns(run, rt.get((lp, mode, 0), {}).get("p50"))
+                or rt.get((lp, mode, 0), {}).get("ns", 0) for lp in loops]
         bars = ax.bar([x + (i - 0.5) * width for x in range(len(loops))], vals, width,
                       label=mode)
         ax.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in vals], fontsize=7)
     ax.set_xticks(range(len(loops)), loops)
     ax.set_yscale("log")
-    ax.set_ylabel("ns per round trip (CPU 0)")
+    ax.set_ylabel("ns per round trip, median (CPU 0)")
     ax.set_title("In-kernel round trips (benchmod)")
     ax.legend()
 

@@ -23,6 +23,8 @@ VBH-CHECK bench_benchmod pass
 VBH-METRIC rt.bare.nop.cpu0 40.0 ns
 VBH-METRIC rt.bare.nop.cpu0.cycles 60.0 cycles
 VBH-METRIC rt.bare.nop.cpu0.min 42 cycles
+VBH-METRIC rt.bare.nop.cpu0.p50 60 cycles
+VBH-METRIC tsc_khz 2000000 kHz
 VBH-METRIC rt.bare.cpuid.cpu0 55.0 ns
 VBH-METRIC rt.bare.cpuid.cpu0.cycles 80.0 cycles
 VBH-METRIC rt.bare.cpuid.cpu0.min 63 cycles
@@ -30,6 +32,7 @@ VBH-METRIC hist.bare.cpuid.cpu0.6 19990 count
 VBH-METRIC hist.bare.cpuid.cpu0.16 10 count
 VBH-METRIC wl.bare.exec 10000000.00 ns
 VBH-METRIC wl.bare.exec.max 12000000.00 ns
+VBH-METRIC wl.bare.exec.median 11000000.00 ns
 VBH-CHECK bench_bare_exec pass 60 iterations per run, runs (ms): 600.0 700.0
 [   30.1] some kernel line VBH-METRIC wl.bare.syscall 500.00 ns
 VBH-METRIC wl.bare.syscall.max 550.00 ns
@@ -44,14 +47,18 @@ VBH-METRIC exits.exec.cpu1 10.0 exit/s
 VBH-METRIC exitkind.exec.msr_read 900 exits
 VBH-METRIC wl.depriv.exec 11500000.00 ns
 VBH-METRIC wl.depriv.exec.max 12500000.00 ns
+VBH-METRIC wl.depriv.exec.median 12100000.00 ns
 VBH-METRIC wl.depriv.syscall 505.00 ns
 VBH-METRIC wl.depriv.syscall.max 530.00 ns
 VBH-METRIC rt.depriv.nop.cpu0 41.0 ns
 VBH-METRIC rt.depriv.nop.cpu0.cycles 61.0 cycles
 VBH-METRIC rt.depriv.nop.cpu0.min 42 cycles
+VBH-METRIC rt.depriv.nop.cpu0.p50 62 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0 11000.0 ns
 VBH-METRIC rt.depriv.vmmcall.cpu0.cycles 23000.0 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0.min 20000 cycles
+VBH-METRIC rt.depriv.vmmcall.cpu0.p50 22062 cycles
+VBH-METRIC rt.depriv.vmmcall.cpu0.p99 40000 cycles
 VBH-METRIC hist.depriv.vmmcall.cpu0.14 19000 count
 VBH-METRIC hist.depriv.vmmcall.cpu0.15 1000 count
 VBH-METRIC footprint.hyp 35651584 B
@@ -92,13 +99,15 @@ class ReportTest(unittest.TestCase):
 
     def test_content(self):
         self.assertIn("| exec | fork + execve + wait of a static binary | 10000000.0 | "
-                      "11500000.0 | 1.150 | 20.0 | 8.7 |", self.md)
+                      "11500000.0 | 1.150 | 1.100 | 20.0 | 8.7 |", self.md)
         self.assertIn("| syscall |", self.md)  # a record after kernel noise on its line
         self.assertNotIn("broken", self.md)    # an unparsable value is dropped
         self.assertIn("| idle | 3.0 | 2.5 | 5.5 |", self.md)
         self.assertIn("| exec | 900 | 0 |", self.md)  # exits by reason: msr_read, nmi
-        self.assertIn("| vmmcall | depriv | cpu0 | 11000.0 | 23000.0 | 22939.0 | 20000 |",
-                      self.md)
+        # median 22062 - nop median 62 = 22000 cycles = 11000 ns at 2 GHz
+        self.assertIn("| vmmcall | depriv | cpu0 | 22062 | 22000 | 11000.0 | 40000 | 20000 | "
+                      "11000.0 |", self.md)
+        self.assertIn("TSC: 2.000 GHz", self.md)
         self.assertIn("| loader-reported loader_log | 640.250 | ms |", self.md)
         self.assertIn("| hypervisor memory | 34.00 | MiB |", self.md)
         self.assertIn("| hypervisor share of RAM | 3.322 | % |", self.md)
@@ -116,7 +125,7 @@ class ReportTest(unittest.TestCase):
         self.assertTrue(any("not a number" in p for p in check.check_report(self.out)))
 
     def test_check_require_depriv(self):
-        self.rewrite("| 11500000.0 | 1.150 |", "| n/a | n/a |")
+        self.rewrite("| 11500000.0 | 1.150 | 1.100 |", "| n/a | n/a | n/a |")
         self.assertEqual(check.check_report(self.out), [])
         self.assertTrue(check.check_report(self.out, require_depriv=True))
 

@@ -68,10 +68,10 @@ def parse(text):
 
 
 def workloads(run):
-    """name -> {bare, bare_max, depriv, depriv_max} in ns per iteration."""
+    """name -> {bare, bare_max, bare_median, depriv, ...} in ns per iteration."""
     out = {}
-    for m, val in run.matching(r"wl\.(bare|depriv)\.(\w+)(\.max)?"):
-        key = m.group(1) + ("_max" if m.group(3) else "")
+    for m, val in run.matching(r"wl\.(bare|depriv)\.(\w+)(?:\.(max|median))?"):
+        key = m.group(1) + ("_" + m.group(3) if m.group(3) else "")
         out.setdefault(m.group(2), {})[key] = val
     return out
 
@@ -85,9 +85,9 @@ def exit_rates(run):
 
 
 def roundtrips(run):
-    """(loop, mode, cpu) -> {ns, cycles, min}."""
+    """(loop, mode, cpu) -> {ns, cycles, min, p50, p99}."""
     out = {}
-    for m, val in run.matching(r"rt\.(bare|depriv)\.(\w+)\.cpu(\d+)(?:\.(cycles|min))?"):
+    for m, val in run.matching(r"rt\.(bare|depriv)\.(\w+)\.cpu(\d+)(?:\.(cycles|min|p50|p99))?"):
         key = (m.group(2), m.group(1), int(m.group(3)))
         out.setdefault(key, {})[m.group(4) or "ns"] = val
     return out
@@ -107,3 +107,9 @@ def exit_kinds(run):
     for m, val in run.matching(r"exitkind\.(\w+)\.(\w+)"):
         out.setdefault(m.group(1), {})[m.group(2)] = int(val)
     return out
+
+
+def cycles_to_ns(run, cycles):
+    """TSC cycles -> ns with the guest kernel's tsc_khz; None if either is unknown."""
+    khz = run.value("tsc_khz")
+    return cycles * 1e6 / khz if khz and cycles is not None else None

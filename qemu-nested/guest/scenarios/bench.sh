@@ -13,9 +13,11 @@
 #   vbh.insmod_args=a=1,b=2 vbh.ko parameters (commas become spaces)
 # Metrics (report: tools/report/report.py):
 #   wl.MODE.WORKLOAD ns          fastest run, ns per iteration (MODE = bare | depriv)
-#   wl.MODE.WORKLOAD.max ns      slowest run, for the spread
+#   wl.MODE.WORKLOAD.max|.median ns   slowest and median run, for the spread
 #   exits.PHASE.cpuN exit/s      PHASE = idle | WORKLOAD (deprivileged only)
-#   rt.MODE.LOOP.cpuN[.cycles|.min] ns|cycles   benchmod round trips (mean, fastest)
+#   rt.MODE.LOOP.cpuN[.cycles|.min|.p50|.p99] ns|cycles   benchmod round trips
+#                                (mean ns, mean/fastest/median/99th percentile cycles)
+#   tsc_khz kHz                  the guest kernel's TSC frequency (cycles -> ns)
 #   hist.MODE.LOOP.cpu0.B count  iterations with 2^B <= cycles < 2^(B+1)
 #   exitkind.PHASE.KIND exits    exits by reason during PHASE, all CPUs (KIND: loader/stats.c)
 #   launch.insmod ms             insmod wall time; launch.loader_log ms: first vbh: kernel log
@@ -78,7 +80,7 @@ workloads() { # name and default iterations, filtered by vbh.bench_only
 }
 
 run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest per iteration
-  local mode=$1 w=$2 n=$3 r=0 out best= worst= ns t0 all=
+  local mode=$1 w=$2 n=$3 r=0 out best= worst= ns t0 all= nsl=
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   while [ $r -lt "$reps" ]; do
     r=$((r + 1))
@@ -88,7 +90,7 @@ run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest 
     set -- $out
     [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null ||
       { fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return; }
-    ns=$3 all="$all $(div "$3" 1000000)"
+    ns=$3 all="$all $(div "$3" 1000000)" nsl="$nsl $3"
     [ -z "$best" ] || [ "$ns" -lt "$best" ] && best=$ns
     [ -z "$worst" ] || [ "$ns" -gt "$worst" ] && worst=$ns
   done
@@ -96,6 +98,8 @@ run_workload() { # run_workload MODE NAME ITERS: reps runs, fastest and slowest 
   exit_rates "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
   metric "wl.$mode.$w" "$(div "$best" "$n" %.2f)" ns
   metric "wl.$mode.$w.max" "$(div "$worst" "$n" %.2f)" ns
+  ns=$(echo "$nsl" | tr ' ' '\n' | grep . | sort -n | sed -n "$(((reps + 1) / 2))p")
+  metric "wl.$mode.$w.median" "$(div "$ns" "$n" %.2f)" ns
   pass "bench_${mode}_$w" "$n iterations per run, runs (ms):$all"
 }
 
@@ -117,6 +121,9 @@ roundtrip() { # roundtrip MODE LOOP CPU: one benchmod loop; metrics per CPU, his
   metric "rt.$mode.$loop.cpu$cpu" "$(div "$ns" "$it")" ns
   metric "rt.$mode.$loop.cpu$cpu.cycles" "$(div "$cyc" "$it")" cycles
   metric "rt.$mode.$loop.cpu$cpu.min" "$(kv min "$r")" cycles
+  metric "rt.$mode.$loop.cpu$cpu.p50" "$(kv p50 "$r")" cycles
+  metric "rt.$mode.$loop.cpu$cpu.p99" "$(kv p99 "$r")" cycles
+  [ "$mode$loop$cpu" = barenop0 ] && metric tsc_khz "$(kv tsc_khz "$r")" kHz
   if [ "$cpu" = 0 ]; then
     for b in $(echo "$r" | sed -n 's/.*hist=//p' | tr ',' ' '); do
       metric "hist.$mode.$loop.cpu0.${b%%:*}" "${b#*:}" count

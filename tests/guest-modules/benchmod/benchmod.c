@@ -10,8 +10,10 @@
  * 0xC0010114, which vbh intercepts to report SVMDIS). Each iteration is timed with
  * lfence;rdtsc on both sides, so cycles include that pair; `ns` is ktime over the whole
  * loop. The result is one line:
- *   LOOP cpu=C iters=N ns=TOTAL cycles=SUM min=C max=C errors=E hist=B:COUNT,...
- * where hist bucket B counts iterations with 2^B <= cycles < 2^(B+1).
+ *   LOOP cpu=C iters=N ns=TOTAL cycles=SUM min=C p50=C p99=C max=C errors=E tsc_khz=F hist=B:COUNT,...
+ * where hist bucket B counts iterations with 2^B <= cycles < 2^(B+1). The median (p50)
+ * is the robust figure: the mean also carries timer interrupts and, under TCG, host
+ * preemption of the vCPU thread.
  *
  * VMMCALL and RDMSR are issued through exception-table entries: without a hypervisor
  * VMMCALL raises #UD (AMD APM vol. 3, VMMCALL) and an unimplemented MSR raises #GP; both
@@ -24,10 +26,12 @@
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 #include <asm/asm.h>
 #include <asm/msr.h>
+#include <asm/tsc.h>
 
 #include <vbh/abi.h>
 
@@ -35,13 +39,14 @@ static uint msr = 0xc0010114; /* VM_CR, AMD APM vol. 2 §15.30.1 */
 module_param(msr, uint, 0644);
 MODULE_PARM_DESC(msr, "MSR read by the rdmsr loop");
 
-#define MAX_ITERS 2000000ull
+#define MAX_ITERS 200000ull /* samples are kept: 1.6 MB at most */
 #define CHUNK 256 /* iterations per preempt-disabled stretch */
 #define NBUCKETS 48
 
 struct loop_result {
-	u64 iters, ns, cycles, min, max, errors;
+	u64 iters, ns, cycles, min, max, errors, p50, p99;
 	u64 hist[NBUCKETS];
+	u64 *samples; /* cycles of each iteration, sorted after the loop */
 };
 
 typedef bool (*op_fn)(void);
@@ -99,6 +104,7 @@ static bool time_one(op_fn op, struct loop_result *r)
 	bool ok = op();
 	u64 c = rdtsc_ordered() - t0;
 
+	r->samples[r->iters++] = c;
 	r->cycles += c;
 	r->min = min(r->min, c);
 	r->max = max(r->max, c);
@@ -134,8 +140,23 @@ static long run_loop(void *arg)
 		cond_resched();
 	}
 	r->ns = ktime_get_ns() - t0;
-	r->iters = done;
 	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void percentiles(struct loop_result *r)
+{
+	if (!r->iters)
+		return;
+	sort(r->samples, r->iters, sizeof(u64), cmp_u64, NULL);
+	r->p50 = r->samples[r->iters / 2];
+	r->p99 = r->samples[r->iters * 99 / 100];
 }
 
 static DEFINE_MUTEX(lock);
@@ -147,8 +168,9 @@ static void format_result(const char *name, int cpu, const struct loop_result *r
 	int b;
 
 	n = scnprintf(result, sizeof(result),
-		      "%s cpu=%d iters=%llu ns=%llu cycles=%llu min=%llu max=%llu errors=%llu hist=",
-		      name, cpu, r->iters, r->ns, r->cycles, r->min, r->max, r->errors);
+		      "%s cpu=%d iters=%llu ns=%llu cycles=%llu min=%llu p50=%llu p99=%llu max=%llu errors=%llu tsc_khz=%u hist=",
+		      name, cpu, r->iters, r->ns, r->cycles, r->min, r->p50, r->p99, r->max,
+		      r->errors, tsc_khz);
 	for (b = 0; b < NBUCKETS; b++)
 		if (r->hist[b])
 			n += scnprintf(result + n, sizeof(result) - n, "%d:%llu,", b, r->hist[b]);
@@ -175,12 +197,19 @@ static ssize_t run_store(struct kobject *kobj, struct kobj_attribute *attr,
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
+	r->samples = kvmalloc_array(iters, sizeof(u64), GFP_KERNEL);
+	if (!r->samples) {
+		kfree(r);
+		return -ENOMEM;
+	}
 	job = (struct loop_job){ .op = loops[i].op, .iters = iters, .r = r };
 	mutex_lock(&lock);
 	work_on_cpu(cpu, run_loop, &job);
+	percentiles(r);
 	format_result(name, cpu, r);
 	pr_info("benchmod: %s", result);
 	mutex_unlock(&lock);
+	kvfree(r->samples);
 	kfree(r);
 	return count;
 }
