@@ -2,6 +2,8 @@
 // the SVM exit into a vendor-neutral Exit, dispatch, write the result back.
 #include "env.hpp"
 
+#include <vbh/svm/exit_svm.hpp>
+
 #include <vbh/arch/apic.hpp>
 #include <vbh/arch/cpu.hpp>
 #include <vbh/arch/serial.hpp>
@@ -17,35 +19,6 @@ using namespace vbh::image;
 [[noreturn]] void launch_failed(PerCpu* pc);
 [[noreturn]] void devirt(PerCpu* pc);
 
-// Length of the intercepted instruction: NEXT_RIP when the CPU saves it (CPUID
-// 8000_000Ah EDX[3], §15.7.1), else known encodings (QEMU TCG has no NRIP save:
-// platform.md quirk 1): VMMCALL 0F 01 D9, RDMSR 0F 32, WRMSR 0F 30.
-static std::uint8_t insn_len(const Vmcb& v, std::uint8_t fixed) {
-    if ((g.svm_features & svm_feature_nrips) && v.next_rip > v.rip && v.next_rip - v.rip <= 15)
-        return std::uint8_t(v.next_rip - v.rip);
-    return fixed;
-}
-
-static Exit translate(const Vmcb& v) {
-    switch (ExitCode(v.exit_code)) {
-    case ExitCode::vmmcall: return {ExitReason::hypercall, insn_len(v, 3), v.exit_code, 0, 0};
-    case ExitCode::msr:
-        return {v.exit_info1 ? ExitReason::msr_write : ExitReason::msr_read, insn_len(v, 2),
-                v.exit_code, 0, 0};
-    case ExitCode::npf: return {ExitReason::npf, 0, v.exit_code, v.exit_info1, v.exit_info2};
-    case ExitCode::nmi: return {ExitReason::nmi, 0, v.exit_code, 0, 0};
-    case ExitCode::vmrun:
-    case ExitCode::vmload:
-    case ExitCode::vmsave:
-    case ExitCode::stgi:
-    case ExitCode::clgi:
-    case ExitCode::skinit:
-    case ExitCode::invlpga: return {ExitReason::virt_insn, 0, v.exit_code, 0, 0};
-    case ExitCode::shutdown: return {ExitReason::shutdown, 0, v.exit_code, 0, 0};
-    default: return {ExitReason::other, 0, v.exit_code, v.exit_info1, v.exit_info2};
-    }
-}
-
 // An intercepted NMI stays pending while GIF = 0 (§15.17): open GIF with IF = 0 so
 // it is taken, once, by the hypervisor's NMI handler (isr.S), instead of causing the
 // next VMRUN to exit again.
@@ -55,15 +28,6 @@ static void drain_nmi(PerCpu* pc) {
     for (unsigned i = 0; i < 1000 && __atomic_load_n(&pc->nmis_in_host, __ATOMIC_RELAXED) == before; ++i)
         arch::pause();
     clgi();
-}
-
-static std::uint64_t encode(const Event& e) {
-    using E = EventInj;
-    std::uint64_t r = E::Vector::set(0, e.vector);
-    r = E::Type::set(r, e.type == Event::Type::nmi ? E::type_nmi : E::type_exception);
-    r = E::Ev::set(r, e.has_error);
-    r = E::Error::set(r, e.error);
-    return E::Valid::set(r, 1);
 }
 
 static void before_entry(PerCpu* pc) {
@@ -99,7 +63,7 @@ static void sync_out(PerCpu* pc) {
     // An event whose delivery the exit interrupted is delivered again unless the
     // handler chose another one (§15.7.2, EXITINTINFO).
     if (s.inject.pending())
-        v.event_inj = encode(s.inject);
+        v.event_inj = encode_event(s.inject);
     else if (EventInj::Valid::get(v.exit_int_info))
         v.event_inj = v.exit_int_info;
     else
@@ -120,7 +84,7 @@ static void sync_out(PerCpu* pc) {
             fatal("VMEXIT_INVALID", pc->cpu, v.rip);
         }
         pc->entered = true;
-        const Exit x = translate(v);
+        const Exit x = translate(v, g.svm_features);
         if (x.reason == ExitReason::nmi)
             drain_nmi(pc);
         sync_in(pc);
