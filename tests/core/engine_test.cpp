@@ -3,6 +3,8 @@
 // and a pool too small for a split refuses the call with nothing changed.
 #include "npt_machine.hpp"
 
+#include <gtest/gtest.h>
+
 namespace vbh::test {
 namespace {
 
@@ -23,6 +25,7 @@ std::size_t leaves_of_size(const std::vector<ept::Leaf>& ls, std::uint64_t size)
 
 TEST(Engine, StartsConsistentWithGigabyteLeaves) {
     auto m = machine();
+    ASSERT_TRUE(m.init_ok);
     EXPECT_EQ(m.mismatch(), "");
     EXPECT_GE(leaves_of_size(m.leaves(), gib), 3u);
 }

@@ -4,7 +4,7 @@
 // holes alike, holes being MMIO), minus the hypervisor's ranges.
 #pragma once
 
-#include "fake_platform.hpp"
+#include "sparse_memory.hpp"
 
 #include <ept/ept.hpp>
 #include <vbh/core.hpp>
@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace vbh::test {
@@ -28,18 +29,23 @@ public:
     using Stage2 = EngineStage2<NptTable, CountFlush>;
     using MachineCore = Core<Stage2, SparseMemory>;
 
-    NptMachine(const std::vector<vbh_mem_range>& ram, const std::vector<vbh_mem_range>& hyp) {
+    // `pool_storage`: reuse a caller's (fuzzer's) pool instead of allocating one.
+    NptMachine(const std::vector<vbh_mem_range>& ram, const std::vector<vbh_mem_range>& hyp,
+               Pool* pool_storage = nullptr)
+        : owned_pool{pool_storage ? nullptr : std::make_unique<Pool>(0)},
+          pool{pool_storage ? pool_storage : owned_pool.get()} {
         table.emplace(*NptTable::create(*pool));
         top = frames_covered(ram.data(), std::uint32_t(ram.size()));
-        EXPECT_TRUE(table->map(0, 0, top << frame_shift, {ept::Perm::rwx, ept::MemType::wb}).has_value());
+        init_ok = table->map(0, 0, top << frame_shift, {ept::Perm::rwx, ept::MemType::wb}).has_value();
         for (const auto& h : hyp)
-            EXPECT_TRUE(table->unmap(h.base, h.size).has_value());
+            init_ok &= table->unmap(h.base, h.size).has_value();
         meta.resize(top);
         s2.emplace(*table, CountFlush{&flushes});
         core = std::make_unique<MachineCore>(*s2, mem);
         CoreConfig cfg{meta.data(), meta.size() * 2, ram.data(), std::uint32_t(ram.size()),
                        hyp.data(), std::uint32_t(hyp.size())};
-        EXPECT_TRUE(core->init(cfg).has_value());
+        init_ok &= core->init(cfg).has_value();
+        pool->release_retired(); // the image flushes everything at launch
     }
 
     HypercallOut call(std::uint64_t nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
@@ -74,7 +80,9 @@ public:
         return {};
     }
 
-    std::unique_ptr<Pool> pool = std::make_unique<Pool>(0);
+    bool init_ok = false;
+    std::unique_ptr<Pool> owned_pool;
+    Pool* pool;
     std::optional<NptTable> table;
     std::uint64_t top = 0;
     std::uint64_t flushes = 0;
