@@ -26,6 +26,7 @@
 #include "loader.h"
 
 #define VBH_CHUNK_ORDER 10u /* 4 MiB: the largest order both 6.1 and 6.12 hand out */
+#define VBH_NOT_HEAD 0xffu  /* orders[i] of a page that does not start a chunk */
 
 /*
  * 16 MiB for the image, stacks, control blocks and IOMMU state, plus per 4 KiB frame
@@ -83,8 +84,9 @@ static int vbh_alloc_pages(struct vbh_hypmem *m, unsigned long n)
 			pr_err(VBH_PFX "out of memory after %lu of %lu pages\n", m->nr_pages, n);
 			return -ENOMEM;
 		}
-		/* Order-0 pages from here on: each can be freed on its own on rollback. */
-		split_page(p, order);
+		/* Freed whole on rollback: high orders go straight back to the buddy
+		 * allocator instead of lingering on per-CPU lists. */
+		m->orders[m->nr_pages] = order;
 		for (i = 0; i < (1u << order); i++)
 			m->pages[m->nr_pages++] = p + i;
 		if (vbh_add_range(m, page_to_phys(p), PAGE_SIZE << order))
@@ -103,10 +105,12 @@ int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes)
 	memset(m, 0, sizeof(*m));
 	m->pages = kvcalloc(n, sizeof(*m->pages), GFP_KERNEL);
 	m->saved_ptes = kvcalloc(n, sizeof(*m->saved_ptes), GFP_KERNEL);
-	if (!m->pages || !m->saved_ptes) {
+	m->orders = kvmalloc(n, GFP_KERNEL);
+	if (!m->pages || !m->saved_ptes || !m->orders) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	memset(m->orders, VBH_NOT_HEAD, n);
 	err = vbh_alloc_pages(m, n);
 	if (err)
 		goto fail;
@@ -133,8 +137,10 @@ void vbh_hypmem_free(struct vbh_hypmem *m)
 	if (m->virt)
 		vunmap(m->virt);
 	for (i = 0; m->pages && i < m->nr_pages; i++)
-		__free_page(m->pages[i]);
+		if (m->orders[i] != VBH_NOT_HEAD)
+			__free_pages(m->pages[i], m->orders[i]);
 	kvfree(m->pages);
+	kvfree(m->orders);
 	kvfree(m->saved_ptes);
 	memset(m, 0, sizeof(*m));
 }

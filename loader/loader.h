@@ -29,6 +29,7 @@ int vbh_preflight(void);
 struct vbh_hypmem {
 	struct page **pages;       /* every 4 KiB page, in virtual order */
 	pte_t *saved_ptes;         /* host PTEs while the mapping is hidden */
+	u8 *orders;                /* allocation order at each chunk's first page */
 	unsigned long nr_pages;
 	void *virt;                /* hyp_virt_base */
 	u32 nr_ranges;
