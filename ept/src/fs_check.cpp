@@ -33,7 +33,8 @@ std::uint64_t exercise(Pool& pool)
 std::uint64_t fs_check(Pool& pool)
 {
     return exercise<Npt>(pool) + exercise<Hpt>(pool) + exercise<Ept>(pool) +
-        exercise<Vtd>(pool) + exercise<Vtd3>(pool) + exercise<BasicNpt<1>>(pool);
+        exercise<Vtd>(pool) + exercise<Vtd3>(pool) + exercise<BasicNpt<1>>(pool) + exercise<AmdVi>(pool) +
+        exercise<BasicAmdVi<3>>(pool);
 }
 
 } // namespace vbh::ept

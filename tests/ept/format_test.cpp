@@ -24,7 +24,7 @@ TEST(NptFormat, EveryEntryIsUserAccessible)
 {
     // APM vol. 2 §15.25.5: nested walks are user accesses, so U/S (bit 2) is 1 at every
     // level, even for a hypervisor-only attribute set.
-    EXPECT_TRUE(Npt::table(0x1000) & 4);
+    EXPECT_TRUE(Npt::table(0x1000, 1) & 4);
     for (unsigned level = 0; level <= 2; ++level)
         EXPECT_TRUE(Npt::leaf(0, Attrs{Perm::r, MemType::wb, false}, level) & 4) << level;
     EXPECT_EQ(Npt::canonical(Attrs{Perm::rw, MemType::wb, true, true}), Attrs{Perm::rw});
@@ -55,7 +55,7 @@ TEST(HptFormat, UserAndGlobal)
     const Attrs a{Perm::rx, MemType::wb, true, true};
     EXPECT_EQ(Hpt::leaf(0x1000, a, 0), 0x1105ull);
     EXPECT_EQ(Hpt::attrs(0x1105, 0), a);
-    EXPECT_EQ(Hpt::table(0x5000), 0x5007ull);
+    EXPECT_EQ(Hpt::table(0x5000, 1), 0x5007ull);
 }
 
 TEST(EptFormat, PermissionsMemoryTypeAndIgnorePat)
@@ -79,6 +79,22 @@ TEST(VtdFormat, ReadWriteOnlyAndLevels)
     EXPECT_TRUE(Vtd::flush_on_map);
 }
 
+TEST(AmdViFormat, NextLevelNamesTheTableBelow)
+{
+    // AMD IOMMU spec §2.2.3: a PML4E/PDPE/PDE points at a table of level 3/2/1.
+    for (unsigned level = 1; level <= 3; ++level) {
+        const std::uint64_t e = AmdVi::table(0x7000, level);
+        EXPECT_EQ((e >> 9) & 7, level);
+        EXPECT_FALSE(AmdVi::is_leaf(e, level));
+        EXPECT_EQ(AmdVi::address(e, level), 0x7000u);
+    }
+    EXPECT_EQ(AmdVi::leaf(0x40000000, {Perm::rw}, 2), 0x6000000040000001ull);
+    EXPECT_TRUE(AmdVi::is_leaf(0x6000000040000001ull, 2));
+    EXPECT_FALSE(AmdVi::present(0x6000000040000000ull));
+    EXPECT_EQ(AmdVi::attrs(0x6000000040000001ull, 2), Attrs{Perm::rw});
+    EXPECT_EQ(AmdVi::canonical({Perm::rwx, MemType::wb, true, true, true}), Attrs{Perm::rw});
+}
+
 TEST(Formats, LeafRoundTripsAtEveryLevel)
 {
     const Attrs variants[] = {{Perm::r}, {Perm::rw, MemType::uc}, {Perm::rwx, MemType::wc}};
@@ -93,6 +109,8 @@ TEST(Formats, LeafRoundTripsAtEveryLevel)
             EXPECT_EQ(Ept::address(Ept::leaf(pa, a, level), level), pa);
             EXPECT_EQ(Vtd::address(Vtd::leaf(pa, a, level), level), pa);
             EXPECT_EQ(Hpt::address(Hpt::leaf(pa, a, level), level), pa);
+            EXPECT_EQ(AmdVi::address(AmdVi::leaf(pa, a, level), level), pa);
+            EXPECT_EQ(AmdVi::attrs(AmdVi::leaf(pa, a, level), level), AmdVi::canonical(a));
             EXPECT_EQ(Npt::is_leaf(Npt::leaf(pa, a, level), level), true);
         }
     }
@@ -101,12 +119,12 @@ TEST(Formats, LeafRoundTripsAtEveryLevel)
 TEST(Formats, TablesAreNotLeavesAndGrantEverything)
 {
     for (unsigned level = 1; level <= 3; ++level) {
-        EXPECT_FALSE(Npt::is_leaf(Npt::table(0x1000), level));
-        EXPECT_FALSE(Ept::is_leaf(Ept::table(0x1000), level));
-        EXPECT_FALSE(Vtd::is_leaf(Vtd::table(0x1000), level));
+        EXPECT_FALSE(Npt::is_leaf(Npt::table(0x1000, 1), level));
+        EXPECT_FALSE(Ept::is_leaf(Ept::table(0x1000, 1), level));
+        EXPECT_FALSE(Vtd::is_leaf(Vtd::table(0x1000, 1), level));
     }
-    EXPECT_EQ(Ept::table(0x1000) & 7, 7u);
-    EXPECT_EQ(Npt::table(0x1000) >> 63, 0u);
+    EXPECT_EQ(Ept::table(0x1000, 1) & 7, 7u);
+    EXPECT_EQ(Npt::table(0x1000, 1) >> 63, 0u);
     EXPECT_EQ(BasicNpt<1>::is_leaf(Npt::leaf(0, {Perm::r}, 2), 2), false);
 }
 

@@ -48,6 +48,10 @@ const char* hw_fault(std::uint64_t e, unsigned level)
         const auto mt = (e >> 3) & 7;
         if (F::is_leaf(e, level) && (mt == 2 || mt == 3 || mt == 7)) return "EPT bad memory type";
     }
+    if constexpr (std::is_same_v<F, AmdVi>) {
+        const auto next = (e >> 9) & 7; // AMD IOMMU spec §2.2.3: level of the next table
+        if (F::is_leaf(e, level) ? next != 0 : next != level) return "AMD-Vi bad Next Level";
+    }
     return nullptr;
 }
 

@@ -12,7 +12,7 @@
 
 namespace vbh::ept::test {
 
-using Formats = ::testing::Types<Npt, Hpt, Ept, Vtd, Vtd3, BasicNpt<1>>;
+using Formats = ::testing::Types<Npt, Hpt, Ept, Vtd, Vtd3, BasicNpt<1>, AmdVi>;
 
 template <class F>
 class TableTest : public ::testing::Test {

@@ -1,5 +1,6 @@
 // vbh::ept — the one page-table engine behind every vbh table: AMD NPT (Npt), Intel EPT
-// (Ept), VT-d second-level tables (Vtd, Vtd3) and the hypervisor's own tables (Hpt).
+// (Ept), VT-d second-level tables (Vtd, Vtd3), AMD-Vi v1 I/O tables (AmdVi) and the
+// hypervisor's own tables (Hpt).
 //
 //   #include <ept/ept.hpp>
 //   using namespace vbh::ept;
@@ -30,6 +31,7 @@
 #include <ept/attrs.hpp>
 #include <ept/field.hpp>
 #include <ept/format.hpp>
+#include <ept/format_amdvi.hpp>
 #include <ept/format_ept.hpp>
 #include <ept/format_hpt.hpp>
 #include <ept/format_npt.hpp>

@@ -28,6 +28,7 @@ enum class Flush : std::uint8_t {
     asid,    // Npt: TLB_CONTROL or a new ASID on every CPU running the guest (APM §15.16)
     invept,  // Ept: INVEPT single-context on every CPU using the EPTP (SDM §29.4.3.1)
     iotlb,   // Vtd: IOTLB/context invalidation, write-buffer flush if CAP.RWBF (VT-d §6.5)
+    amdvi,   // AmdVi: INVALIDATE_IOMMU_PAGES + COMPLETION_WAIT (AMD IOMMU spec §2.4.3)
 };
 
 template <class F>
@@ -41,7 +42,7 @@ concept Format = requires(std::uint64_t e, std::uint64_t pa, Attrs a, unsigned l
     { F::encodable(a) } -> std::same_as<bool>;
     { F::canonical(a) } -> std::same_as<Attrs>;
     { F::leaf(pa, a, level) } -> std::same_as<std::uint64_t>;
-    { F::table(pa) } -> std::same_as<std::uint64_t>;
+    { F::table(pa, level) } -> std::same_as<std::uint64_t>; // entry at level -> table
     { F::present(e) } -> std::same_as<bool>;
     { F::is_leaf(e, level) } -> std::same_as<bool>;
     { F::address(e, level) } -> std::same_as<std::uint64_t>;

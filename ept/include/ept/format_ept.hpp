@@ -49,7 +49,7 @@ struct BasicEpt {
 
     static constexpr Attrs canonical(Attrs a) { return Attrs{a.perm, a.type, false, false, a.ignore_pat}; }
 
-    static constexpr std::uint64_t table(std::uint64_t pa)
+    static constexpr std::uint64_t table(std::uint64_t pa, unsigned)
     {
         return ept_bits::Addr::addr(pa) | ept_bits::Rwx::make(7);
     }
@@ -87,7 +87,7 @@ using Ept = BasicEpt<>;
 
 static_assert(Format<Ept>);
 // Table 29-3 (EPT PML4E): R/W/X = 7, address in 51:12.
-static_assert(Ept::table(0xabc000) == 0xabc007);
+static_assert(Ept::table(0xabc000, 3) == 0xabc007);
 // Table 29-4 (1 GiB PDPTE): PS = bit 7, WB = 6 in bits 5:3, IPAT = bit 6.
 static_assert(Ept::leaf(0x40000000, {Perm::rwx, MemType::wb, false, false, true}, 2) == 0x400000f7);
 // Table 29-6 (4 KiB PTE): R only, UC = 0.

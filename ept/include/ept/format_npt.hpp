@@ -15,7 +15,7 @@ using Npt = BasicNpt<>;
 
 static_assert(Format<Npt>);
 // APM fig. 5-18 (PML4E): P | R/W | U/S, address in 51:12.
-static_assert(Npt::table(0x12345000) == 0x12345007);
+static_assert(Npt::table(0x12345000, 3) == 0x12345007);
 // APM fig. 5-25 (2 MiB PDE): PS = bit 7, NX = bit 63; WB is PAT index 0.
 static_assert(Npt::leaf(0x200000, {Perm::rw}, 1) == 0x8000000000200087);
 // APM fig. 5-21 (4 KiB PTE): UC is PAT index 3 = PCD | PWT; executable clears NX.

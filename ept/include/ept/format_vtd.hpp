@@ -55,7 +55,7 @@ struct BasicVtd {
         return Attrs{a.perm & Perm::rw, a.type, false, false, a.ignore_pat};
     }
 
-    static constexpr std::uint64_t table(std::uint64_t pa)
+    static constexpr std::uint64_t table(std::uint64_t pa, unsigned)
     {
         return vtd_bits::Addr::addr(pa) | vtd_bits::R::mask | vtd_bits::W::mask;
     }
@@ -99,7 +99,7 @@ using Vtd3 = BasicVtd<3>;
 
 static_assert(Format<Vtd> && Format<Vtd3>);
 // §9.8 SL-PML4E: R | W, address in (HAW-1):12.
-static_assert(Vtd::table(0x3000) == 0x3003);
+static_assert(Vtd::table(0x3000, 3) == 0x3003);
 // §9.8 SL-PDE mapping 2 MiB: PS = bit 7, EMT WB = 6 in 5:3; write-only DMA is legal.
 static_assert(Vtd::leaf(0x600000, {Perm::w}, 1) == 0x6000b2);
 static_assert(Vtd::attrs(0x6000b2, 1) == Attrs{Perm::w});

@@ -74,7 +74,7 @@ struct X86Format {
         return Attrs{a.perm, a.type, Nested ? false : a.user, Nested ? false : a.global, false};
     }
 
-    static constexpr std::uint64_t table(std::uint64_t pa)
+    static constexpr std::uint64_t table(std::uint64_t pa, unsigned)
     {
         return x86::Addr::addr(pa) | x86::P::mask | x86::Rw::mask | x86::Us::mask;
     }

@@ -94,7 +94,7 @@ std::uint64_t split(Ctx<F, M>& c, Slot& s, std::uint64_t e, unsigned level)
     Slot* t = c.mem->entries(pa);
     for (unsigned i = 0; F::present(e) && i < entries_per_table; ++i)
         init(c, t[i], child<F>(e, level, i));
-    const std::uint64_t table = F::table(pa);
+    const std::uint64_t table = F::table(pa, level);
     replace(c, s, e, table, false);
     return table;
 }
