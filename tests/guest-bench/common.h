@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * In-guest workloads for the vbh exit-overhead benchmark (docs/benchmarks.md).
- * Each workload does a fixed amount of work and reports the wall time it took, so that
- * the bare and the deprivileged run of one boot do exactly the same work.
+ * Each workload does a fixed amount of work, so the bare and the deprivileged run of one
+ * boot do exactly the same; main.c times it in batches and reports the median batch as
+ * well as the whole run, because under QEMU TCG on a busy host the vCPU thread is
+ * preempted at random and only a robust statistic survives that.
  *
  * Plain C + clock_gettime rather than Google Benchmark: Debian 12's libbenchmark-dev
  * ships only libbenchmark.so (no libbenchmark.a), and the guest initramfs has no
@@ -22,16 +24,22 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A workload runs `iters` units of work and stores the elapsed wall time in *ns.
- * Returns 0, or -1 with a message already printed to stderr. */
-typedef int (*workload_fn)(uint64_t iters, uint64_t *ns);
+/* setup/op/teardown return 0, or -1 with a message already printed to stderr. */
+struct workload {
+	const char *name;
+	uint64_t iters; /* default number of iterations (sized for TCG) */
+	uint64_t batch; /* iterations per timed batch: about a millisecond under TCG */
+	int (*setup)(void **ctx);
+	int (*op)(void *ctx); /* one iteration */
+	int (*teardown)(void *ctx);
+};
 
-int bench_exec(uint64_t iters, uint64_t *ns);     /* fork + execve + wait */
-int bench_syscall(uint64_t iters, uint64_t *ns);  /* getppid */
-int bench_pingpong(uint64_t iters, uint64_t *ns); /* pipe round trip CPU0 <-> CPU1 */
-int bench_switch(uint64_t iters, uint64_t *ns);   /* pipe round trip on CPU0 */
-int bench_memrand(uint64_t iters, uint64_t *ns);  /* 4 KiB read, random page */
-int bench_memseq(uint64_t iters, uint64_t *ns);   /* 4 KiB read, next page */
-int bench_fault(uint64_t iters, uint64_t *ns);    /* anonymous page fault */
+extern const struct workload wl_exec;     /* fork + execve + wait */
+extern const struct workload wl_syscall;  /* getppid */
+extern const struct workload wl_switch;   /* pipe round trip on CPU 0 */
+extern const struct workload wl_pingpong; /* pipe round trip CPU 0 <-> CPU 1 */
+extern const struct workload wl_memrand;  /* 4 KiB read, random page */
+extern const struct workload wl_memseq;   /* 4 KiB read, next page */
+extern const struct workload wl_fault;    /* anonymous page fault */
 
 #endif

@@ -10,28 +10,16 @@
 
 #include "common.h"
 
-static int nop_path(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - sizeof("/vbh-nop"));
-	char *slash;
+static char path[PATH_MAX];
 
-	if (n <= 0) {
-		perror("exec: readlink /proc/self/exe");
-		return -1;
-	}
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	strcpy(slash ? slash : buf, "/vbh-nop");
-	return 0;
-}
-
-static int spawn_wait(const char *path)
+static int op(void *ctx)
 {
-	char *const argv[] = { (char *)path, NULL };
+	char *const argv[] = { path, NULL };
 	char *const envp[] = { NULL };
 	int status;
 	pid_t pid = fork();
 
+	(void)ctx;
 	if (pid < 0) {
 		perror("exec: fork");
 		return -1;
@@ -47,17 +35,19 @@ static int spawn_wait(const char *path)
 	return 0;
 }
 
-int bench_exec(uint64_t iters, uint64_t *ns)
+static int setup(void **ctx)
 {
-	char path[PATH_MAX];
-	uint64_t t0, i;
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - sizeof("/vbh-nop"));
+	char *slash;
 
-	if (nop_path(path, sizeof(path)) || spawn_wait(path)) /* warm the page cache */
+	if (n <= 0) {
+		perror("exec: readlink /proc/self/exe");
 		return -1;
-	t0 = now_ns();
-	for (i = 0; i < iters; i++)
-		if (spawn_wait(path))
-			return -1;
-	*ns = now_ns() - t0;
-	return 0;
+	}
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash : path, "/vbh-nop");
+	return op(*ctx); /* warm the page cache */
 }
+
+const struct workload wl_exec = { "exec", 60, 1, setup, op, NULL };

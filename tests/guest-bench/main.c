@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vbh-bench: one static binary, one workload per invocation.
- *   vbh-bench list                 names and default iteration counts
- *   vbh-bench WORKLOAD [ITERS]     prints "WORKLOAD ITERS ELAPSED_NS" on stdout
+ *   vbh-bench list                 names, default iterations, batch size
+ *   vbh-bench WORKLOAD [ITERS]     prints "WORKLOAD ITERS ELAPSED_NS MEDIAN_NS"
  *   vbh-bench time CMD [ARGS...]   runs CMD, prints "time EXIT_CODE ELAPSED_NS"
  *   vbh-bench now                  prints CLOCK_MONOTONIC in ns (busybox date has no %N)
+ * ELAPSED_NS is the whole run; MEDIAN_NS is the median over the run's batches of the
+ * batch time per iteration, which shrugs off the host preempting the vCPU now and then.
  * Defaults are sized for QEMU TCG: 0.1-1 s per run there on an idle host.
  */
 #include <stdio.h>
@@ -15,20 +17,8 @@
 
 #include "common.h"
 
-struct workload {
-	const char *name;
-	uint64_t iters;
-	workload_fn fn;
-};
-
-static const struct workload workloads[] = {
-	{ "exec", 60, bench_exec },
-	{ "syscall", 200000, bench_syscall },
-	{ "switch", 3000, bench_switch },
-	{ "pingpong", 200, bench_pingpong },
-	{ "memrand", 25000, bench_memrand },
-	{ "memseq", 25000, bench_memseq },
-	{ "fault", 6000, bench_fault },
+static const struct workload *const workloads[] = {
+	&wl_exec, &wl_syscall, &wl_switch, &wl_pingpong, &wl_memrand, &wl_memseq, &wl_fault,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))
@@ -57,27 +47,73 @@ static int run_timed(char **argv)
 	return 0;
 }
 
-static int run_workload(const struct workload *w, const char *iters_arg)
+static int cmp_double(const void *a, const void *b)
 {
-	uint64_t iters = w->iters, ns = 0;
+	double x = *(const double *)a, y = *(const double *)b;
 
-	if (iters_arg) {
-		char *end;
+	return x < y ? -1 : x > y;
+}
 
-		iters = strtoull(iters_arg, &end, 0);
-		if (*end || iters == 0) {
-			fprintf(stderr, "vbh-bench: bad iteration count '%s'\n", iters_arg);
-			return 2;
-		}
+/* Runs iters iterations in batches; per_iter[i] = batch i's time per iteration. */
+static int batches(const struct workload *w, void *ctx, uint64_t iters, double *per_iter)
+{
+	uint64_t done = 0, i = 0, n, k, t0;
+
+	while (done < iters) {
+		n = iters - done < w->batch ? iters - done : w->batch;
+		t0 = now_ns();
+		for (k = 0; k < n; k++)
+			if (w->op(ctx))
+				return -1;
+		per_iter[i++] = (double)(now_ns() - t0) / (double)n;
+		done += n;
 	}
-	if (w->fn(iters, &ns))
+	return 0;
+}
+
+static int run_workload(const struct workload *w, uint64_t iters)
+{
+	uint64_t nb = (iters + w->batch - 1) / w->batch, t0, ns;
+	double *per_iter = calloc(nb, sizeof(double));
+	void *ctx = NULL;
+	int rc = -1;
+
+	if (!per_iter || (w->setup && w->setup(&ctx))) {
+		free(per_iter);
 		return 1;
-	printf("%s %llu %llu\n", w->name, (unsigned long long)iters, (unsigned long long)ns);
+	}
+	t0 = now_ns();
+	if (!batches(w, ctx, iters, per_iter)) {
+		ns = now_ns() - t0;
+		qsort(per_iter, nb, sizeof(double), cmp_double);
+		printf("%s %llu %llu %.1f\n", w->name, (unsigned long long)iters,
+		       (unsigned long long)ns, per_iter[nb / 2]);
+		rc = 0;
+	}
+	if (w->teardown && w->teardown(ctx))
+		rc = -1;
+	free(per_iter);
+	return rc ? 1 : 0;
+}
+
+static int parse_iters(const struct workload *w, const char *arg, uint64_t *iters)
+{
+	char *end;
+
+	*iters = w->iters;
+	if (!arg)
+		return 0;
+	*iters = strtoull(arg, &end, 0);
+	if (*end || *iters == 0) {
+		fprintf(stderr, "vbh-bench: bad iteration count '%s'\n", arg);
+		return -1;
+	}
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	uint64_t iters;
 	size_t i;
 
 	if (argc < 2) {
@@ -86,8 +122,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "list")) {
 		for (i = 0; i < NWORKLOADS; i++)
-			printf("%s %llu\n", workloads[i].name,
-			       (unsigned long long)workloads[i].iters);
+			printf("%s %llu %llu\n", workloads[i]->name,
+			       (unsigned long long)workloads[i]->iters,
+			       (unsigned long long)workloads[i]->batch);
 		return 0;
 	}
 	if (!strcmp(argv[1], "now")) {
@@ -97,8 +134,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "time") && argc > 2)
 		return run_timed(argv + 2);
 	for (i = 0; i < NWORKLOADS; i++)
-		if (!strcmp(argv[1], workloads[i].name))
-			return run_workload(&workloads[i], argc > 2 ? argv[2] : NULL);
+		if (!strcmp(argv[1], workloads[i]->name))
+			return parse_iters(workloads[i], argc > 2 ? argv[2] : NULL, &iters)
+				       ? 2 : run_workload(workloads[i], iters);
 	fprintf(stderr, "vbh-bench: unknown workload '%s'\n", argv[1]);
 	return 2;
 }

@@ -15,62 +15,67 @@
 #define PAGE_WORDS (4096 / sizeof(uint64_t))
 #define NPAGES (BUF_BYTES / 4096)
 
+struct buf {
+	uint64_t *words;
+	uint64_t x, page, sum;
+};
+
+static struct buf buf;
 static volatile uint64_t sink;
 
-static uint64_t *buffer(void)
+static int setup(void **ctx)
 {
 	void *p = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		perror("mem: mmap 128 MiB");
-		return NULL;
+		return -1;
 	}
 	madvise(p, BUF_BYTES, MADV_NOHUGEPAGE);
 	memset(p, 0x5a, BUF_BYTES);
-	return p;
-}
-
-static uint64_t read_page(const uint64_t *page)
-{
-	uint64_t sum = 0;
-	size_t i;
-
-	for (i = 0; i < PAGE_WORDS; i++)
-		sum += page[i];
-	return sum;
-}
-
-static int run(int random, uint64_t iters, uint64_t *ns)
-{
-	uint64_t *buf = buffer(), x = 0x9e3779b97f4a7c15u, sum = 0, t0, i, page = 0;
-
-	if (!buf)
-		return -1;
-	t0 = now_ns();
-	for (i = 0; i < iters; i++) {
-		if (random) { /* xorshift64 (Marsaglia 2003) */
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			page = x % NPAGES;
-		} else {
-			page = (page + 1) % NPAGES;
-		}
-		sum += read_page(buf + page * PAGE_WORDS);
-	}
-	*ns = now_ns() - t0;
-	sink = sum;
-	munmap(buf, BUF_BYTES);
+	buf = (struct buf){ .words = p, .x = 0x9e3779b97f4a7c15u };
+	*ctx = &buf;
 	return 0;
 }
 
-int bench_memrand(uint64_t iters, uint64_t *ns)
+static void read_page(struct buf *b)
 {
-	return run(1, iters, ns);
+	const uint64_t *page = b->words + b->page * PAGE_WORDS;
+	size_t i;
+
+	for (i = 0; i < PAGE_WORDS; i++)
+		b->sum += page[i];
 }
 
-int bench_memseq(uint64_t iters, uint64_t *ns)
+static int op_rand(void *ctx)
 {
-	return run(0, iters, ns);
+	struct buf *b = ctx;
+
+	b->x ^= b->x << 13; /* xorshift64 (Marsaglia 2003) */
+	b->x ^= b->x >> 7;
+	b->x ^= b->x << 17;
+	b->page = b->x % NPAGES;
+	read_page(b);
+	return 0;
 }
+
+static int op_seq(void *ctx)
+{
+	struct buf *b = ctx;
+
+	b->page = (b->page + 1) % NPAGES;
+	read_page(b);
+	return 0;
+}
+
+static int teardown(void *ctx)
+{
+	struct buf *b = ctx;
+
+	sink = b->sum;
+	return munmap(b->words, BUF_BYTES);
+}
+
+const struct workload wl_memrand = { "memrand", 25000, 500, setup, op_rand, teardown };
+const struct workload wl_memseq = { "memseq", 25000, 500, setup, op_seq, teardown };

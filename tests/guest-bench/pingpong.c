@@ -13,11 +13,13 @@
 
 #include "common.h"
 
-struct side {
-	int in, out, cpu;
-	uint64_t iters;
-	int err;
+struct pair {
+	int there[2], back[2];
+	int peer_cpu, peer_err;
+	pthread_t peer;
 };
+
+static struct pair pair;
 
 static int pin(int cpu)
 {
@@ -30,74 +32,77 @@ static int pin(int cpu)
 
 static void *echo(void *arg)
 {
-	struct side *s = arg;
+	struct pair *p = arg;
 	char c;
-	uint64_t i;
 
-	if (pin(s->cpu)) {
-		s->err = 1;
+	if (pin(p->peer_cpu)) {
+		p->peer_err = 1;
+		close(p->back[1]); /* the pinger's read sees EOF */
 		return NULL;
 	}
-	for (i = 0; i < s->iters; i++)
-		if (read(s->in, &c, 1) != 1 || write(s->out, &c, 1) != 1) {
-			s->err = 1;
+	while (read(p->there[0], &c, 1) == 1) /* until the pinger closes its end */
+		if (write(p->back[1], &c, 1) != 1) {
+			p->peer_err = 1;
 			break;
 		}
 	return NULL;
 }
 
-static int ping(int out, int in, uint64_t iters)
+static int op(void *ctx)
 {
+	struct pair *p = ctx;
 	char c = 'x';
-	uint64_t i;
 
-	for (i = 0; i < iters; i++)
-		if (write(out, &c, 1) != 1 || read(in, &c, 1) != 1)
-			return -1;
+	if (write(p->there[1], &c, 1) != 1 || read(p->back[0], &c, 1) != 1) {
+		fprintf(stderr, "pingpong: pipe I/O failed (peer on CPU %d)\n", p->peer_cpu);
+		return -1;
+	}
 	return 0;
 }
 
-static int run(int peer_cpu, uint64_t iters, uint64_t *ns)
+static int start(int peer_cpu, void **ctx)
 {
-	int there[2], back[2];
-	struct side peer = { .cpu = peer_cpu, .iters = iters };
-	pthread_t tid;
-	uint64_t t0;
+	struct pair *p = &pair;
 	int rc;
 
+	memset(p, 0, sizeof(*p));
+	p->peer_cpu = peer_cpu;
 	if (sysconf(_SC_NPROCESSORS_ONLN) <= peer_cpu) {
-		fprintf(stderr, "pingpong: needs 2 online CPUs\n");
+		fprintf(stderr, "pingpong: needs CPU %d online\n", peer_cpu);
 		return -1;
 	}
-	if (pipe(there) || pipe(back) || pin(0)) {
+	if (pipe(p->there) || pipe(p->back) || pin(0)) {
 		perror("pingpong: setup");
 		return -1;
 	}
-	peer.in = there[0];
-	peer.out = back[1];
-	if ((rc = pthread_create(&tid, NULL, echo, &peer))) {
+	if ((rc = pthread_create(&p->peer, NULL, echo, p))) {
 		fprintf(stderr, "pingpong: pthread_create: %s\n", strerror(rc));
 		return -1;
 	}
-	t0 = now_ns();
-	rc = ping(there[1], back[0], iters);
-	*ns = now_ns() - t0;
-	if (rc)
-		close(there[1]); /* unblock the peer */
-	pthread_join(tid, NULL);
-	if (rc || peer.err) {
-		fprintf(stderr, "pingpong: pipe I/O or pinning to CPU %d failed\n", peer_cpu);
-		return -1;
-	}
+	*ctx = p;
 	return 0;
 }
 
-int bench_pingpong(uint64_t iters, uint64_t *ns)
+static int stop(void *ctx)
 {
-	return run(1, iters, ns);
+	struct pair *p = ctx;
+
+	close(p->there[1]);
+	pthread_join(p->peer, NULL);
+	if (p->peer_err)
+		fprintf(stderr, "pingpong: the peer on CPU %d failed\n", p->peer_cpu);
+	return p->peer_err ? -1 : 0;
 }
 
-int bench_switch(uint64_t iters, uint64_t *ns)
+static int setup_pingpong(void **ctx)
 {
-	return run(0, iters, ns);
+	return start(1, ctx);
 }
+
+static int setup_switch(void **ctx)
+{
+	return start(0, ctx);
+}
+
+const struct workload wl_pingpong = { "pingpong", 200, 1, setup_pingpong, op, stop };
+const struct workload wl_switch = { "switch", 3000, 20, setup_switch, op, stop };

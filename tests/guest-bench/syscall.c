@@ -7,12 +7,11 @@
 
 #include "common.h"
 
-int bench_syscall(uint64_t iters, uint64_t *ns)
+static int op(void *ctx)
 {
-	uint64_t t0 = now_ns(), i;
-
-	for (i = 0; i < iters; i++)
-		(void)syscall(SYS_getppid);
-	*ns = now_ns() - t0;
+	(void)ctx;
+	(void)syscall(SYS_getppid);
 	return 0;
 }
+
+const struct workload wl_syscall = { "syscall", 200000, 1000, NULL, op, NULL };

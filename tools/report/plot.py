@@ -13,21 +13,16 @@ def _workloads(ax, run):
     if names:
         d = dict(wl)
         ratios = [d[w]["depriv"] / d[w]["bare"] for w in names]
-        # Whiskers: fastest over slowest to slowest over fastest, i.e. the run-to-run noise.
-        lo = [r - d[w]["depriv"] / d[w].get("bare_max", d[w]["bare"]) for w, r in zip(names, ratios)]
-        hi = [d[w].get("depriv_max", d[w]["depriv"]) / d[w]["bare"] - r
-              for w, r in zip(names, ratios)]
-        bars = ax.bar(names, ratios, yerr=[lo, hi], capsize=3, ecolor="lightgray",
-                      color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
-        med = [(i, d[w]["depriv_median"] / d[w]["bare_median"]) for i, w in enumerate(names)
-               if d[w].get("depriv_median") and d[w].get("bare_median")]
-        if med:
-            ax.plot([i for i, _ in med], [r for _, r in med], "kD", markersize=5,
-                    label="ratio of medians")
+        bars = ax.bar(names, ratios, color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
+        fast = [(i, d[w]["depriv_fastest"] / d[w]["bare_fastest"]) for i, w in enumerate(names)
+                if d[w].get("depriv_fastest") and d[w].get("bare_fastest")]
+        if fast:
+            ax.plot([i for i, _ in fast], [r for _, r in fast], "kD", markersize=5,
+                    label="fastest-run ratio")
             ax.legend(fontsize=8)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
-        ax.set_ylabel("deprivileged / bare (fastest runs; whiskers: run spread)")
+        ax.set_ylabel("deprivileged / bare (median batch time)")
         ax.set_title("Workload slowdown under vbh (same boot)")
     else:  # bare-only boot: show what was measured, say what is missing
         names = [w for w, d in wl if d.get("bare")]
