@@ -1,5 +1,6 @@
 // A fake machine whose host nested page table is the real ept/ engine (AMD NPT format,
-// tables in a FramePool on the test heap) behind EngineStage2, with sparse frame memory.
+// tables in a FramePool on the test heap) behind EngineStage2, with (by default) sparse
+// frame memory.
 // The table starts as the image builds it: identity over all of [0, top) (RAM and
 // holes alike, holes being MMIO), minus the hypervisor's ranges.
 #pragma once
@@ -17,7 +18,7 @@
 
 namespace vbh::test {
 
-template <std::size_t PoolFrames>
+template <std::size_t PoolFrames, FrameMemory Memory = SparseMemory>
 class NptMachine {
 public:
     using Pool = ept::FramePool<PoolFrames>;
@@ -27,7 +28,7 @@ public:
         void operator()() const { ++*count; }
     };
     using Stage2 = EngineStage2<NptTable, CountFlush>;
-    using MachineCore = Core<Stage2, SparseMemory>;
+    using MachineCore = Core<Stage2, Memory>;
 
     // `pool_storage`: reuse a caller's (fuzzer's) pool instead of allocating one.
     NptMachine(const std::vector<vbh_mem_range>& ram, const std::vector<vbh_mem_range>& hyp,
@@ -87,7 +88,7 @@ public:
     std::uint64_t top = 0;
     std::uint64_t flushes = 0;
     std::optional<Stage2> s2;
-    SparseMemory mem;
+    Memory mem;
     std::vector<std::uint16_t> meta;
     std::unique_ptr<MachineCore> core;
 };
