@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# End-to-end check of the VM_CR intercept: boot qemu-nested's initramfs plus an
-# overlay (this scenario and the running kernel's kvm modules, decompressed), load vbh,
-# then try kvm_amd. Needs qemu-nested/build.sh to have run (out/qemu/).
+# End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): kvm_amd refuses
+# to load on top of vbh, and a donate on CPU 0 kicks CPU 1 (NMI exit) so that CPU 1
+# faults on the frame at once, then reads it again after reclaim. Boots qemu-nested's
+# initramfs plus an overlay (this scenario and the running kernel's kvm modules,
+# decompressed). Needs qemu-nested/build.sh to have run (out/qemu/).
 #   tests/exit/qemu/run.sh [SMP]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -10,16 +12,16 @@ out=$root/out/svm
 . "$root/out/qemu/kernel.env"
 st=$out/overlay
 rm -rf "$st" && mkdir -p "$st/lib/vbh/scenarios" "$st/lib/vbh/kvm"
-cp "$root/tests/exit/qemu/svm_kvm.sh" "$st/lib/vbh/scenarios/"
+cp "$root/tests/exit/qemu/svm_e2e.sh" "$st/lib/vbh/scenarios/"
 for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
   xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
 done
 (cd "$st" && find . | cpio -o -H newc 2>/dev/null | gzip) > "$out/overlay.cpio.gz"
 cat "$root/out/qemu/initramfs.cpio.gz" "$out/overlay.cpio.gz" > "$out/initramfs.cpio.gz"
-log=$out/svm_kvm-smp$smp.log
+log=$out/svm_e2e-smp$smp.log
 timeout 300 qemu-system-x86_64 -accel tcg -M q35 -cpu EPYC,+svm,+npt -smp "$smp" -m 1G \
   -device intel-iommu -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$out/initramfs.cpio.gz" \
-  -append "console=ttyS0 panic=-1 intel_iommu=on no_timer_check vbh.scenario=svm_kvm" \
+  -append "console=ttyS0 panic=-1 intel_iommu=on no_timer_check vbh.scenario=svm_e2e" \
   < /dev/null > "$log" 2>&1 || true
 grep -E '^(VBH-CHECK|VBH-DONE|vbh-hyp)' "$log" || true
 fails=$(grep -c '^VBH-CHECK [^ ]* fail' "$log" || true)
