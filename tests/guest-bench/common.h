@@ -2,9 +2,9 @@
 /*
  * In-guest workloads for the vbh exit-overhead benchmark (docs/benchmarks.md).
  * Each workload does a fixed amount of work, so the bare and the deprivileged run of one
- * boot do exactly the same; main.c times it in batches and reports the median batch as
- * well as the whole run, because under QEMU TCG on a busy host the vCPU thread is
- * preempted at random and only a robust statistic survives that.
+ * boot do exactly the same; main.c times it in small batches and reports low and middle
+ * percentiles of the batches as well as the whole run, because under QEMU TCG on a busy
+ * host the vCPU thread is preempted at random and only a robust statistic survives that.
  *
  * Plain C + clock_gettime rather than Google Benchmark: Debian 12's libbenchmark-dev
  * ships only libbenchmark.so (no libbenchmark.a), and the guest initramfs has no
@@ -28,7 +28,7 @@ static inline uint64_t now_ns(void)
 struct workload {
 	const char *name;
 	uint64_t iters; /* default number of iterations (sized for TCG) */
-	uint64_t batch; /* iterations per timed batch: about a millisecond under TCG */
+	uint64_t batch; /* iterations per timed batch: 0.1-1 ms under TCG, or one */
 	int (*setup)(void **ctx);
 	int (*op)(void *ctx); /* one iteration */
 	int (*teardown)(void *ctx);

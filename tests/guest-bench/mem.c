@@ -77,5 +77,5 @@ static int teardown(void *ctx)
 	return munmap(b->words, BUF_BYTES);
 }
 
-const struct workload wl_memrand = { "memrand", 25000, 500, setup, op_rand, teardown };
-const struct workload wl_memseq = { "memseq", 25000, 500, setup, op_seq, teardown };
+const struct workload wl_memrand = { "memrand", 25000, 100, setup, op_rand, teardown };
+const struct workload wl_memseq = { "memseq", 25000, 100, setup, op_seq, teardown };

@@ -105,4 +105,4 @@ static int setup_switch(void **ctx)
 }
 
 const struct workload wl_pingpong = { "pingpong", 200, 1, setup_pingpong, op, stop };
-const struct workload wl_switch = { "switch", 3000, 20, setup_switch, op, stop };
+const struct workload wl_switch = { "switch", 3000, 5, setup_switch, op, stop };

@@ -14,4 +14,4 @@ static int op(void *ctx)
 	return 0;
 }
 
-const struct workload wl_syscall = { "syscall", 200000, 1000, NULL, op, NULL };
+const struct workload wl_syscall = { "syscall", 200000, 200, NULL, op, NULL };

@@ -14,12 +14,14 @@ def _workloads(ax, run):
         d = dict(wl)
         ratios = [d[w]["depriv"] / d[w]["bare"] for w in names]
         bars = ax.bar(names, ratios, color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
-        fast = [(i, d[w]["depriv_fastest"] / d[w]["bare_fastest"]) for i, w in enumerate(names)
-                if d[w].get("depriv_fastest") and d[w].get("bare_fastest")]
-        if fast:
-            ax.plot([i for i, _ in fast], [r for _, r in fast], "kD", markersize=5,
-                    label="fastest-run ratio")
-            ax.legend(fontsize=8)
+        for key, style, label in (("_p10", "kD", "p10 batch ratio"),
+                                  ("_fastest", "w^", "fastest-run ratio")):
+            pts = [(i, d[w]["depriv" + key] / d[w]["bare" + key]) for i, w in enumerate(names)
+                   if d[w].get("depriv" + key) and d[w].get("bare" + key)]
+            if pts:
+                ax.plot([i for i, _ in pts], [r for _, r in pts], style, markersize=6,
+                        markeredgecolor="black", label=label)
+        ax.legend(fontsize=8)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
         ax.set_ylabel("deprivileged / bare (median batch time)")

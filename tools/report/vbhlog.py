@@ -68,9 +68,9 @@ def parse(text):
 
 
 def workloads(run):
-    """name -> {bare, bare_fastest, bare_max, depriv, ...} in ns per iteration."""
+    """name -> {bare, bare_p10, bare_fastest, bare_max, depriv, ...}, ns per iteration."""
     out = {}
-    for m, val in run.matching(r"wl\.(bare|depriv)\.(\w+)(?:\.(max|fastest))?"):
+    for m, val in run.matching(r"wl\.(bare|depriv)\.(\w+)(?:\.(max|fastest|p10))?"):
         key = m.group(1) + ("_" + m.group(3) if m.group(3) else "")
         out.setdefault(m.group(2), {})[key] = val
     return out
