@@ -28,8 +28,9 @@ step() { # step NAME EXPECT(pass|fail) CMD...
 
 must_fail_deliberately() { # boot.sh must fail, because of the one deliberate failure
   local rc text log
-  text=$(boot --scenario selftest --append vbh.selftest_fail=1 --append vbh.workload_secs=2 |
-         tee /dev/stderr); rc=${PIPESTATUS[0]}
+  text=$(boot --scenario selftest --append vbh.selftest_fail=1 --append vbh.workload_secs=2)
+  rc=$?
+  echo "$text"
   log=$(sed -n 's/^log: //p' <<< "$text" | tail -n1)
   [ "$rc" = 1 ] && grep -aq 'VBH-CHECK deliberate_failure fail' "$log" &&
     grep -aqE 'VBH-DONE [1-9][0-9]* 1' "$log" && echo "boot.sh failed as it must"
