@@ -72,7 +72,7 @@ secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HAS
 
 LOG_SEQ=0
 # log_mark: remember the hypervisor's next log sequence number.
-log_mark() { LOG_SEQ=$(kv next "$(atk log "$LOG_SEQ")"); LOG_SEQ=${LOG_SEQ:-0}; }
+log_mark() { LOG_SEQ=$(kv end "$(atk log "$LOG_SEQ")"); LOG_SEQ=${LOG_SEQ:-0}; }
 # logged KIND [PFN]: yes if the log has an entry of KIND (npf, msr_denied, virt_insn)
 # since log_mark, for npf one in frame PFN. Pages through the log (100 entries a read);
 # entries the ring overwrote meanwhile are lost. Moves the mark past what it read.

@@ -135,7 +135,9 @@ hotplug() { # hotplug MODE: cycle CPU 1, then attack from it
     return
   fi
   log_mark
+  local seq=$LOG_SEQ
   r="$(atk @1 hc 0 0 0 0 0) / $(atk @1 dmap_read "$S")"
+  info "hotplug: secret $S, log since mark: $(one "$(atk log "$seq")")"
   b=no
   case $r in *"status=0 "*"result=fault"*) b=yes ;; esac
   judge hotplug hotplug $b "$(one "$r") status: $(cat /sys/kernel/vbh/status)" \

@@ -53,7 +53,7 @@ static const char *const log_kinds[] = {
 	"virt_insn", "shutdown",
 };
 
-/* log SEQ: the entries with seq >= SEQ, one line each, then a summary line. */
+/* log SEQ: a summary line, then the entries with seq >= SEQ, one line each. */
 static int cmd_log(int argc, const u64 *a)
 {
 	struct vbh_log_page *lp = reply();
@@ -68,6 +68,10 @@ static int cmd_log(int argc, const u64 *a)
 		return 0;
 	}
 	n = min_t(u32, lp->count, VBH_LOG_PAGE_ENTRIES);
+	/* next: where the following read should start; end: the log's next sequence
+	 * number. Printed first, so a reply cut short by the buffer still has them. */
+	out("result=returned status=0 count=%u next=%llu end=%llu lost=%llu\n", n, r.out1,
+	    lp->next_seq, lp->lost);
 	for (i = 0; i < n; i++) {
 		const struct vbh_log_entry *e = &lp->entries[i];
 
@@ -75,8 +79,6 @@ static int cmd_log(int argc, const u64 *a)
 		    e->seq, e->kind < ARRAY_SIZE(log_kinds) ? log_kinds[e->kind] : "?",
 		    e->addr, e->rip, e->info, e->cpu);
 	}
-	out("result=returned status=0 count=%u next=%llu lost=%llu\n", n, lp->next_seq,
-	    lp->lost);
 	return 0;
 }
 

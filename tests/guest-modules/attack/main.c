@@ -17,7 +17,7 @@
 #include "attack.h"
 
 static DEFINE_MUTEX(ctl_lock);
-static char reply_buf[8192];
+static char reply_buf[32768]; /* a full log page is ~10 KiB of text */
 static size_t reply_len;
 static struct dentry *dir;
 
