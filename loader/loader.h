@@ -78,6 +78,10 @@ int vbh_seal(struct vbh_launcher *l);
 int vbh_hotplug_register(void);
 void vbh_hotplug_unregister(void); /* caller holds cpus_read_lock */
 
+/* pm.c: no suspend or hibernation while the hypervisor runs. */
+int vbh_pm_register(void);
+void vbh_pm_unregister(void);
+
 /* dev.c, sysfs.c */
 int vbh_dev_register(void);
 void vbh_dev_unregister(void);
@@ -87,7 +91,7 @@ ssize_t vbh_log_show(char *buf);
 void vbh_sysfs_unregister(void);
 
 /* main.c: the one loader instance. */
-enum vbh_state { VBH_STATE_OFF, VBH_STATE_RUNNING, VBH_STATE_FAILED };
+enum vbh_state { VBH_STATE_OFF, VBH_STATE_RUNNING };
 struct vbh_loader {
 	enum vbh_state state;
 	struct vbh_hypmem mem;

@@ -152,6 +152,8 @@ static int __init vbh_loader_init(void)
 	err = vbh_sysfs_register();
 	if (!err)
 		err = vbh_dev_register();
+	if (!err)
+		err = vbh_pm_register();
 	if (err)
 		goto fail;
 	if (!launch) {
@@ -170,6 +172,7 @@ static int __init vbh_loader_init(void)
 		cpumask_weight(&vbh_loader.launcher.launched));
 	return 0;
 fail:
+	vbh_pm_unregister();
 	vbh_dev_unregister();
 	vbh_sysfs_unregister();
 	return err;
@@ -184,6 +187,7 @@ static void __exit vbh_loader_exit(void)
 		vbh_hotplug_unregister();
 		cpus_read_unlock();
 	}
+	vbh_pm_unregister();
 	vbh_dev_unregister();
 	vbh_sysfs_unregister();
 }

@@ -5,7 +5,8 @@
 #     in guest mode: insmod fails, every launched CPU is DEVIRTed, the memory is freed;
 #  2. nothing is left in guest mode (launch=0 asks every CPU with a real VMMCALL);
 #  3. a normal insmod afterwards launches every CPU;
-#  4. offline/online of the last CPU: afterwards no online CPU runs in host mode
+#  4. suspend is refused while the hypervisor runs;
+#  5. offline/online of the last CPU: afterwards no online CPU runs in host mode
 #     (relaunched, or refused and kept offline).
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
@@ -52,6 +53,13 @@ out=$(vbhctl hypercall devirt 2>&1)
 case $out in *"status=denied"*) pass devirt_after_seal_denied "$out" ;;
   *) fail devirt_after_seal_denied "$out" ;; esac
 check_status status_after_devirt "$sys/status"
+
+# Suspend would resume CPU 0 through firmware in host mode: refused while running.
+if grep -qw mem /sys/power/state; then sleep_state=mem; else sleep_state=freeze; fi
+if echo "$sleep_state" > /sys/power/state 2> /dev/null; then
+  fail suspend_refused "echo $sleep_state > /sys/power/state succeeded"
+else pass suspend_refused "$sleep_state: $(dmesg | grep 'vbh: suspend' | tail -n1)"; fi
+check_status status_after_suspend_attempt "$sys/status"
 
 # 4. Hotplug of CPU $last, a few times.
 cpu=/sys/devices/system/cpu/cpu$last/online
