@@ -105,7 +105,10 @@ std::uint64_t split(Ctx<F, M>& c, Slot& s, std::uint64_t e, unsigned level)
 template <Format F>
 std::optional<std::uint64_t> uniform(const Slot* t, unsigned level)
 {
-    const std::uint64_t first = load(t[0]);
+    const std::uint64_t first = load(t[0]), last = load(t[entries_per_table - 1]);
+    // Cheap rejection first: most tables touched by a small change are not uniform, and
+    // their first and last entries already differ in kind or attributes.
+    if (F::present(first) != F::present(last)) return std::nullopt;
     if (!F::present(first)) {
         for (unsigned i = 1; i < entries_per_table; ++i)
             if (F::present(load(t[i]))) return std::nullopt;
@@ -114,7 +117,10 @@ std::optional<std::uint64_t> uniform(const Slot* t, unsigned level)
     if (!leaf_ok<F>(level) || !F::is_leaf(first, level - 1)) return std::nullopt;
     const std::uint64_t pa = F::address(first, level - 1);
     const Attrs a = F::attrs(first, level - 1);
-    if (pa & (page_size(level) - 1)) return std::nullopt;
+    const std::uint64_t last_pa = pa + (entries_per_table - 1) * page_size(level - 1);
+    if ((pa & (page_size(level) - 1)) || F::address(last, level - 1) != last_pa ||
+        F::attrs(last, level - 1) != a)
+        return std::nullopt;
     std::uint64_t hw = 0;
     for (unsigned i = 0; i < entries_per_table; ++i) {
         const std::uint64_t e = load(t[i]);
