@@ -35,7 +35,7 @@ proven() { grep -q "^$1|" "$CTRL" 2>/dev/null; } # proven NAME: the control succ
 # listed, never counted as passes). ATTEMPT and DEFENCE come from the caller's globals.
 record() {
   local v=$2
-  echo "$1|$v|${ATTEMPT:-}|${DEFENCE:-}|$(echo "$3" | _oneline)" >> "$BOARD"
+  echo "$1|$v|${ATTEMPT:-}|${DEFENCE:-}|$(echo "$3" | _oneline | tr '|' '/')" >> "$BOARD"
   case $v in
     proven|contained) pass "$1" "$v: $3" ;;
     n/a) info "$1 n/a: $3" ;;

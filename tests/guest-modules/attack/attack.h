@@ -54,5 +54,8 @@ void svm_restore(u64 old_efer);
 enum { SVM_HSAVE, SVM_VMCB, SVM_SCRATCH, SVM_STACK, SVM_PAGES };
 void *svm_page(int i); /* one zeroed page per use, allocated on first use */
 int vmrun_attack(int argc, const u64 *a); /* vmrun.c */
+int vmload_attack(int argc, const u64 *a); /* vmload.c */
+int vmload_byhand(int argc, const u64 *a);
+int vmsave_attack(int argc, const u64 *a);
 
 #endif

