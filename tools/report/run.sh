@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
-smp=2 log= check= req= append=()
+smp=2 log='' check='' req='' append=()
 while [ $# -gt 0 ]; do
   case $1 in
     --smp) smp=${2:?}; shift ;;
@@ -24,12 +24,12 @@ done
 
 need_matplotlib() {
   "$py" -c 'import matplotlib' 2>/dev/null && return 0
-  local SUDO= try
+  local SUDO='' try
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   for try in 1 2 3 4 5 6; do  # another helper may hold the dpkg lock
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
       python3-matplotlib > /dev/null && return 0
-    [ "$try" = 1 ] && $SUDO apt-get update -qq || sleep 20
+    if [ "$try" = 1 ]; then $SUDO apt-get update -qq || true; else sleep 20; fi
   done
   echo "run.sh: cannot install python3-matplotlib" >&2; return 1
 }
@@ -59,7 +59,7 @@ boot() {
     log=$(find "$root/out/qemu/logs" -name "*-bench-smp$smp.log" -newer "$root/out/bench/build.stamp" \
           | sort | tail -n1)
   fi
-  [ -n "$log" ] && [ -r "$log" ] || { echo "run.sh: boot.sh produced no log" >&2; return 1; }
+  if [ -z "$log" ] || [ ! -r "$log" ]; then echo "run.sh: boot.sh produced no log" >&2; return 1; fi
   [ $rc = 0 ] || echo "run.sh: boot.sh reported failures (exit $rc); writing the report anyway" >&2
 }
 

@@ -85,16 +85,18 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[in
 
 run_workload() { # run_workload MODE NAME ITERS: reps runs of vbh-bench
   # Each run prints "NAME ITERS ELAPSED_NS MEDIAN_NS P10_NS" (tests/guest-bench/main.c).
-  local mode=$1 w=$2 n=$3 r=0 out t0 tot= med= low= all=
+  local mode=$1 w=$2 n=$3 r=0 out t0 tot='' med='' low='' all=''
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   while [ $r -lt "$reps" ]; do
     r=$((r + 1))
     if ! out=$($BENCH "$w" "$n" 2>&1); then
       fail "bench_${mode}_$w" "run $r: $out"; return
     fi
+    # shellcheck disable=SC2086 # split into fields
     set -- $out
-    [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null && [ -n "${5:-}" ] ||
-      { fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return; }
+    if ! { [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null && [ -n "${5:-}" ]; }; then
+      fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return
+    fi
     tot="$tot $(div "$3" "$n" %.2f)" med="$med $4" low="$low $5" all="$all $(div "$3" 1000000)"
   done
   stats_snapshot > /tmp/vbh/s1
@@ -182,6 +184,7 @@ launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
   info "bench: bare half done; launching vbh (insmod $ko)"
   # shellcheck disable=SC2046 # word splitting of the parameters is intended
   out=$($BENCH time insmod "$ko" $(param insmod_args | tr ',' ' ') 2>&1 | tail -n1)
+  # shellcheck disable=SC2086 # split into fields
   set -- $out
   if [ "$1" != time ] || [ "$2" != 0 ]; then
     fail bench_launch "insmod vbh.ko failed ($out): deprivileged half skipped; $(dmesg | tail -n3)"
