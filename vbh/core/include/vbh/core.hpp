@@ -44,6 +44,22 @@ public:
         return out;
     }
 
+    // Run fn(words) -> HypercallOut on a frame the host owns, holding the lock so that
+    // no other CPU can donate the frame while fn writes into it (the exit path's
+    // STATS_READ / LOG_READ output frames, threats.md #2 and #4). Status::range if the
+    // frame is not RAM, Status::state if the host does not own it.
+    template <class Fn, class Relax = NoRelax>
+    HypercallOut with_host_frame(std::uint64_t pfn, Fn fn, Relax relax = {}) {
+        LockGuard guard{lock_, relax};
+        FrameMeta m = frames_.at(Pfn{pfn});
+        if (m.owner() == Owner::none)
+            return {Status::range};
+        if (m.owner() != Owner::host)
+            return {Status::state};
+        return fn(mem_.words(Pfn{pfn}));
+    }
+
+    // Unlocked views, for tests and for init before any other CPU runs.
     const FrameTable& frames() const { return frames_; }
     const DomainTable& domains() const { return domains_; }
 
