@@ -52,9 +52,12 @@ def table(header, rows):
     return "\n".join(lines) + "\n"
 
 
-def run_section(run, log):
+def run_section(run, log, host_load=None):
     failed = [c for c in run.checks if not c[1]]
-    lines = [f"- log: `{log}`", f"- checks: {len(run.checks) - len(failed)} passed, "
+    lines = [f"- log: `{log}`"]
+    if host_load:
+        lines.append(f"- host load average (1, 5, 15 min): {host_load}")
+    lines += [f"- checks: {len(run.checks) - len(failed)} passed, "
              f"{len(failed)} failed; scenario {'finished' if run.done else 'did NOT finish'}"]
     lines += [f"- {i}" for i in run.info if i.startswith(("kernel", "bench:", "initramfs",
                                                           "vbh status"))]
@@ -152,14 +155,14 @@ def checks_section(run):
             + table(["check", "result", "detail"], rows))
 
 
-def write_report(log, outdir):
+def write_report(log, outdir, host_load=None):
     with open(log, errors="replace") as f:
         run = vbhlog.parse(f.read())
     if not vbhlog.workloads(run):
         sys.exit(f"report: no bench workload metrics in {log} (was it a bench boot?)")
     os.makedirs(outdir, exist_ok=True)
     parts = ["# vbh benchmark report\n", "![workload ratios and round-trip costs](report.png)\n"]
-    for title, body in zip(SECTIONS, [run_section(run, log), workload_section(run),
+    for title, body in zip(SECTIONS, [run_section(run, log, host_load), workload_section(run),
                                       exits_section(run), roundtrip_section(run),
                                       footprint_section(run), checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
@@ -175,6 +178,7 @@ def main():
     ap.add_argument("log", nargs="?", help="serial log of a bench boot")
     ap.add_argument("--out", default="out/report", help="output directory")
     ap.add_argument("--check", metavar="DIR", help="validate DIR/report.md and report.png")
+    ap.add_argument("--host-load", help="host load average during the boot (run.sh)")
     ap.add_argument("--require-depriv", action="store_true",
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
@@ -187,7 +191,7 @@ def main():
         sys.exit(1 if problems else 0)
     if not a.log:
         ap.error("LOG or --check DIR is required")
-    write_report(a.log, a.out)
+    write_report(a.log, a.out, a.host_load)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
-smp=2 log='' check='' req='' append=()
+smp=2 log='' check='' req='' append=() hostload=''
 while [ $# -gt 0 ]; do
   case $1 in
     --smp) smp=${2:?}; shift ;;
@@ -50,11 +50,13 @@ build() {
 }
 
 boot() {
-  local out rc=0
+  local out rc=0 load0
   build
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
   out=$("$root/qemu-nested/boot.sh" --no-build --scenario bench --smp "$smp" "${append[@]}" \
         2>&1 | tee /dev/stderr) || rc=$?
   log=$(echo "$out" | sed -n 's/^log: //p' | tail -n1)
+  hostload="$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after ($(nproc) host CPUs)"
   if [ -z "$log" ]; then  # boot.sh died before its summary: take the newest bench log
     log=$(find "$root/out/qemu/logs" -name "*-bench-smp$smp.log" -newer "$root/out/bench/build.stamp" \
           | sort | tail -n1)
@@ -65,5 +67,5 @@ boot() {
 
 need_matplotlib
 [ -n "$log" ] || boot
-"$py" "$root/tools/report/report.py" "$log" --out "$root/out/report"
+"$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"}
 "$py" "$root/tools/report/report.py" --check "$root/out/report" $req
