@@ -16,8 +16,14 @@ if [ "$n" -lt 2 ]; then fail two_cpus "need --smp 2 or more, have $n"; exit 0; f
 if [ ! -r "$ko" ]; then fail module_present "$ko is not in the initramfs"; exit 0; fi
 mem_free() { sed -n 's/^MemFree: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 
-# 1. Injected failure on CPU $last: rollback.
 mark=$(dmesg_mark)
+# 0. A hypervisor memory size below what the image needs is refused up front.
+if insmod "$ko" hyp_mem_mb=1 > /dev/null 2>&1; then fail small_memory_refused "hyp_mem_mb=1 loaded"
+  exit 0
+fi
+expect_dmesg small_memory_refused "vbh: hyp_mem_mb=1 is too small" "$mark"
+
+# 1. Injected failure on CPU $last: rollback.
 free0=$(mem_free)
 if insmod "$ko" inject_fail_cpu=$last > /tmp/vbh/insmod.out 2>&1; then
   fail insmod_refused "insmod succeeded despite inject_fail_cpu=$last"
