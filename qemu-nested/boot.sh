@@ -90,15 +90,18 @@ show() { # show LINE: live progress for one serial line
 
 boot_once() { # boot into a new $log and follow it until the guest powers off, reports
   # VBH-DONE or times out. Sets status, wall, init_wall (empty if /init never spoke).
-  local qpid seen=0 done_at='' total line
+  local seen=0 done_at='' total line
   log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario-smp$smp.log
+  while ! (set -C; : > "$log") 2>/dev/null; do  # taken by a boot in the same second
+    sleep 1; log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario-smp$smp.log
+  done  # (and it exists before QEMU's background shell opens it)
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
   qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu \
     -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
-    -append "$cmdline" $qemu_args < /dev/null > "$log" 2>&1 &
+    -append "$cmdline" $qemu_args < /dev/null >> "$log" 2>&1 &
   qpid=$!
-  trap 'kill $qpid 2>/dev/null || true' EXIT
+  trap 'kill "$qpid" 2>/dev/null || true' EXIT
   start=$SECONDS init_wall='' status=''
   while :; do
     total=$(wc -l < "$log")

@@ -145,7 +145,8 @@ pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vb
 "$root/tools/deps.sh" qemu
 if [ "$series" = 6.12 ]; then eval "$("$here/kernel.sh")"
 else eval "$("$here/kernel.sh" --series "$series" --headers-only)"; fi
-cmake_targets || failed+=(cmake)
+# The 6.1 check only compiles: any vbh.bin will do for the .incbin.
+if [ "$series" = 6.12 ] || [ -z "$(image)" ]; then cmake_targets || failed+=(cmake); fi
 modules
 if [ "$series" = 6.12 ]; then
   guest_bins
