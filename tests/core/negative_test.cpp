@@ -166,6 +166,27 @@ TEST_F(Negative, CreateWithUnknownFlagsOrNoSlot) {
     EXPECT_REJECTED(h, Status::no_memory, VBH_HC_DOMAIN_CREATE, 0);
 }
 
+// Several faults at once: the first in docs/hypercalls.md's order decides.
+TEST_F(Negative, CheckOrder) {
+    EXPECT_REJECTED(h, Status::denied, 0x99, 0, 0, 0, 0, 3);                     // CPL first
+    EXPECT_REJECTED(h, Status::invalid, VBH_HC_HOST_DONATE, hole_pfn.value, 0, 99); // syntax
+    EXPECT_REJECTED(h, Status::overflow, VBH_HC_TEST_HASH, 99, ~0ull, 2);
+    EXPECT_REJECTED(h, Status::no_domain, VBH_HC_HOST_DONATE, hole_pfn.value, 1, 99); // domain
+    EXPECT_REJECTED(h, Status::denied, VBH_HC_TEST_HASH, b.value, hole_pfn.value, 1);
+    EXPECT_REJECTED(h, Status::range, VBH_HC_HOST_DONATE, hyp_pfn.value, 300, a.value); // RAM
+    h.s2.set_budget(0);
+    EXPECT_REJECTED(h, Status::state, VBH_HC_HOST_DONATE, 600, 1, a.value);           // state
+    std::uint64_t base = Pfn{100}.phys();
+    put_list(base, {{600, 1}, {hole_pfn.value, 1}, {40, 1}, {40, 1}});
+    EXPECT_REJECTED(h, Status::range, VBH_HC_HOST_DONATE_LIST, base, 4, a.value);
+    put_list(base, {{600, 1}, {40, 1}, {40, 1}});
+    EXPECT_REJECTED(h, Status::invalid, VBH_HC_HOST_DONATE_LIST, base, 3, a.value);
+    put_list(base, {{600, 1}, {40, 1}});
+    EXPECT_REJECTED(h, Status::state, VBH_HC_HOST_DONATE_LIST, base, 2, a.value);
+    put_list(base, {{40, 1}});
+    EXPECT_REJECTED(h, Status::no_memory, VBH_HC_HOST_DONATE_LIST, base, 1, a.value);
+}
+
 TEST_F(Negative, PageTablePoolExhausted) {
     h.s2.set_budget(0);
     EXPECT_REJECTED(h, Status::no_memory, VBH_HC_HOST_DONATE, 40, 1, a.value);

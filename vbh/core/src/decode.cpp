@@ -51,14 +51,14 @@ Result<Op> decode_hyp_donate(const HypercallRegs& r, const FrameTable& frames) {
 // test_fill, test_hash: arg0 = dom, arg1 = pfn, arg2 = count, arg3 = seed.
 Result<Op> decode_test(Call call, const HypercallRegs& r, const FrameTable& frames,
                        const DomainTable& domains) {
+    auto range = make_range(r.rsi, r.rdx);
+    if (!range)
+        return unexpected(range.error());
     auto dom = domains.lookup(r.rdi);
     if (!dom)
         return unexpected(dom.error());
     if ((domains[*dom].flags & VBH_DOMAIN_TEST) == 0)
         return unexpected(Status::denied);
-    auto range = make_range(r.rsi, r.rdx);
-    if (!range)
-        return unexpected(range.error());
     if (Status s = check_frames(frames, Transition::test_access, *range, *dom); s != Status::ok)
         return unexpected(s);
     return Op{call, *dom, *range, call == Call::test_fill ? r.rcx : 0, 0};
