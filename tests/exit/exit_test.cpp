@@ -138,6 +138,9 @@ TEST_F(ExitTest, StatsReadRefusesBadCpuAndNonHostFrames) {
     EXPECT_EQ(env.ram[3][0], 0xaa); // confused deputy: nothing written
     EXPECT_EQ(call(VBH_HC_STATS_READ, 0, 100), ExitAction::resume);
     EXPECT_EQ(v.reg(Gpr::rax), VBH_E_RANGE);
+    // Every output-frame lookup is closed, failed or not (the flush waits on it).
+    EXPECT_EQ(env.frames_asked, 3);
+    EXPECT_EQ(env.frames_done, 3);
 }
 
 TEST_F(ExitTest, LogReadReturnsEntriesAndTheNextSequence) {

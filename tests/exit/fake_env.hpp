@@ -21,6 +21,8 @@ struct FakeEnv {
     vbh_cpu_stats cpu_stats[cpus] = {};
     bool is_sealed = false;
     int core_calls = 0;
+    int frames_asked = 0;
+    int frames_done = 0;
 
     HypercallOut core_hypercall(VcpuState&, const HypercallRegs& a) {
         ++core_calls;
@@ -29,12 +31,14 @@ struct FakeEnv {
         return {Status::unknown_call};
     }
     Result<void*> host_frame(std::uint64_t pfn) {
+        ++frames_asked;
         if (pfn >= frames)
             return unexpected(Status::range);
         if (blocked_pfns.count(pfn))
             return unexpected(Status::state);
         return static_cast<void*>(ram[pfn].data());
     }
+    void host_frame_done() { ++frames_done; }
     bool host_accessible(std::uint64_t gpa) { return !blocked_pfns.count(gpa >> 12); }
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
     EventLog& log() { return event_log; }

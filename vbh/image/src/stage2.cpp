@@ -8,6 +8,8 @@ namespace vbh::image {
 // Every CPU that may hold a translation of the old table either takes an exit (NMI
 // kick) and flushes before its next VMRUN (TLB_CONTROL, see vcpu_loop), or is in the
 // hypervisor and will flush before its next VMRUN because its seen_gen is behind.
+// A CPU writing hypercall output into a host frame (host_writing, see svm/src/env.hpp)
+// is waited for too: it either saw the frame already unmapped or finishes first.
 // in_guest / npt_gen are a Dekker pair (seq_cst on both sides): a CPU that enters the
 // guest after we read in_guest == 0 is certain to see the new generation.
 void CrossCpuFlush::operator()() const {
@@ -25,8 +27,9 @@ void CrossCpuFlush::operator()() const {
         PerCpu* c = g.cpus[i];
         if (c == me)
             continue;
-        while (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST) &&
-               __atomic_load_n(&c->seen_gen, __ATOMIC_SEQ_CST) < gen)
+        while ((__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST) &&
+                __atomic_load_n(&c->seen_gen, __ATOMIC_SEQ_CST) < gen) ||
+               __atomic_load_n(&c->host_writing, __ATOMIC_SEQ_CST))
             arch::pause();
     }
 }

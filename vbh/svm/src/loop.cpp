@@ -71,7 +71,7 @@ static void sync_out(PerCpu* pc) {
 }
 
 [[noreturn]] static void vcpu_loop(PerCpu* pc) {
-    SvmEnv env;
+    SvmEnv env{pc};
     for (;;) {
         before_entry(pc);
         vbh_vmrun(pc->vcpu.gpr, pc->vmcb_pa, pc->host_vmcb_pa);

@@ -56,6 +56,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
                            std::uint32_t cpu) {
     { e.core_hypercall(v, a) } -> std::same_as<HypercallOut>;
     { e.host_frame(x) } -> std::same_as<Result<void*>>; // pfn -> host-owned RAM frame
+    { e.host_frame_done() } -> std::same_as<void>;      // after every host_frame()
     { e.host_accessible(x) } -> std::same_as<bool>;     // gpa mapped for the host now
     { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
     { e.log() } -> std::same_as<EventLog&>;
@@ -71,12 +72,19 @@ HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
 
 template <ExitEnv E>
 HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
+    HypercallOut out;
     switch (a.rax) {
     case VBH_HC_STATS_READ:
-        return read_stats(a.rdi < env.nr_cpus() ? env.stats(std::uint32_t(a.rdi)) : nullptr,
-                          env.nr_cpus(), env.host_frame(a.rsi));
+        // host_frame() .. host_frame_done() brackets the write: an ownership change
+        // of that frame waits for it (docs/launch.md, "Output frames").
+        out = read_stats(a.rdi < env.nr_cpus() ? env.stats(std::uint32_t(a.rdi)) : nullptr,
+                         env.nr_cpus(), env.host_frame(a.rsi));
+        env.host_frame_done();
+        return out;
     case VBH_HC_LOG_READ:
-        return read_log(env.log(), a.rsi, env.host_frame(a.rdi));
+        out = read_log(env.log(), a.rsi, env.host_frame(a.rdi));
+        env.host_frame_done();
+        return out;
     case VBH_HC_LAUNCH_SEAL:
         if (!env.try_seal())
             return {Status::state};

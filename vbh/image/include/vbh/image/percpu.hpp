@@ -59,6 +59,7 @@ struct PerCpu {
     // to just after #VMEXIT; seen_gen is the NPT generation this CPU last flushed for.
     std::uint32_t in_guest;
     std::uint32_t kick_pending;
+    std::uint32_t host_writing; // writing hypercall output into a host frame
     std::uint64_t seen_gen;
     bool entered;        // a VMRUN of this launch succeeded
 
