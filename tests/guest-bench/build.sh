@@ -9,6 +9,6 @@ out=${1:?usage: $0 OUTDIR}
 mkdir -p "$out"
 cc=${CC:-gcc}
 flags=(-O2 -g0 -static -pthread -Wall -Wextra -Werror -std=gnu11)
-"$cc" "${flags[@]}" -o "$out/vbh-bench" "$here"/{main,exec,syscall,pingpong,mem,fault}.c
+"$cc" "${flags[@]}" -o "$out/vbh-bench" "$here"/{main,calib,exec,syscall,pingpong,mem,fault}.c
 "$cc" "${flags[@]}" -o "$out/vbh-nop" "$here/nop.c"
 strip "$out/vbh-bench" "$out/vbh-nop"

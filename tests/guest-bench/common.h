@@ -34,6 +34,7 @@ struct workload {
 	int (*teardown)(void *ctx);
 };
 
+extern const struct workload wl_calib;    /* control: ALU loop (host drift) */
 extern const struct workload wl_exec;     /* fork + execve + wait */
 extern const struct workload wl_syscall;  /* getppid */
 extern const struct workload wl_switch;   /* pipe round trip on CPU 0 */

@@ -20,7 +20,8 @@
 #include "common.h"
 
 static const struct workload *const workloads[] = {
-	&wl_exec, &wl_syscall, &wl_switch, &wl_pingpong, &wl_memrand, &wl_memseq, &wl_fault,
+	&wl_calib, &wl_exec, &wl_syscall, &wl_switch, &wl_pingpong, &wl_memrand, &wl_memseq,
+	&wl_fault,
 };
 
 #define NWORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

@@ -13,7 +13,8 @@ def _workloads(ax, run):
     if names:
         d = dict(wl)
         ratios = [d[w]["depriv"] / d[w]["bare"] for w in names]
-        bars = ax.bar(names, ratios, color=["tab:red" if r > 1.05 else "tab:blue" for r in ratios])
+        bars = ax.bar(names, ratios, color=["tab:gray" if w == "calib" else "tab:red" if r > 1.05
+                                            else "tab:blue" for w, r in zip(names, ratios)])
         for key, style, label in (("_p10", "kD", "p10 batch ratio"),
                                   ("_fastest", "w^", "fastest-run ratio")):
             pts = [(i, d[w]["depriv" + key] / d[w]["bare" + key]) for i, w in enumerate(names)

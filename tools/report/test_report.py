@@ -30,6 +30,8 @@ VBH-METRIC rt.bare.cpuid.cpu0.cycles 80.0 cycles
 VBH-METRIC rt.bare.cpuid.cpu0.min 63 cycles
 VBH-METRIC hist.bare.cpuid.cpu0.6 19990 count
 VBH-METRIC hist.bare.cpuid.cpu0.16 10 count
+VBH-METRIC wl.bare.calib 30000.0 ns
+VBH-METRIC wl.depriv.calib 30300.0 ns
 VBH-METRIC wl.bare.exec 10000000.00 ns
 VBH-METRIC wl.bare.exec.max 12000000.00 ns
 VBH-METRIC wl.bare.exec.fastest 9000000.00 ns
@@ -102,6 +104,8 @@ class ReportTest(unittest.TestCase):
     def test_content(self):
         self.assertIn("| exec | fork + execve + wait of a static binary | 10000000.0 | "
                       "11500000.0 | 1.150 | 1.050 | 1.100 | 33.3 | 26.3 |", self.md)
+        self.assertIn("| calib | CONTROL", self.md)
+        self.assertLess(self.md.index("| calib |"), self.md.index("| exec |"))  # control first
         self.assertIn("| syscall |", self.md)  # a record after kernel noise on its line
         self.assertNotIn("broken", self.md)    # an unparsable value is dropped
         self.assertIn("| idle | 3.0 | 2.5 | 5.5 |", self.md)
