@@ -143,15 +143,15 @@ n_fail=$(echo "$checks" | awk '$2 != "pass"' | grep -c . || true)
 
 echo
 if [ -n "$checks" ]; then
-  printf '%s%-28s %-6s %s%s\n' "$bold" CHECK RESULT DETAIL "$off"
+  printf '%s%-32s %-6s %s%s\n' "$bold" CHECK RESULT DETAIL "$off"
   echo "$checks" | while read -r name res detail; do
     c=$green; [ "$res" = pass ] || { c=$red; res=FAIL; }
-    printf '%-28s %s%-6s%s %s\n' "$name" "$c" "$res" "$off" "${detail:0:160}"
+    printf '%-32s %s%-6s%s %s\n' "$name" "$c" "$res" "$off" "${detail:0:160}"
   done
 fi
 if [ -n "$metrics" ]; then
-  printf '\n%s%-28s %12s  %s%s\n' "$bold" METRIC VALUE UNIT "$off"
-  echo "$metrics" | while read -r name value unit; do printf '%-28s %12s  %s\n' "$name" "$value" "$unit"; done
+  printf '\n%s%-32s %12s  %s%s\n' "$bold" METRIC VALUE UNIT "$off"
+  echo "$metrics" | while read -r name value unit; do printf '%-32s %12s  %s\n' "$name" "$value" "$unit"; done
 fi
 echo
 
