@@ -51,6 +51,8 @@ ratio() { # ratio A B [FORMAT]: A / B as a decimal (0 if B is 0)
   awk -v a="$1" -v b="$2" -v f="${3:-%.2f}" 'BEGIN { printf f "\n", (b != 0 ? a / b : 0) }'
 }
 
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }  # since boot, 10 ms steps
+
 online_cpus() { grep -c '^processor' /proc/cpuinfo; }
 
 cpu_has() { grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -qx "$1"; }

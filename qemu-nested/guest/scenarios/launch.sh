@@ -20,12 +20,14 @@ fi
 
 mark=$(dmesg_mark)
 before=$(modules_now)
+t0=$(now_ms)
 # shellcheck disable=SC2046 # word splitting of the parameters is intended
 if ! insmod "$ko" $(param insmod_args | tr ',' ' ') > /tmp/vbh/insmod.out 2>&1; then
   fail insmod "$(cat /tmp/vbh/insmod.out) | $(dmesg_since "$mark" | tail -n3)"
   dmesg_clean kernel_log_clean "$mark"
   exit 0
 fi
+metric insmod_ms $(($(now_ms) - t0)) ms
 pass insmod "lsmod: $(modules_now)"
 case " $(modules_now) " in *" vbh "*) pass module_listed "vbh" ;;
   *) fail module_listed "no vbh in lsmod: $(modules_now) (was: $before)" ;; esac
