@@ -1,0 +1,266 @@
+// vbh_exitcost KIND N: N synthetic #VMEXITs of one kind (cpuid | hypercall | msr_write |
+// npf) through the hypervisor's own VMRUN loop. loop.cpp is compiled into this file with
+// the image's flags, so what runs per exit is the image's code: before_entry, translate()
+// (exit_svm.hpp), sync_in, dispatch_exit() with the real SvmEnv (env.hpp), the core's
+// dispatcher, the host NPT (ept/ engine over HypFrames) and the event log, sync_out.
+// The global state `g` is built the way init() builds it, minus what needs ring 0.
+//
+// vbh_vmrun (vmrun.S: VMLOAD, VMRUN, #VMEXIT, VMSAVE) is replaced by the "hardware"
+// below: it checks what the handler left in the VMCB, then writes the next exit the way
+// #VMEXIT does (AMD APM vol. 2 §15.6: EXITCODE, EXITINFO1/2, guest RIP/RAX/CPL/EFER;
+// no NEXT_RIP, as under QEMU TCG, platform.md quirk 1). tests/exitcost/run.sh counts
+// instructions per exit with callgrind.
+#include "../../vbh/svm/src/loop.cpp"
+
+#include <vbh/image/paging.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+// paging.cpp's image bounds, used only by build_hyp_tables(), which needs ring 0 and is
+// not called here.
+extern "C" {
+char __image_start[1], __text_end[1], __ro_end[1];
+}
+
+namespace {
+
+using namespace vbh;
+using namespace vbh::image;
+using svm::ExitCode;
+using svm::Vmcb;
+
+enum class Kind { cpuid, hypercall, msr_write, npf };
+
+constexpr std::uint64_t mib = 1ull << 20;
+constexpr std::uint64_t hyp_pa = 1024 * mib;    // hypervisor memory (16 MiB, one chunk)
+constexpr std::uint64_t hyp_bytes = 16 * mib;
+constexpr std::uint64_t donated_pa = 1280 * mib; // a frame the host gave to a domain
+constexpr std::uint64_t guest_rip = 0xffffffff81000000;
+constexpr std::uint64_t guest_efer = efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme;
+
+struct Run {
+    Kind kind = Kind::cpuid;
+    std::uint64_t n = 0;     // exits to deliver
+    std::uint64_t exits = 0; // delivered so far
+    std::uint64_t bad = 0;   // exits whose result in the VMCB was wrong
+    std::uint64_t fatals = 0;
+    std::uint64_t log0 = 0;  // event log position before the first exit
+};
+
+Run run;
+void* loop_restart[5]; // __builtin_setjmp buffer: where a CPUID exit's fatal() returns to
+
+[[noreturn]] void die(const char* what) {
+    std::fprintf(stderr, "vbh_exitcost: %s\n", what);
+    std::exit(1);
+}
+
+HypercallOut hypercall(std::uint64_t nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
+                       std::uint64_t a2 = 0) {
+    return g.core->dispatch(HypercallRegs{nr, a0, a1, a2, 0}, Cpl{0});
+}
+
+// init.cpp's setup_cpus() for CPU 0: the per-CPU block layout of percpu.hpp.
+void setup_cpu0() {
+    auto block = g.frames.alloc_virt(percpu_pages);
+    if (!block)
+        die("no memory for the per-CPU block");
+    const auto b = reinterpret_cast<std::uint64_t>(*block);
+    auto* pc = reinterpret_cast<PerCpu*>(b + 8 * page);
+    pc->self = pc;
+    pc->cpu = 0;
+    pc->vmcb = reinterpret_cast<Vmcb*>(b + 9 * page);
+    pc->host_vmcb = reinterpret_cast<Vmcb*>(b + 10 * page);
+    pc->vmcb_pa = g.mem.phys(pc->vmcb);
+    pc->host_vmcb_pa = g.mem.phys(pc->host_vmcb);
+    pc->stats.version = VBH_STATS_VERSION;
+    pc->stats.launched = 1;
+    g.cpus[0] = pc;
+}
+
+// A 2 GiB machine like the QEMU guests (RAM minus the legacy hole), one CPU, 40
+// physical address bits, 16 MiB of hypervisor memory, a TCG-like SVM (NPT only).
+void setup_machine() {
+    void* hyp = std::aligned_alloc(page, hyp_bytes);
+    if (!hyp)
+        die("out of memory");
+    std::memset(hyp, 0, hyp_bytes);
+    vbh_boot_record& br = g.br;
+    br.magic = VBH_BOOT_MAGIC;
+    br.abi_version = VBH_ABI_VERSION;
+    br.hyp_virt_base = reinterpret_cast<std::uint64_t>(hyp);
+    br.hyp_size = hyp_bytes;
+    br.nr_hyp_ranges = 1;
+    br.hyp_ranges[0] = {hyp_pa, hyp_bytes};
+    br.nr_ram_ranges = 2;
+    br.ram_ranges[0] = {0, 0x9f000};
+    br.ram_ranges[1] = {mib, 2048 * mib - mib};
+    br.nr_cpus = 1;
+    br.phys_addr_bits = 40;
+    g.mem.init(br);
+    g.frames.init(g.mem, page, hyp_bytes);
+    g.svm_features = svm::svm_feature_npt;
+    setup_cpu0();
+    if (!build_host_npt())
+        die("build_host_npt failed");
+    const std::uint64_t bytes = meta_bytes_for(frames_covered(br.ram_ranges, br.nr_ram_ranges));
+    auto meta = g.frames.alloc_virt((bytes + page - 1) / page);
+    if (!meta)
+        die("no memory for the frame table");
+    CoreT& core = g.core.emplace(*g.npt, g.direct);
+    if (!core.init(CoreConfig{*meta, bytes, br.ram_ranges, br.nr_ram_ranges, br.hyp_ranges,
+                              br.nr_hyp_ranges}))
+        die("core init failed");
+    __atomic_store_n(&g.initialized, 1, __ATOMIC_RELEASE);
+}
+
+// The NPF target: one 4 KiB frame donated to a domain, so the host NPT splits down to a
+// page table and the blocked-access lookup walks all four levels.
+void donate_npf_target() {
+    const HypercallOut d = hypercall(VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST);
+    if (d.status != Status::ok ||
+        hypercall(VBH_HC_HOST_DONATE, donated_pa >> 12, 1, d.out0).status != Status::ok)
+        die("donating the NPF target failed");
+    if (g.npt->table().lookup(donated_pa))
+        die("the donated frame is still mapped for the host");
+}
+
+// What the handler must have left for the guest after one exit of run.kind.
+bool handled(const Vmcb& v, const std::uint64_t* gprs) {
+    switch (run.kind) {
+    case Kind::hypercall:
+        return v.rax == VBH_OK && gprs[std::size_t(Gpr::rdi)] == VBH_ABI_VERSION &&
+               v.rip == guest_rip + 3 && v.event_inj == 0;
+    case Kind::msr_write: return v.rip == guest_rip + 2 && v.efer == guest_efer && v.event_inj == 0;
+    case Kind::npf: return v.rip == guest_rip && v.event_inj == svm::encode_event(Event::gp(0));
+    case Kind::cpuid: return false; // fatal: the loop never re-enters the guest
+    }
+    return false;
+}
+
+// One #VMEXIT of run.kind, as the CPU writes it into the guest VMCB and (vmrun.S) the
+// GPR array. The guest repeats the same instruction at the same RIP every time.
+void deliver(Vmcb& v, std::uint64_t* gprs) {
+    v.rip = guest_rip;
+    v.cpl = 0;
+    v.efer = guest_efer;
+    v.exit_int_info = 0;
+    v.exit_info1 = 0;
+    v.exit_info2 = 0;
+    switch (run.kind) {
+    case Kind::cpuid: // CPUID leaf 0; vbh does not intercept CPUID
+        v.exit_code = std::uint64_t(ExitCode::cpuid);
+        v.rax = 0;
+        break;
+    case Kind::hypercall: // VMMCALL, VBH_HC_VERSION: the null hypercall
+        v.exit_code = std::uint64_t(ExitCode::vmmcall);
+        v.rax = VBH_HC_VERSION;
+        break;
+    case Kind::msr_write: // WRMSR EFER with its current value (APM vol. 2 §15.11)
+        v.exit_code = std::uint64_t(ExitCode::msr);
+        v.exit_info1 = 1;
+        v.rax = std::uint32_t(guest_efer);
+        gprs[std::size_t(Gpr::rcx)] = msr_efer;
+        gprs[std::size_t(Gpr::rdx)] = guest_efer >> 32;
+        break;
+    case Kind::npf: // a host read of the donated frame: P = 1, final translation (§15.25.6)
+        v.exit_code = std::uint64_t(ExitCode::npf);
+        v.exit_info1 = (1ull << 32) | 1;
+        v.exit_info2 = donated_pa + 0x123;
+        break;
+    }
+}
+
+void check_totals() {
+    const vbh_cpu_stats& s = g.cpus[0]->stats;
+    const std::uint64_t logged = g.log.next_seq() - run.log0;
+    const auto reason = run.kind == Kind::hypercall ? VBH_EXIT_HYPERCALL
+                        : run.kind == Kind::msr_write ? VBH_EXIT_MSR_WRITE
+                        : run.kind == Kind::npf       ? VBH_EXIT_NPF
+                                                      : VBH_EXIT_OTHER;
+    if (run.bad != 0)
+        die("a handler left a wrong result in the VMCB");
+    if (s.total_exits != run.n || s.exits[reason] != run.n)
+        die("exit counters do not match the exits delivered");
+    if (run.kind == Kind::npf && (logged != run.n || s.faults_reflected != run.n))
+        die("an NPF was not logged and reflected");
+    if (run.kind != Kind::npf && logged != 0)
+        die("unexpected log records");
+    if (run.kind == Kind::cpuid && run.fatals != run.n)
+        die("a CPUID exit was not fatal");
+}
+
+[[noreturn]] void finish() {
+    check_totals();
+    std::printf("vbh_exitcost: %llu exits handled as expected\n",
+                static_cast<unsigned long long>(run.n));
+    std::fflush(stdout);
+    std::exit(0);
+}
+
+bool parse_kind(const char* s, Kind& k) {
+    static constexpr struct { const char* name; Kind kind; } kinds[] = {
+        {"cpuid", Kind::cpuid}, {"hypercall", Kind::hypercall},
+        {"msr_write", Kind::msr_write}, {"npf", Kind::npf}};
+    for (const auto& e : kinds)
+        if (std::strcmp(s, e.name) == 0) {
+            k = e.kind;
+            return true;
+        }
+    return false;
+}
+
+} // namespace
+
+// The world switch: the previous exit's result is checked, then the next exit delivered.
+extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t, std::uint64_t) {
+    Vmcb& v = *g.cpus[0]->vmcb;
+    if (run.exits != 0 && run.kind != Kind::cpuid && !handled(v, gprs))
+        ++run.bad;
+    if (run.exits == run.n)
+        finish();
+    ++run.exits;
+    deliver(v, gprs);
+}
+
+namespace vbh::image {
+
+Hyp g;
+
+// One CPU, in the hypervisor: nobody to kick; the next VMRUN flushes (before_entry).
+void CrossCpuFlush::operator()() const { __atomic_add_fetch(&g.npt_gen, 1, __ATOMIC_SEQ_CST); }
+
+// The image prints and halts the CPU for good. A synthetic CPUID exit ends here by
+// design (ExitReason::other is fatal; check_totals() proves that is why): count it and
+// restart the loop from main(), in place of the halt.
+[[noreturn]] void fatal(const char* what, std::uint64_t, std::uint64_t) {
+    if (run.kind != Kind::cpuid)
+        die(what);
+    ++run.fatals;
+    __builtin_longjmp(loop_restart, 1);
+}
+
+} // namespace vbh::image
+
+namespace vbh::svm {
+
+[[noreturn]] void launch_failed(PerCpu*) { die("launch_failed"); }
+[[noreturn]] void devirt(PerCpu*) { die("devirt"); }
+
+} // namespace vbh::svm
+
+int main(int argc, char** argv) {
+    if (argc != 3 || !parse_kind(argv[1], run.kind)) {
+        std::fprintf(stderr, "usage: vbh_exitcost cpuid|hypercall|msr_write|npf N\n");
+        return 2;
+    }
+    run.n = std::strtoull(argv[2], nullptr, 10);
+    setup_machine();
+    if (run.kind == Kind::npf)
+        donate_npf_target();
+    run.log0 = g.log.next_seq();
+    __builtin_setjmp(loop_restart);
+    svm::vcpu_loop(g.cpus[0]);
+}
