@@ -20,7 +20,7 @@
 #define VBH_VM_CR_SVMDIS BIT_ULL(4)
 
 struct vbh_cpu_caps {
-	bool svm, npt, vm_cr_read, svmdis, svme;
+	bool under_vbh, svm, npt, vm_cr_read, svmdis, svme;
 };
 
 static void vbh_read_caps(void *arg)
@@ -29,6 +29,8 @@ static void vbh_read_caps(void *arg)
 	u32 max_ext = cpuid_eax(0x80000000u);
 	u64 vm_cr, efer;
 
+	/* A vbh left running by a forced unload answers (and fakes VM_CR.SVMDIS). */
+	c->under_vbh = vbh_cpu_is_guest(NULL);
 	if (max_ext >= VBH_CPUID_EXT_FEATURES)
 		c->svm = cpuid_ecx(VBH_CPUID_EXT_FEATURES) & VBH_ECX_SVM;
 	if (c->svm && max_ext >= VBH_CPUID_SVM_FEATURES)
@@ -51,6 +53,10 @@ static int vbh_check_cpu(unsigned int cpu)
 		pr_err(VBH_PFX "CPU %u: cannot run the pre-flight check (%d)\n", cpu, err);
 		return err;
 	}
+	if (c.under_vbh) {
+		pr_err(VBH_PFX "CPU %u already runs under a vbh hypervisor\n", cpu);
+		return -EEXIST;
+	}
 	if (!c.svm) {
 		pr_err(VBH_PFX "CPU %u has no SVM (CPUID 0x80000001 ECX[2] clear)\n", cpu);
 		return -ENODEV;
@@ -59,14 +65,14 @@ static int vbh_check_cpu(unsigned int cpu)
 		pr_err(VBH_PFX "CPU %u has no NPT (CPUID 0x8000000A EDX[0] clear)\n", cpu);
 		return -ENODEV;
 	}
-	if (c.svmdis) {
-		pr_err(VBH_PFX "CPU %u: SVM disabled by firmware (VM_CR.SVMDIS)\n", cpu);
-		return -ENODEV;
-	}
 	if (c.svme) {
 		pr_err(VBH_PFX "CPU %u: EFER.SVME already set, another hypervisor (kvm_amd?) owns SVM\n",
 		       cpu);
 		return -EBUSY;
+	}
+	if (c.svmdis) {
+		pr_err(VBH_PFX "CPU %u: SVM disabled by firmware (VM_CR.SVMDIS)\n", cpu);
+		return -ENODEV;
 	}
 	if (!c.vm_cr_read)
 		pr_info(VBH_PFX "CPU %u: VM_CR not readable, assuming SVM is not disabled\n", cpu);
