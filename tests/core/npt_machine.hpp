@@ -63,9 +63,10 @@ public:
 
     // Empty if the table is exactly what the ownership map says: every leaf 1:1 RWX WB,
     // every host/shared frame and every hole mapped, every hyp/domain frame absent.
-    std::string mismatch() const {
+    std::string mismatch() const { return mismatch(leaves()); }
+    std::string mismatch(const std::vector<ept::Leaf>& ls) const {
         std::vector<bool> mapped(top, false);
-        for (const auto& l : leaves()) {
+        for (const auto& l : ls) {
             if (l.va != l.pa || l.attrs != ept::Attrs{ept::Perm::rwx, ept::MemType::wb})
                 return "leaf at " + std::to_string(l.va) + " is not 1:1 rwx wb";
             for (std::uint64_t p = l.va >> frame_shift; p < (l.va + l.size) >> frame_shift && p < top; ++p)
