@@ -7,6 +7,8 @@
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
 #   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
 #   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
+#   containment     smp 2   the attack suite: harnesses proven bare, then against vbh
+#   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
 # and compile-check the modules against the newest Debian 6.1 headers.
 # Prints the time of each step; exits 1 if any step failed.
 set -uo pipefail
@@ -43,6 +45,14 @@ step build pass "$root/qemu-nested/build.sh"
 initrd=$root/out/qemu/test-initramfs.cpio.gz
 if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   boot() { "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" "$@"; }
+  # Benchmarks are never pass/fail on time: this step fails only if the boot fails or
+  # the report is missing or malformed (docs/benchmarks.md).
+  bench_report() {
+    local out log
+    out=$(boot --scenario bench | tee /dev/stderr) || return 1
+    log=$(printf '%s\n' "$out" | sed -n 's/^log: //p' | tail -n1)
+    "$root/tools/report/run.sh" --log "$log" --require-depriv
+  }
   step selftest pass boot --scenario selftest
   step selftest-must-fail pass must_fail_deliberately
   step launch-smp2 pass boot --scenario launch --smp 2 \
@@ -56,6 +66,8 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
     n=${f##*/}; n=${n%.sh}
     step "$n" pass boot --scenario "$n"
   done
+  step containment pass boot --scenario containment
+  step bench-report pass bench_report
 fi
 step compile-6.1 pass "$root/qemu-nested/build.sh" --kver-series 6.1
 

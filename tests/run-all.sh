@@ -46,6 +46,8 @@ step deps ./tools/deps.sh host
 step hosted hosted
 [ -x tests/fuzz/run.sh ] && step fuzz fuzz
 [ -x tests/bench/run.sh ] && step bench bench
+[ -x tests/exitcost/run.sh ] && step exitcost "$root/tests/exitcost/run.sh" "$root/build/bench"
+step report-selftest /usr/bin/python3 tools/report/test_report.py
 if [ "${VBH_SKIP_QEMU:-0}" != 1 ] && [ -x qemu-nested/test.sh ]; then
   step qemu ./qemu-nested/test.sh
 fi
