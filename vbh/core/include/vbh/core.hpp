@@ -24,8 +24,10 @@ public:
     // Once, on one CPU, before any hypercall.
     Result<void> init(const CoreConfig& cfg) { return init_frame_table(frames_, cfg); }
 
-    // One hypercall from any CPU. relax() runs while waiting for the lock (on target:
-    // answer TLB-shootdown requests, see SpinLock).
+    // One hypercall from any CPU, with the caller's registers already copied out of the
+    // VMCB/VMCS. relax() runs while waiting for the lock; only a platform whose
+    // cross-CPU flush waits for CPUs inside the hypervisor needs one (docs/hypercalls.md,
+    // "Locking").
     template <class Relax = NoRelax>
     HypercallOut dispatch(const HypercallRegs& regs, Cpl cpl, Relax relax = {}) {
         LockGuard guard{lock_, relax};

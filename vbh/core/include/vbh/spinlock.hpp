@@ -2,9 +2,9 @@
 // <atomic> is not usable with the freestanding flags under clang (-mno-80387 rejects
 // its long double specialisations), so this uses the __atomic builtins directly.
 //
-// While spinning, lock() calls relax(): on target that services pending TLB-shootdown
-// requests, so a CPU waiting here never blocks a holder that is flushing all CPUs
-// (docs/hypercalls.md, "Locking").
+// While spinning, lock() calls relax(): a platform whose cross-CPU flush waits for CPUs
+// inside the hypervisor services flush requests there, so a CPU waiting here never
+// blocks a holder that is flushing all CPUs (docs/hypercalls.md, "Locking").
 #pragma once
 
 namespace vbh {
