@@ -57,6 +57,13 @@ TEST(SvmExit, SvmInstructionsAndOthers) {
     EXPECT_EQ(translate(*vmcb(ExitCode::invalid), 0).reason, ExitReason::other);
 }
 
+TEST(SvmExit, VmexitInvalidInBothWidths) {
+    EXPECT_TRUE(is_vmexit_invalid(~0ull));        // hardware: 64-bit -1
+    EXPECT_TRUE(is_vmexit_invalid(0xffffffffull)); // QEMU TCG 7.2: 32-bit -1 (found in a boot)
+    EXPECT_FALSE(is_vmexit_invalid(0x81));
+    EXPECT_FALSE(is_vmexit_invalid(0x400));
+}
+
 TEST(SvmExit, EventInjEncoding) {
     // #GP(0): vector 13, type 3 (exception), EV, V.
     EXPECT_EQ(encode_event(Event::gp(0)), 0x80000b0dull);

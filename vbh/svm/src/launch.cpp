@@ -67,7 +67,7 @@ static Result<void> capture_segments(Vmcb& v, const LaunchSave& s) {
     return {};
 }
 
-static void capture_control(Vmcb& v) {
+static void capture_control(Vmcb& v, [[maybe_unused]] std::uint32_t cpu) {
     // Intercepts, each needed for isolation (docs/launch.md, "Intercepts"):
     //  NMI       the cross-CPU invalidation kick must force an exit (other NMIs are
     //            re-injected); INVLPGA/VMLOAD/VMSAVE/STGI/CLGI/SKINIT: #UD, the host
@@ -87,6 +87,12 @@ static void capture_control(Vmcb& v) {
     v.vintr = 0;
     v.np_ctl = NpEnable::set(0, 1);
     v.n_cr3 = g.npt->table().root();
+#ifdef VBH_TEST_BREAK_VMRUN_CPU
+    // vbh-failtest.bin only: ASID 0 fails VMRUN's consistency checks (§15.5.1) on this
+    // CPU, which exercises the VMEXIT_INVALID rollback end to end.
+    if (cpu == VBH_TEST_BREAK_VMRUN_CPU)
+        v.asid_tlb = Asid::set(v.asid_tlb, 0);
+#endif
 }
 
 static Status capture(PerCpu* pc, const vbh_guest_entry& e) {
@@ -117,7 +123,7 @@ static Status capture(PerCpu* pc, const vbh_guest_entry& e) {
     v.rip = e.rip;
     v.rsp = e.rsp;
     v.rax = VBH_OK;
-    capture_control(v);
+    capture_control(v, pc->cpu);
     return Status::ok;
 }
 

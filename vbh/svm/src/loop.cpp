@@ -78,7 +78,7 @@ static void sync_out(PerCpu* pc) {
         __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
         Vmcb& v = *pc->vmcb;
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
-        if (ExitCode(v.exit_code) == ExitCode::invalid) {
+        if (is_vmexit_invalid(v.exit_code)) {
             if (!pc->entered)
                 launch_failed(pc);
             fatal("VMEXIT_INVALID", pc->cpu, v.rip);

@@ -53,6 +53,12 @@ enum class ExitCode : std::uint64_t {
     invalid = ~0ull, // VMEXIT_INVALID (-1): VMRUN consistency checks failed (§15.5.1)
 };
 
+// VMEXIT_INVALID is -1 (§15.5.1); QEMU TCG stores it as a 32-bit -1 (0xffffffff) in
+// the 64-bit EXITCODE field, hardware as a 64-bit -1: accept both.
+constexpr bool is_vmexit_invalid(std::uint64_t exit_code) {
+    return std::uint32_t(exit_code) == 0xffffffffu;
+}
+
 // 058h: guest ASID [31:0], TLB_CONTROL [39:32] (§15.16.1).
 using Asid = Field<31, 0>;
 using TlbControl = Field<39, 32>;
