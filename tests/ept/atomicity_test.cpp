@@ -26,6 +26,7 @@ protected:
         ASSERT_EQ(before, model_.segs);
         std::size_t checks = 0;
         this->mem.on_write = [&](Slot* e) {
+            if (hw_noise_) touch(this->t.root(), F::levels - 1);
             if (!reachable_.count(this->mem.frame_of(e))) return;
             ++checks;
             std::set<std::uint64_t> frames;
@@ -41,6 +42,26 @@ protected:
         model_ = after;
         ASSERT_EQ(hw_walk<F>(this->mem, this->t.root()), model_.segs);
         this->expect_frames_conserved();
+    }
+
+    // What concurrent walkers do: flip the accessed bit of upper-level entries (each with
+    // probability 1/2, so an even number of writes does not cancel out) and of one entry
+    // per page table, so the engine's compare-and-swaps meet entries that changed since
+    // it read them.
+    void touch(std::uint64_t table, unsigned level)
+    {
+        constexpr std::uint64_t accessed = F::hw_bits & -F::hw_bits;
+        Slot* t = this->mem.entries(table);
+        if (level == 0) {
+            Slot& s = t[noise_() % entries_per_table];
+            if (F::present(s.load())) s.fetch_xor(accessed);
+            return;
+        }
+        for (unsigned i = 0; i < entries_per_table; ++i) {
+            const bool flip = F::present(t[i].load()) && (noise_() & 1);
+            const std::uint64_t e = t[i].fetch_xor(flip ? accessed : 0);
+            if (detail::is_table<F>(e, level)) touch(F::address(e, level), level - 1);
+        }
     }
 
     Op random_op(std::mt19937_64& rng)
@@ -63,6 +84,8 @@ protected:
         }
     }
 
+    bool hw_noise_ = false;
+    std::mt19937_64 noise_{7};
     Model model_;
     std::set<std::uint64_t> reachable_;
     std::size_t total_checks_ = 0;
@@ -101,6 +124,17 @@ TYPED_TEST(Atomicity, RandomOperations)
     }
     EXPECT_GT(this->total_checks_, 100u);
     ::testing::Test::RecordProperty("checked_writes", static_cast<int>(this->total_checks_));
+}
+
+TYPED_TEST(Atomicity, RandomOperationsWhileHardwareSetsAccessedBits)
+{
+    this->hw_noise_ = true;
+    std::mt19937_64 rng(0xacce55 + TypeParam::levels * 3 + TypeParam::max_leaf);
+    for (int i = 0; i < 40 && !this->HasFatalFailure(); ++i) {
+        this->checked(this->random_op(rng), rng() % 8 == 0);
+        if (rng() % 3 == 0) this->mem.release_retired();
+    }
+    EXPECT_GT(this->total_checks_, 100u);
 }
 
 } // namespace
