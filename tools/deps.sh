@@ -5,7 +5,7 @@
 set -euo pipefail
 
 host_pkgs=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev
-           libbenchmark-dev libboost-dev libspdlog-dev valgrind python3 python3-matplotlib binutils)
+           libbenchmark-dev libboost-dev libspdlog-dev libfmt-dev libcli11-dev valgrind python3 python3-matplotlib binutils)
 qemu_pkgs=(qemu-system-x86 busybox-static cpio kmod make gcc bc flex bison libelf-dev)
 
 want=("${host_pkgs[@]}")

@@ -1,142 +1,98 @@
 // vbhctl: look at and talk to the vbh hypervisor from user space, as a user would:
 // through /sys/kernel/vbh (loader/sysfs.c) and the /dev/vbh hypercall ioctl.
-// Exit codes: 0 ok, 1 the hypervisor said no / not running, 2 usage, 3 not loaded.
-#include "calls.hpp"
+// Results go to stdout; diagnostics go to stderr through spdlog.
+// Exit codes: 0 ok, 1 the hypervisor said no / not running, 2 usage, 3 not loaded,
+// 4 not root.
+#include "commands.hpp"
 #include "device.hpp"
 
-#include <vbh/abi.h>
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sched.h>
-#include <sstream>
-#include <string>
-#include <string_view>
+#include <memory>
 
 namespace {
 
-constexpr const char* sys_dir = "/sys/kernel/vbh/";
-constexpr int exit_no = 1, exit_usage = 2, exit_not_loaded = 3;
+using namespace vbhctl;
 
-int usage() {
-    std::fputs("usage: vbhctl status | version | stats | log | ranges\n"
-               "       vbhctl hypercall <nr|name> [arg0 [arg1 [arg2 [arg3]]]]\n"
-               "  numbers: decimal, 0x hex or 0 octal; names as in abi.h without VBH_HC_\n"
-               "  (e.g. version, test_hash). The call runs on the current CPU: use\n"
-               "  taskset -c N to choose it.\n",
-               stderr);
-    return exit_usage;
+struct Args {
+    bool verbose = false, json = false;
+    LogOptions log;
+    unsigned iterations = 10000;
+    std::string call;
+    std::vector<std::string> call_args;
+};
+
+void setup_logging(bool verbose) {
+    auto log = std::make_shared<spdlog::logger>(
+        "vbhctl", std::make_shared<spdlog::sinks::stderr_sink_st>());
+    log->set_pattern("vbhctl: %l: %v");
+    log->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+    spdlog::set_default_logger(std::move(log));
 }
 
-bool read_sys(const char* name, std::string& out) {
-    std::ifstream f(std::string(sys_dir) + name);
-    if (!f)
-        return false;
-    std::ostringstream s;
-    s << f.rdbuf();
-    out = s.str();
-    return true;
+void add_commands(CLI::App& app, Args& a) {
+    app.add_subcommand("status", "loader state (/sys/kernel/vbh/status); 1 unless running");
+    app.add_subcommand("version", "VERSION hypercall on this CPU: the hypervisor's ABI");
+    app.add_subcommand("stats", "exit counters per CPU and exit reason")
+        ->add_flag("--json", a.json, "machine-readable JSON instead of a table");
+    auto* log = app.add_subcommand("log", "the hypervisor's event log (newest 40)");
+    log->add_flag("-f,--follow", a.log.follow, "poll by sequence number, print new entries");
+    log->add_option("-n,--count", a.log.count, "with --follow: stop after N entries");
+    log->add_option("--interval-ms", a.log.interval_ms, "with --follow: poll period")
+        ->check(CLI::Range(1u, 60000u));
+    log->add_option("--from", a.log.from, "with --follow: first sequence number")
+        ->check(CLI::NonNegativeNumber);
+    app.add_subcommand("ranges", "hypervisor memory ranges (/sys/kernel/vbh/hyp_ranges)");
+    app.add_subcommand("bench", "null hypercall round trip through /dev/vbh (median, p99)")
+        ->add_option("-i,--iterations", a.iterations, "samples")
+        ->check(CLI::Range(1u, 10000000u));
+    auto* hc = app.add_subcommand("hypercall", "one hypercall on this CPU (taskset -c N)");
+    hc->add_option("call", a.call, "number (decimal, 0x hex, 0 octal) or name, e.g. test_hash")
+        ->required();
+    hc->add_option("args", a.call_args, "arg0 .. arg3")->expected(0, 4);
 }
 
-int show_sys(const char* name) {
-    std::string text;
-    if (!read_sys(name, text)) {
-        std::fprintf(stderr, "vbh is not loaded: %s%s missing\n", sys_dir, name);
-        return exit_not_loaded;
-    }
-    std::fputs(text.c_str(), stdout);
-    return 0;
-}
-
-int cmd_status() {
-    std::string text;
-    if (!read_sys("status", text)) {
-        std::fprintf(stderr, "vbh is not loaded: %sstatus missing\n", sys_dir);
-        return exit_not_loaded;
-    }
-    std::fputs(text.c_str(), stdout);
-    return text.rfind("state=running ", 0) == 0 ? 0 : exit_no;
-}
-
-// Runs one hypercall; prints why on stderr and returns an exit code if it did not
-// reach the hypervisor.
-int call(vbh_ioctl_hypercall& req) {
-    int err = vbhctl::hypercall(req);
-    if (err == 0)
-        return 0;
-    if (err == ENOENT)
-        std::fprintf(stderr, "vbh is not loaded: %s missing\n", VBH_DEVICE_PATH);
-    else if (err == ENODEV)
-        std::fprintf(stderr, "CPU %d is not running under vbh\n", sched_getcpu());
-    else
-        std::fprintf(stderr, "%s: %s\n", VBH_DEVICE_PATH, std::strerror(err));
-    return err == ENOENT ? exit_not_loaded : exit_no;
-}
-
-int cmd_version() {
-    vbh_ioctl_hypercall req{};
-    req.call = VBH_HC_VERSION;
-    if (int rc = call(req))
-        return rc;
-    if (req.status != VBH_OK) {
-        std::fprintf(stderr, "VERSION failed: %s (%llu)\n", vbhctl::status_name(req.status),
-                     static_cast<unsigned long long>(req.status));
-        return exit_no;
-    }
-    std::printf("vbh hypervisor ABI %llu.%llu\n",
-                static_cast<unsigned long long>(req.out[0] >> 16 & 0xffff),
-                static_cast<unsigned long long>(req.out[0] & 0xffff));
-    return 0;
-}
-
-int cmd_hypercall(int argc, char** argv) {
-    if (argc < 1 || argc > 5)
-        return usage();
-    vbh_ioctl_hypercall req{};
-    auto nr = vbhctl::parse_call(argv[0]);
-    if (!nr) {
-        std::fprintf(stderr, "vbhctl: '%s' is neither a call name nor a number\n", argv[0]);
-        return exit_usage;
-    }
-    req.call = *nr;
-    for (int i = 1; i < argc; ++i) {
-        auto v = vbhctl::parse_u64(argv[i]);
-        if (!v) {
-            std::fprintf(stderr, "vbhctl: bad argument '%s'\n", argv[i]);
-            return exit_usage;
-        }
-        req.args[i - 1] = *v;
-    }
-    if (int rc = call(req))
-        return rc;
-    const char* name = vbhctl::call_name(req.call);
-    std::printf("cpu=%d call=%s status=%s (%llu) out0=%#llx out1=%#llx\n", sched_getcpu(),
-                name ? name : argv[0], vbhctl::status_name(req.status),
-                static_cast<unsigned long long>(req.status),
-                static_cast<unsigned long long>(req.out[0]),
-                static_cast<unsigned long long>(req.out[1]));
-    return req.status == VBH_OK ? 0 : exit_no;
+int run(const CLI::App& app, const Args& a) {
+    int code = exit_ok;
+    if (!require_loaded(&code))
+        return code;
+    auto is = [&](const char* name) { return app.got_subcommand(name); };
+    if (is("status"))
+        return cmd_status();
+    if (is("version"))
+        return cmd_version();
+    if (is("stats"))
+        return cmd_stats(a.json);
+    if (is("log"))
+        return cmd_log(a.log);
+    if (is("ranges"))
+        return cmd_sys("hyp_ranges");
+    if (is("bench"))
+        return cmd_bench(a.iterations);
+    return cmd_hypercall(a.call, a.call_args);
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2)
-        return usage();
-    std::string_view cmd = argv[1];
-    if (cmd == "status")
-        return cmd_status();
-    if (cmd == "version")
-        return cmd_version();
-    if (cmd == "stats")
-        return show_sys("stats");
-    if (cmd == "log")
-        return show_sys("log");
-    if (cmd == "ranges")
-        return show_sys("hyp_ranges");
-    if (cmd == "hypercall")
-        return cmd_hypercall(argc - 2, argv + 2);
-    return usage();
+    CLI::App app{"vbhctl: inspect and call the vbh hypervisor", "vbhctl"};
+    Args a;
+    app.add_flag("-v,--verbose", a.verbose, "debug diagnostics");
+    app.require_subcommand(1);
+    add_commands(app, a);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        std::fputs(app.help().c_str(), stdout);
+        return exit_ok;
+    } catch (const CLI::ParseError& e) {
+        setup_logging(false);
+        spdlog::error("{}", e.what());
+        std::fputs(app.help().c_str(), stderr);
+        return exit_usage;
+    }
+    setup_logging(a.verbose);
+    return run(app, a);
 }
