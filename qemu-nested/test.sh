@@ -7,6 +7,8 @@
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
 #   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
 #   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
+#   hypranges-undefended  the same reads with attackable=1 must succeed
+#   svm-e2e, svm-failtest  tests/exit/qemu: kvm_amd refusal, NMI-kick flush; failed VMRUN
 #   containment     smp 2   the attack suite: harnesses proven bare, then against vbh
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
 # and compile-check the modules against the newest Debian 6.1 headers.
@@ -66,6 +68,11 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
     n=${f##*/}; n=${n%.sh}
     step "$n" pass boot --scenario "$n"
   done
+  # hypranges (above) shows every hypervisor range unreadable; the same harness with
+  # the defence off (attackable=1) must read them, or that result proves nothing.
+  step hypranges-undefended pass boot --scenario hypranges --append vbh.hypranges_defence=off
+  step svm-e2e pass "$root/tests/exit/qemu/run.sh" 2
+  step svm-failtest pass "$root/tests/exit/qemu/failtest.sh"
   step containment pass boot --scenario containment
   step bench-report pass bench_report
 fi
