@@ -75,20 +75,6 @@ static ssize_t vbh_stats_emit(char *buf, struct page *pg)
 	return n;
 }
 
-ssize_t vbh_stats_show(char *buf)
-{
-	struct page *pg;
-	ssize_t n;
-
-	if (vbh_loader.state == VBH_STATE_OFF)
-		return sysfs_emit(buf, "unavailable: hypervisor not launched\n");
-	pg = alloc_page(GFP_KERNEL);
-	if (!pg)
-		return -ENOMEM;
-	n = vbh_stats_emit(buf, pg);
-	__free_page(pg);
-	return n;
-}
 
 static const char *vbh_log_kind(u32 kind)
 {
@@ -133,7 +119,8 @@ static ssize_t vbh_log_emit(char *buf, struct page *pg)
 	return n;
 }
 
-ssize_t vbh_log_show(char *buf)
+/* The hypervisor copies into a fresh host page: one per read, freed after. */
+static ssize_t vbh_show_via_page(char *buf, ssize_t (*emit)(char *, struct page *))
 {
 	struct page *pg;
 	ssize_t n;
@@ -143,7 +130,17 @@ ssize_t vbh_log_show(char *buf)
 	pg = alloc_page(GFP_KERNEL);
 	if (!pg)
 		return -ENOMEM;
-	n = vbh_log_emit(buf, pg);
+	n = emit(buf, pg);
 	__free_page(pg);
 	return n;
+}
+
+ssize_t vbh_stats_show(char *buf)
+{
+	return vbh_show_via_page(buf, vbh_stats_emit);
+}
+
+ssize_t vbh_log_show(char *buf)
+{
+	return vbh_show_via_page(buf, vbh_log_emit);
 }

@@ -4,6 +4,24 @@
  * rax and rsp are in the VMCB, not here. */
 	.text
 
+/* Load the guest GPRs from the array at %rdi, all but rax and rsp; %rdi itself last. */
+.macro load_gprs
+	mov 8*1(%rdi), %rcx
+	mov 8*2(%rdi), %rdx
+	mov 8*3(%rdi), %rbx
+	mov 8*5(%rdi), %rbp
+	mov 8*6(%rdi), %rsi
+	mov 8*8(%rdi), %r8
+	mov 8*9(%rdi), %r9
+	mov 8*10(%rdi), %r10
+	mov 8*11(%rdi), %r11
+	mov 8*12(%rdi), %r12
+	mov 8*13(%rdi), %r13
+	mov 8*14(%rdi), %r14
+	mov 8*15(%rdi), %r15
+	mov 8*7(%rdi), %rdi
+.endm
+
 /* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t host_vmcb_pa)
  * VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host: after #VMEXIT the hypervisor never
  * runs C code with the guest's GS/TR/LDTR/syscall MSRs loaded. */
@@ -20,20 +38,7 @@ vbh_vmrun:
 	push %rdi
 	mov %rsi, %rax
 	vmload %rax
-	mov 8*1(%rdi), %rcx
-	mov 8*2(%rdi), %rdx
-	mov 8*3(%rdi), %rbx
-	mov 8*5(%rdi), %rbp
-	mov 8*6(%rdi), %rsi
-	mov 8*8(%rdi), %r8
-	mov 8*9(%rdi), %r9
-	mov 8*10(%rdi), %r10
-	mov 8*11(%rdi), %r11
-	mov 8*12(%rdi), %r12
-	mov 8*13(%rdi), %r13
-	mov 8*14(%rdi), %r14
-	mov 8*15(%rdi), %r15
-	mov 8*7(%rdi), %rdi
+	load_gprs
 	vmrun %rax
 	/* #VMEXIT: host rsp and rax (= guest VMCB pa) are back, GIF = 0. */
 	push %rdi
@@ -141,20 +146,7 @@ vbh_devirt_iret:
 	shr $32, %rdx
 	wrmsr
 	mov 8*0(%rdi), %rax
-	mov 8*1(%rdi), %rcx
-	mov 8*2(%rdi), %rdx
-	mov 8*3(%rdi), %rbx
-	mov 8*5(%rdi), %rbp
-	mov 8*6(%rdi), %rsi
-	mov 8*8(%rdi), %r8
-	mov 8*9(%rdi), %r9
-	mov 8*10(%rdi), %r10
-	mov 8*11(%rdi), %r11
-	mov 8*12(%rdi), %r12
-	mov 8*13(%rdi), %r13
-	mov 8*14(%rdi), %r14
-	mov 8*15(%rdi), %r15
-	mov 8*7(%rdi), %rdi
+	load_gprs
 	iretq
 	.size vbh_devirt_iret, . - vbh_devirt_iret
 
