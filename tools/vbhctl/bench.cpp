@@ -46,7 +46,7 @@ Summary summarize(std::vector<std::uint64_t>& samples) {
 }
 
 std::string format_summary(const char* what, const Summary& s) {
-    return fmt::format("{:<34} n={:<7} median={:>7} ns  p99={:>7} ns  min={:>7} ns  max={:>9} ns",
+    return fmt::format("{:<36} n={:<7} median={:>7} ns  p99={:>7} ns  min={:>7} ns  max={:>9} ns",
                        what, s.n, s.median, s.p99, s.min, s.max);
 }
 
