@@ -108,8 +108,23 @@ guest_bins() { # every tests/*/build.sh OUTDIR: guest programs/files -> /lib/vbh
   done
 }
 
-pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vbh.bin
-  local st=$out/initramfs a f lib
+shared_libs() { # shared_libs ELF DIR: copy ELF's dynamic loader (its PT_INTERP path) and
+  # the shared libraries it needs (ldd: the whole closure) to the same paths under DIR.
+  # The guest's ld.so finds them in its built-in multiarch directories (no ld.so.cache).
+  local interp libs lib
+  interp=$(readelf -l "$1" 2>/dev/null | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
+  [ -n "$interp" ] || return 0  # static, or not an ELF executable
+  libs=$(ldd "$1") || { log "ldd $1 failed"; return 1; }
+  if grep -q 'not found' <<< "$libs"; then log "$1: $(grep 'not found' <<< "$libs" | xargs)"; return 1; fi
+  for lib in "$interp" $(awk '$2 == "=>" && $3 ~ /^\// { print $3 }' <<< "$libs"); do
+    [ -e "$2/$lib" ] && continue
+    mkdir -p "$2/${lib%/*}"; cp -L "$lib" "$2/$lib"
+  done
+}
+
+pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vbh.bin, and
+  # the shared libraries of the dynamically linked programs (vbh-bench: libbenchmark)
+  local st=$out/initramfs a f
   rm -rf "$st"
   mkdir -p "$st"/{bin,dev,proc,sys,tmp,root,usr/bin,lib/vbh/scenarios,lib/vbh/modules,lib/vbh/bin,lib/firmware}
   cp /bin/busybox "$st/bin/busybox"
@@ -118,6 +133,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vb
   cp "$here/guest/lib.sh" "$st/lib/vbh/"
   cp "$here"/guest/scenarios/*.sh "$st/lib/vbh/scenarios/"
   find "$out/guest-bin" -type f -exec cp {} "$st/lib/vbh/bin/" \;
+  for f in "$st"/lib/vbh/bin/*; do shared_libs "$f" "$st" || failed+=("shared libraries of ${f##*/}"); done
   for f in "$root"/tests/guest-scenarios/*.sh; do
     if [ -e "$f" ]; then cp "$f" "$st/lib/vbh/scenarios/"; fi
   done
@@ -129,9 +145,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, scenarios, modules, vbhctl, vb
   f=$(vbhctl)
   if [ -n "$f" ]; then
     cp "$f" "$st/usr/bin/vbhctl"
-    for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do  # if not static
-      mkdir -p "$st/${lib%/*}"; cp -L "$lib" "$st/$lib"
-    done
+    shared_libs "$f" "$st" || failed+=("shared libraries of vbhctl")
   fi
   echo "kernel=$KVER git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)" \
     "vbh.ko=$([ -e "$st/lib/vbh/vbh.ko" ] && echo yes || echo no)" \

@@ -6,7 +6,10 @@ set -euo pipefail
 
 host_pkgs=(cmake ninja-build g++ clang libclang-rt-14-dev libgtest-dev libgmock-dev
            libbenchmark-dev libboost-dev libspdlog-dev libfmt-dev libcli11-dev valgrind python3 python3-matplotlib binutils)
-qemu_pkgs=(qemu-system-x86 busybox-static cpio kmod make gcc bc flex bison libelf-dev)
+# libbenchmark-dev (host list) brings libbenchmark1debian, whose .so the guest's vbh-bench
+# loads; libc6-dev has the static glibc that vbh-nop links.
+qemu_pkgs=(qemu-system-x86 busybox-static cpio kmod make gcc g++ libc6-dev bc flex bison libelf-dev
+           libbenchmark1debian)
 
 want=("${host_pkgs[@]}")
 case "${1:-host}" in

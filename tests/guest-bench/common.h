@@ -2,13 +2,10 @@
 /*
  * In-guest workloads for the vbh exit-overhead benchmark (docs/benchmarks.md).
  * Each workload does a fixed amount of work, so the bare and the deprivileged run of one
- * boot do exactly the same; main.c times it in small batches and reports low and middle
- * percentiles of the batches as well as the whole run, because under QEMU TCG on a busy
- * host the vCPU thread is preempted at random and only a robust statistic survives that.
- *
- * Plain C + clock_gettime rather than Google Benchmark: Debian 12's libbenchmark-dev
- * ships only libbenchmark.so (no libbenchmark.a), and the guest initramfs has no
- * shared libraries, so the programs must be fully static.
+ * boot do exactly the same; workloads.cpp registers each with Google Benchmark as many
+ * short repetitions (one batch each) whose median and 10th percentile are reported next
+ * to the mean, because under QEMU TCG on a busy host the vCPU thread is preempted at
+ * random and only a robust statistic survives that.
  */
 #ifndef VBH_GUEST_BENCH_COMMON_H
 #define VBH_GUEST_BENCH_COMMON_H
@@ -28,7 +25,7 @@ static inline uint64_t now_ns(void)
 struct workload {
 	const char *name;
 	uint64_t iters; /* default number of iterations (sized for TCG) */
-	uint64_t batch; /* iterations per timed batch: 0.1-1 ms under TCG, or one */
+	uint64_t batch; /* iterations per repetition: 0.1-1 ms under TCG, or one */
 	int (*setup)(void **ctx);
 	int (*op)(void *ctx); /* one iteration */
 	int (*teardown)(void *ctx);

@@ -4,24 +4,35 @@
 # then insmod vbh.ko, then every workload again DEPRIVILEGED, so each ratio compares the
 # same kernel, page cache and (as far as TCG allows) host load. Benchmarks never pass or
 # fail on time: a VBH-CHECK here only says that a benchmark produced a number.
-#   vbh.bench_reps=N        runs per workload and mode (5)
+#   vbh.bench_reps=N        vbh-bench runs per workload and mode (5)
 #   vbh.bench_scale=P       iteration counts in percent of vbh-bench's defaults (100)
 #   vbh.bench_idle_secs=N   idle exit-rate sampling time (5)
 #   vbh.bench_rt_iters=N    iterations of each benchmod round-trip loop (20000)
+#   vbh.bench_gb_batch=N    calls per Google Benchmark round-trip repetition (100)
+#   vbh.bench_gb_reps=N     repetitions of each Google Benchmark round trip (50)
 #   vbh.bench_only=a,b      run only these workloads (default: all of `vbh-bench list`)
 #   vbh.bench_msr=0xNNN     MSR for the rdmsr loop (0xc0010114, VM_CR: vbh intercepts it)
 #   vbh.insmod_args=a=1,b=2 vbh.ko parameters (commas become spaces)
+# vbh-bench (tests/guest-bench) is a Google Benchmark program: one run of a workload is
+# many repetitions of one short batch each, reported as aggregates over the repetitions
+# (JSON; gb_lines below).
 # Metrics (report: tools/report/report.py):
 #   wl.MODE.WORKLOAD ns          ns per iteration: median over runs of each run's median
-#                                batch (MODE = bare | depriv); robust to host preemption
-#   wl.MODE.WORKLOAD.p10 ns      lowest 10th-percentile batch of the runs (least disturbed)
-#   wl.MODE.WORKLOAD.fastest|.max ns   fastest and slowest whole run per iteration
+#                                repetition (MODE = bare | depriv); robust to host preemption
+#   wl.MODE.WORKLOAD.p10 ns      lowest 10th-percentile repetition of the runs (least disturbed)
+#   wl.MODE.WORKLOAD.fastest|.max ns   fastest and slowest run mean per iteration
+#   gb.MODE.OP[.p10] ns          Google Benchmark round trips (OP = user_nop, user_cpuid,
+#                                user_vmmcall, kernel_nop, kernel_cpuid, kernel_vmmcall,
+#                                kernel_rdmsr, kernel_wrmsr_efer): median and p10 repetition
 #   exits.PHASE.cpuN exit/s      PHASE = idle | WORKLOAD (deprivileged only)
 #   rt.MODE.LOOP.cpuN[.cycles|.min|.p50|.p99] ns|cycles   benchmod round trips
 #                                (mean ns, mean/fastest/median/99th percentile cycles)
 #   tsc_khz kHz                  the guest kernel's TSC frequency (cycles -> ns)
 #   hist.MODE.LOOP.cpu0.B count  iterations with 2^B <= cycles < 2^(B+1)
 #   exitkind.PHASE.KIND exits    exits by reason during PHASE, all CPUs (KIND: loader/stats.c)
+#   hypcyc.KIND.cpuN.count|.mean|.max exits|cycles   cycles vbh spent per exit (#VMEXIT to
+#                                the next VMRUN) over the whole boot, from $sys/exit_cycles
+#   hypcyc_hist.KIND.cpuN.B count   exits with 2^B <= cycles < 2^(B+1)
 #   launch.insmod ms             insmod wall time; launch.loader_log ms: first vbh: kernel log
 #                                line to "running and sealed" (the loader's own timestamps)
 #   footprint.hyp|ram B, footprint.hyp_pct %
@@ -32,6 +43,8 @@ reps=$(param bench_reps 5)
 scale=$(param bench_scale 100)
 idle=$(param bench_idle_secs 5)
 rt_iters=$(param bench_rt_iters 20000)
+gb_batch=$(param bench_gb_batch 100)
+gb_reps=$(param bench_gb_reps 50)
 only=$(param bench_only "" | tr ',' ' ')
 BENCH=$(command -v vbh-bench || echo /lib/vbh/bin/vbh-bench)
 ncpu=$(online_cpus)
@@ -74,43 +87,121 @@ sample_idle() { # exits per second per CPU while nothing runs
   exit_rates idle /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
 }
 
-workloads() { # name and iterations, filtered by vbh.bench_only
-  $BENCH list | while read -r w n _batch; do
+workloads() { # workload names, filtered by vbh.bench_only
+  $BENCH list | while read -r w _iters _batch; do
     [ -z "$only" ] || case " $only " in *" $w "*) ;; *) continue ;; esac
-    echo "$w" $((n * scale / 100 > 0 ? n * scale / 100 : 1))
+    echo "$w"
   done
 }
 
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+gb_lines() { # Google Benchmark JSON on stdin -> "NAME AGGREGATE NS" | "NAME error MESSAGE"
+  # The JSON reporter writes one field per line; NAME is the benchmark's name without
+  # the "/iterations:N/repeats:N" suffix. Errors repeat per repetition: printed once.
+  awk '
+    function val(s) { sub(/^[^:]*: "?/, "", s); sub(/"?,?$/, "", s); return s }
+    /^ *"run_name": / { n = val($0); sub(/\/.*/, "", n) }
+    /^ *"aggregate_name": / { a = val($0) }
+    /^ *"error_message": / { e = val($0) }
+    /^ *"real_time": / { t = val($0) }
+    /^ *"time_unit": / { u = val($0) }
+    /^ *}/ {
+      if (n != "" && e != "") { if (!seen[n]++) print n, "error", e }
+      else if (n != "" && a != "" && u == "ns") printf "%s %s %.1f\n", n, a, t
+      n = a = e = t = u = ""
+    }'
+}
 
-run_workload() { # run_workload MODE NAME ITERS: reps runs of vbh-bench
-  # Each run prints "NAME ITERS ELAPSED_NS MEDIAN_NS P10_NS" (tests/guest-bench/main.c).
-  local mode=$1 w=$2 n=$3 r=0 out t0 tot='' med='' low='' all=''
+gb_run() { # gb_run NAME ARGS...: vbh-bench ARGS as JSON into /tmp/vbh/gb.lines; 1 + fail NAME
+  local name=$1 rc=0
+  shift
+  $BENCH --benchmark_format=json "$@" > /tmp/vbh/gb.json 2> /tmp/vbh/gb.err || rc=$?
+  gb_lines < /tmp/vbh/gb.json > /tmp/vbh/gb.lines
+  [ $rc = 0 ] && [ -s /tmp/vbh/gb.lines ] && return 0
+  fail "$name" "vbh-bench exit $rc: $(grep ' error ' /tmp/vbh/gb.lines | head -n1) $(tail -c 300 /tmp/vbh/gb.err)"
+  return 1
+}
+
+gb_value() { awk -v n="$1" -v a="$2" '$1 == n && $2 == a { print $3; exit }' /tmp/vbh/gb.lines; }
+
+median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+lowest() { tr ' ' '\n' | grep . | sort -n | head -n1; }
+highest() { tr ' ' '\n' | grep . | sort -n | tail -n1; }
+
+run_workload() { # run_workload MODE NAME: reps runs of vbh-bench, one process each
+  local mode=$1 w=$2 r=0 t0 mean med low means='' meds='' lows=''
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   while [ $r -lt "$reps" ]; do
     r=$((r + 1))
-    if ! out=$($BENCH "$w" "$n" 2>&1); then
-      fail "bench_${mode}_$w" "run $r: $out"; return
+    gb_run "bench_${mode}_$w" --scale="$scale" --benchmark_filter="^$w/" || return
+    mean=$(gb_value "$w" mean) med=$(gb_value "$w" median) low=$(gb_value "$w" p10)
+    if [ -z "$mean" ] || [ -z "$med" ] || [ -z "$low" ]; then
+      fail "bench_${mode}_$w" "run $r: no mean/median/p10 for $w: $(head -c 200 /tmp/vbh/gb.lines)"
+      return
     fi
-    # shellcheck disable=SC2086 # split into fields
-    set -- $out
-    if ! { [ "$1 $2" = "$w $n" ] && [ "${3:-0}" -gt 0 ] 2>/dev/null && [ -n "${5:-}" ]; }; then
-      fail "bench_${mode}_$w" "run $r: unexpected output: $out"; return
-    fi
-    tot="$tot $(div "$3" "$n" %.2f)" med="$med $4" low="$low $5" all="$all $(div "$3" 1000000)"
+    means="$means $mean" meds="$meds $med" lows="$lows $low"
   done
   stats_snapshot > /tmp/vbh/s1
   exit_rates "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
-  metric "wl.$mode.$w" "$(echo "$med" | median)" ns
-  metric "wl.$mode.$w.p10" "$(echo "$low" | tr ' ' '\n' | grep . | sort -n | head -n1)" ns
-  metric "wl.$mode.$w.fastest" "$(echo "$tot" | tr ' ' '\n' | grep . | sort -n | head -n1)" ns
-  metric "wl.$mode.$w.max" "$(echo "$tot" | tr ' ' '\n' | grep . | sort -n | tail -n1)" ns
-  pass "bench_${mode}_$w" "$n iterations per run, runs (ms):$all; batch medians (ns):$med"
+  metric "wl.$mode.$w" "$(echo "$meds" | median)" ns
+  metric "wl.$mode.$w.p10" "$(echo "$lows" | lowest)" ns
+  metric "wl.$mode.$w.fastest" "$(echo "$means" | lowest)" ns
+  metric "wl.$mode.$w.max" "$(echo "$means" | highest)" ns
+  pass "bench_${mode}_$w" "$r runs; run means (ns):$means; run medians (ns):$meds"
 }
 
 run_all_workloads() { # run_all_workloads MODE
   workloads > /tmp/vbh/workloads
-  while read -r w n; do run_workload "$1" "$w" "$n"; done < /tmp/vbh/workloads
+  while read -r w; do run_workload "$1" "$w"; done < /tmp/vbh/workloads
+}
+
+gb_roundtrips() { # gb_roundtrips MODE: the Google Benchmark round trips, pinned to CPU 0
+  local mode=$1 op kind rest med
+  gb_run "gb_$mode" --benchmark_filter='^(user|kernel)_' --rt_batch="$gb_batch" \
+    --rt_reps="$gb_reps" || return
+  awk '{ print $1 }' /tmp/vbh/gb.lines | uniq > /tmp/vbh/gb.ops
+  while read -r op; do
+    rest=$(awk -v n="$op" '$1 == n && $2 == "error" { $1 = $2 = ""; print; exit }' /tmp/vbh/gb.lines)
+    if [ -n "$rest" ]; then
+      # Bare, nothing answers VMMCALL: those two are expected to be skipped.
+      case $mode.$op in
+        bare.user_vmmcall|bare.kernel_vmmcall) kind=pass rest="skipped as expected:$rest" ;;
+        *) kind=fail ;;
+      esac
+      result "$kind" "gb_${mode}_$op" "$rest"
+      continue
+    fi
+    med=$(gb_value "$op" median)
+    metric "gb.$mode.$op" "$med" ns
+    metric "gb.$mode.$op.p10" "$(gb_value "$op" p10)" ns
+    pass "gb_${mode}_$op" "$gb_reps x $gb_batch calls, median $med ns"
+  done < /tmp/vbh/gb.ops
+}
+
+hyp_cycles() { # the hypervisor's own time per exit, by kind, from $sys/exit_cycles
+  # Format (loader/stats.c): cpu=C kind=KIND count=N cycles=SUM max=M hist=B:COUNT,...
+  if [ ! -r "$sys/exit_cycles" ]; then
+    info "bench: no $sys/exit_cycles in this vbh: hypervisor exit cycles n/a"; return
+  fi
+  awk '
+    { cpu = kind = n = sum = max = hist = ""
+      for (i = 1; i <= NF; i++) {
+        k = $i; sub(/=.*/, "", k); v = $i; sub(/^[^=]*=/, "", v)
+        if (k == "cpu") cpu = v; else if (k == "kind") kind = v; else if (k == "count") n = v
+        else if (k == "cycles") sum = v; else if (k == "max") max = v; else if (k == "hist") hist = v
+      }
+      if (cpu == "" || kind == "" || n + 0 <= 0) next
+      p = "hypcyc." kind ".cpu" cpu
+      printf "%s.count %d exits\n%s.mean %.1f cycles\n%s.max %s cycles\n", p, n, p, sum / n, p, max
+      m = split(hist, b, ",")
+      for (j = 1; j <= m; j++) if (split(b[j], bc, ":") == 2)
+        printf "hypcyc_hist.%s.cpu%s.%s %s count\n", kind, cpu, bc[1], bc[2]
+    }' "$sys/exit_cycles" > /tmp/vbh/hypcyc
+  while read -r name v unit; do metric "$name" "$v" "$unit"; done < /tmp/vbh/hypcyc
+  if [ -s /tmp/vbh/hypcyc ]; then
+    pass bench_hypcyc "$(grep -c '\.count ' /tmp/vbh/hypcyc) (CPU, kind) lines in $sys/exit_cycles"
+  else
+    fail bench_hypcyc "$sys/exit_cycles has no parsable line: $(head -c 200 "$sys/exit_cycles")"
+  fi
 }
 
 roundtrip() { # roundtrip MODE LOOP CPU: one benchmod loop; metrics per CPU, histogram on 0
@@ -203,12 +294,15 @@ info "bench: $ncpu CPUs, $reps reps, scale $scale %, $(awk '/MemTotal/ { print $
 metric footprint.ram "$(ram_bytes)" B
 check bench_benchmod insmod /lib/vbh/modules/benchmod.ko msr="$(param bench_msr 0xc0010114)"
 
-run_roundtrips bare nop cpuid rdmsr
+run_roundtrips bare nop cpuid rdmsr wrmsr_efer
+gb_roundtrips bare
 run_all_workloads bare
 if launch; then
   sample_idle
   run_all_workloads depriv
-  run_roundtrips depriv nop cpuid vmmcall rdmsr
+  run_roundtrips depriv nop cpuid vmmcall rdmsr wrmsr_efer
+  gb_roundtrips depriv
+  hyp_cycles
   footprint
   check_status bench_still_running "$sys/status"
 fi

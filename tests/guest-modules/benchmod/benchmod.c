@@ -4,10 +4,13 @@
  *
  *   echo "LOOP ITERS [CPU]" > /sys/kernel/benchmod/run
  *   cat /sys/kernel/benchmod/result
+ *   ioctl(open("/dev/benchmod"), BENCHMOD_IOC_ONE, op)   one op per call (benchmod_uapi.h)
  *
  * LOOP is nop (the rdtsc pair alone: the baseline to subtract), cpuid (leaf 0),
- * vmmcall (VBH_HC_VERSION, the null hypercall) or rdmsr (MSR `msr`, default VM_CR
- * 0xC0010114, which vbh intercepts to report SVMDIS). Each iteration is timed with
+ * vmmcall (VBH_HC_VERSION, the null hypercall), rdmsr (MSR `msr`, default VM_CR
+ * 0xC0010114, which vbh intercepts to report SVMDIS) or wrmsr_efer (EFER rewritten with
+ * its current value: vbh intercepts EFER writes to keep SVME set; its reads are not
+ * intercepted, so the RDMSR that fetches the value costs no exit). Each iteration is timed with
  * lfence;rdtsc on both sides, so cycles include that pair; `ns` is ktime over the whole
  * loop. The result is one line:
  *   LOOP cpu=C iters=N ns=TOTAL cycles=SUM min=C p50=C p99=C max=C errors=E tsc_khz=F hist=B:COUNT,...
@@ -22,7 +25,9 @@
 #include <linux/kobject.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -34,6 +39,8 @@
 #include <asm/tsc.h>
 
 #include <vbh/abi.h>
+
+#include "benchmod_uapi.h"
 
 static uint msr = 0xc0010114; /* VM_CR, AMD APM vol. 2 §15.30.1 */
 module_param(msr, uint, 0644);
@@ -88,14 +95,52 @@ static bool op_rdmsr(void)
 	return !err;
 }
 
+static bool op_wrmsr_efer(void)
+{
+	int err;
+	u64 efer = native_read_msr_safe(MSR_EFER, &err);
+
+	return !err && !native_write_msr_safe(MSR_EFER, (u32)efer, (u32)(efer >> 32));
+}
+
 static const struct {
 	const char *name;
 	op_fn op;
-} loops[] = {
-	{ "nop", op_nop },
-	{ "cpuid", op_cpuid },
-	{ "vmmcall", op_vmmcall },
-	{ "rdmsr", op_rdmsr },
+} loops[BENCHMOD_OPS] = {
+	[BENCHMOD_OP_NOP] = { "nop", op_nop },
+	[BENCHMOD_OP_CPUID] = { "cpuid", op_cpuid },
+	[BENCHMOD_OP_VMMCALL] = { "vmmcall", op_vmmcall },
+	[BENCHMOD_OP_RDMSR] = { "rdmsr", op_rdmsr },
+	[BENCHMOD_OP_WRMSR_EFER] = { "wrmsr_efer", op_wrmsr_efer },
+};
+
+/* One op per call, timed from user space. Preemption stays off across the op so the
+ * EFER read and write happen on one CPU. */
+static long one_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	bool ok;
+
+	if (cmd != BENCHMOD_IOC_ONE)
+		return -ENOTTY;
+	if (arg >= BENCHMOD_OPS)
+		return -EINVAL;
+	arg = array_index_nospec(arg, BENCHMOD_OPS);
+	preempt_disable();
+	ok = loops[arg].op();
+	preempt_enable();
+	return ok ? 0 : -EIO;
+}
+
+static const struct file_operations one_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = one_ioctl,
+};
+
+static struct miscdevice one_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "benchmod",
+	.fops = &one_fops,
+	.mode = 0666,
 };
 
 static bool time_one(op_fn op, struct loop_result *r)
@@ -238,6 +283,8 @@ static int __init benchmod_init(void)
 	if (!dir)
 		return -ENOMEM;
 	err = sysfs_create_group(dir, &group);
+	if (!err)
+		err = misc_register(&one_dev);
 	if (err)
 		kobject_put(dir);
 	return err;
@@ -245,10 +292,11 @@ static int __init benchmod_init(void)
 
 static void __exit benchmod_exit(void)
 {
+	misc_deregister(&one_dev);
 	kobject_put(dir);
 }
 
 module_init(benchmod_init);
 module_exit(benchmod_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("vbh benchmark: CPUID / VMMCALL / RDMSR round-trip timing loops");
+MODULE_DESCRIPTION("vbh benchmark: CPUID / VMMCALL / RDMSR / WRMSR EFER round trips");
