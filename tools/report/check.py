@@ -3,7 +3,8 @@
 Rules: every section heading is present; in every table, each cell of a numeric column
 (a header with a unit in parentheses, e.g. "bare (ns)") is a number or "n/a"; at least
 one workload has a bare number; report.png is a PNG. With require_depriv, every workload
-also has a deprivileged number and ratio, and the vmmcall round trip was measured.
+also has a deprivileged number and ratio, and the vmmcall round trip was measured both
+in benchmod's loop and by Google Benchmark (kernel_vmmcall).
 """
 import os
 import re
@@ -81,6 +82,9 @@ def check_report(outdir, require_depriv=False):
         rt = [r for t in found if t[0] == SECTIONS[3] for r in t[2]]
         if not any(r[0] == "vmmcall" and r[1] == "depriv" and is_number(r[3]) for r in rt):
             problems.append("no deprivileged vmmcall round trip")
+        gb = [r for t in found if t[0] == SECTIONS[4] for r in t[2]]
+        if not any(r[0] == "kernel_vmmcall" and is_number(r[3]) for r in gb):
+            problems.append("no deprivileged Google Benchmark kernel_vmmcall round trip")
     try:
         with open(png, "rb") as f:
             if f.read(8) != PNG_MAGIC:

@@ -1,4 +1,5 @@
-"""report.png: workload ratios, round-trip costs and the exit-cost histogram."""
+"""report.png: workload ratios, round-trip costs (benchmod loops and Google Benchmark),
+the round-trip cost histogram and the hypervisor's own per-exit cycle histogram."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -71,11 +72,67 @@ def _histogram(ax, run):
         ax.legend(fontsize=7)
 
 
+def _na(ax, text):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def _gbench(ax, run):
+    gb = vbhlog.gbench(run)
+    ops = [o for o in sorted({k[0] for k in gb}) if not o.endswith("_nop")]
+    width = 0.4
+    above = {}
+    for mode in ("bare", "depriv"):
+        for op in ops:
+            base = gb.get(("user_nop" if op.startswith("user_") else "kernel_nop", mode), {})
+            v, b = gb.get((op, mode), {}).get("median"), base.get("median")
+            above[op, mode] = max(v - b, 1.0) if v is not None and b is not None else 0
+    if not any(above.values()):
+        _na(ax, "n/a: no Google Benchmark round trips (with their nop) in this log")
+        return
+    for i, mode in enumerate(("bare", "depriv")):
+        vals = [above[op, mode] for op in ops]
+        bars = ax.bar([x + (i - 0.5) * width for x in range(len(ops))], vals, width, label=mode)
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v else "n/a" for v in vals], fontsize=7)
+    ax.set_xticks(range(len(ops)), ops)
+    ax.tick_params(axis="x", rotation=30)
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per call above its nop, median")
+    ax.set_title("Google Benchmark round trips (user space, CPU 0)")
+    ax.legend()
+
+
+def _hypcyc(ax, run):
+    hc = vbhlog.hyp_cycles(run)
+    if not any(d["hist"] for d in hc.values()):
+        _na(ax, "n/a: no /sys/kernel/vbh/exit_cycles in this boot")
+        return
+    for kind, d in sorted(hc.items(), key=lambda kv: -kv[1]["count"]):
+        buckets = d["hist"]
+        if not buckets:
+            continue
+        xs = list(range(min(buckets), max(buckets) + 1))
+        total = sum(buckets.values())
+        ax.plot([2 ** b for b in xs], [buckets[b] / total if b in buckets else float("nan")
+                                       for b in xs], marker="o", markersize=3,
+                label=f"{kind} ({d['count']:.0f} exits)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("TSC cycles in vbh per exit (log2 bucket)")
+    ax.set_yscale("log")
+    ax.set_ylabel("fraction of exits (log)")
+    ax.set_title("Hypervisor time per exit (#VMEXIT to VMRUN, all CPUs)")
+    ax.legend(fontsize=7)
+
+
 def write_png(run, path):
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+    fig, axes = plt.subplots(2, 3, figsize=(17, 10))
+    axes = axes.flatten()
     _workloads(axes[0], run)
     _roundtrips(axes[1], run)
     _histogram(axes[2], run)
+    _gbench(axes[3], run)
+    _hypcyc(axes[4], run)
+    axes[5].set_axis_off()
     fig.suptitle("vbh under QEMU TCG: ratios are meaningful, absolute costs are TCG's")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -16,7 +16,8 @@ import vbhlog
 
 NA = "n/a"
 SECTIONS = ["## Run", "## Workloads: bare vs deprivileged", "## Exits per second per CPU",
-            "## Round-trip costs", "## Launch and footprint", "## Checks", "## Caveats"]
+            "## Round-trip costs", "## Google Benchmark round trips",
+            "## Hypervisor time per exit", "## Launch and footprint", "## Checks", "## Caveats"]
 WHAT = {
     "calib": "CONTROL: 4096-step ALU loop vbh cannot slow (host drift)",
     "exec": "fork + execve + wait of a static binary",
@@ -26,6 +27,16 @@ WHAT = {
     "memrand": "4 KiB read at a random page of 128 MiB",
     "memseq": "4 KiB read, next page of 128 MiB",
     "fault": "anonymous page fault (mmap/touch/munmap)",
+}
+GB_WHAT = {  # Google Benchmark round trips (tests/guest-bench/roundtrip.cpp)
+    "user_nop": "empty iteration (baseline of user_*)",
+    "user_cpuid": "CPUID leaf 0 from ring 3",
+    "user_vmmcall": "null hypercall from ring 3 (vbh: VBH_E_DENIED)",
+    "kernel_nop": "benchmod ioctl alone (baseline of kernel_*)",
+    "kernel_cpuid": "ioctl: CPUID leaf 0",
+    "kernel_vmmcall": "ioctl: VMMCALL VBH_HC_VERSION",
+    "kernel_rdmsr": "ioctl: RDMSR VM_CR (intercepted)",
+    "kernel_wrmsr_efer": "ioctl: WRMSR EFER, same value (intercepted)",
 }
 CAVEATS = """\
 - QEMU TCG, not hardware: every VMRUN/#VMEXIT flushes TCG's whole software TLB, so an exit
@@ -38,6 +49,9 @@ CAVEATS = """\
 - pingpong mostly measures how fast the host schedules the woken vCPU thread under TCG.
 - Round-trip cycles are TSC cycles between two `lfence; rdtsc` and include that pair;
   the `nop` loop is that pair alone, and "above nop" subtracts its median.
+- Google Benchmark round trips are wall-clock ns per call from user space, so a
+  kernel_* call also pays the system call and, after an exit, the refill of the TLB that
+  TCG flushed: expect them above the in-kernel loops' medians.
 - Reading /sys/kernel/vbh/stats is itself one hypercall per CPU: the idle exit rate
   includes the sampling's own few exits.
 """
@@ -137,6 +151,54 @@ def roundtrip_section(run):
                      "mean (ns)"], rows))
 
 
+def _gb_above(gb, op, mode):
+    base = "user_nop" if op.startswith("user_") else "kernel_nop"
+    v, b = gb.get((op, mode), {}).get("median"), gb.get((base, mode), {}).get("median")
+    return v - b if op != base and v is not None and b is not None else None
+
+
+def gbench_section(run):
+    gb = vbhlog.gbench(run)
+    if not gb:
+        return "No Google Benchmark round trips in the log.\n"
+    order = [o for o in GB_WHAT if any(k[0] == o for k in gb)]
+    order += sorted({k[0] for k in gb} - set(order))
+    rows = []
+    for op in order:
+        b, d = gb.get((op, "bare"), {}), gb.get((op, "depriv"), {})
+        rows.append([op, GB_WHAT.get(op, ""), num(b.get("median")), num(d.get("median")),
+                     num(b.get("p10")), num(d.get("p10")), num(_gb_above(gb, op, "bare")),
+                     num(_gb_above(gb, op, "depriv"))])
+    return ("vbh-bench's round trips (Google Benchmark, tests/guest-bench/roundtrip.cpp), "
+            "pinned to CPU 0: wall-clock ns per call, median and 10th percentile over the "
+            "repetitions. \"above nop\" subtracts the median of user_nop (user_* rows) or "
+            "kernel_nop (kernel_* rows). n/a bare for the VMMCALLs: without a hypervisor "
+            "VMMCALL raises #UD, so they are skipped.\n\n"
+            + table(["op", "one call", "bare median (ns)", "deprivileged median (ns)",
+                     "bare p10 (ns)", "deprivileged p10 (ns)", "bare above nop (ns)",
+                     "deprivileged above nop (ns)"], rows))
+
+
+def hypcyc_section(run):
+    hc = vbhlog.hyp_cycles(run)
+    if not hc:
+        return ("n/a: no hypervisor exit-cycle figures in this log (this vbh has no "
+                "/sys/kernel/vbh/exit_cycles, or vbh did not run).\n")
+    rows = []
+    for kind, d in sorted(hc.items(), key=lambda kv: -kv[1]["count"]):
+        mb = vbhlog.median_bucket(d["hist"])
+        rows.append([kind, f"{d['count']:.0f}", num(d["mean"], "{:.0f}"),
+                     num(vbhlog.cycles_to_ns(run, d["mean"])),
+                     "n/a" if mb is None else f"[2^{mb}, 2^{mb + 1})",
+                     num(None if mb is None else 2 ** mb, "{:.0f}"),
+                     num(d["max"], "{:.0f}"), num(vbhlog.cycles_to_ns(run, d["max"]))])
+    return ("TSC cycles vbh itself spent per exit, from #VMEXIT to the next VMRUN "
+            "(/sys/kernel/vbh/exit_cycles, whole boot, all CPUs), by exit kind. The median "
+            "bucket is the log2 bucket that holds the median exit.\n\n"
+            + table(["kind", "exits (count)", "mean (cycles)", "mean (ns)", "median bucket",
+                     "median bucket from (cycles)", "max (cycles)", "max (ns)"], rows))
+
+
 def footprint_section(run):
     v = run.value
     hyp, ram = v("footprint.hyp"), v("footprint.ram")
@@ -153,7 +215,7 @@ def footprint_section(run):
 
 def checks_section(run):
     rows = [[n, "pass" if ok else "FAIL", d.replace("|", "/")[:160]] for n, ok, d in run.checks
-            if n.startswith(("bench", "rt_", "kernel_log"))]
+            if n.startswith(("bench", "rt_", "gb_", "kernel_log"))]
     return ("A check only says whether a benchmark produced a number.\n\n"
             + table(["check", "result", "detail"], rows))
 
@@ -167,6 +229,7 @@ def write_report(log, outdir, host_load=None):
     parts = ["# vbh benchmark report\n", "![workload ratios and round-trip costs](report.png)\n"]
     for title, body in zip(SECTIONS, [run_section(run, log, host_load), workload_section(run),
                                       exits_section(run), roundtrip_section(run),
+                                      gbench_section(run), hypcyc_section(run),
                                       footprint_section(run), checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
     with open(os.path.join(outdir, "report.md"), "w") as f:

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Self-test of the report generator on a synthetic bench log with both halves:
     /usr/bin/python3 tools/report/test_report.py
-Checks that every metric family lands in report.md, that --check accepts the result
-(also with --require-depriv), and that it rejects a missing section, a garbled number,
-a bare-only report under --require-depriv, and a missing PNG."""
+Checks that every metric family lands in report.md (Google Benchmark round trips above
+their nop, the hypervisor's per-exit cycles summed over CPUs), that --check accepts the
+result (also with --require-depriv), that a log without exit_cycles gives n/a rather than
+a failure, and that --check rejects a missing section, a garbled number, a bare-only
+report or one without the Google Benchmark kernel_vmmcall under --require-depriv, and a
+missing PNG."""
 import os
 import shutil
 import sys
@@ -65,6 +68,34 @@ VBH-METRIC rt.depriv.vmmcall.cpu0.p50 22062 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0.p99 40000 cycles
 VBH-METRIC hist.depriv.vmmcall.cpu0.14 19000 count
 VBH-METRIC hist.depriv.vmmcall.cpu0.15 1000 count
+VBH-METRIC gb.bare.user_nop 20.0 ns
+VBH-METRIC gb.bare.user_nop.p10 19.5 ns
+VBH-METRIC gb.bare.user_cpuid 25.0 ns
+VBH-CHECK gb_bare_user_vmmcall pass skipped as expected: bare: VMMCALL from ring 3 raised #UD
+VBH-METRIC gb.bare.kernel_nop 800.0 ns
+VBH-METRIC gb.bare.kernel_nop.p10 790.0 ns
+VBH-METRIC gb.bare.kernel_wrmsr_efer 830.0 ns
+VBH-METRIC gb.depriv.user_nop 20.0 ns
+VBH-METRIC gb.depriv.user_cpuid 26.0 ns
+VBH-METRIC gb.depriv.user_vmmcall 11770.0 ns
+VBH-METRIC gb.depriv.user_vmmcall.p10 11500.0 ns
+VBH-METRIC gb.depriv.kernel_nop 870.0 ns
+VBH-METRIC gb.depriv.kernel_vmmcall 25870.0 ns
+VBH-METRIC gb.depriv.kernel_vmmcall.p10 24000.0 ns
+VBH-METRIC gb.depriv.kernel_wrmsr_efer 24870.0 ns
+VBH-CHECK gb_depriv_kernel_wrmsr_efer pass 50 x 100 calls, median 24870.0 ns
+VBH-METRIC hypcyc.hypercall.cpu0.count 100 exits
+VBH-METRIC hypcyc.hypercall.cpu0.mean 3000.0 cycles
+VBH-METRIC hypcyc.hypercall.cpu0.max 9000 cycles
+VBH-METRIC hypcyc_hist.hypercall.cpu0.11 100 count
+VBH-METRIC hypcyc.hypercall.cpu1.count 300 exits
+VBH-METRIC hypcyc.hypercall.cpu1.mean 1000.0 cycles
+VBH-METRIC hypcyc.hypercall.cpu1.max 5000 cycles
+VBH-METRIC hypcyc_hist.hypercall.cpu1.9 300 count
+VBH-METRIC hypcyc.msr_write.cpu0.count 10 exits
+VBH-METRIC hypcyc.msr_write.cpu0.mean 2000.0 cycles
+VBH-METRIC hypcyc.msr_write.cpu0.max 2500 cycles
+VBH-METRIC hypcyc_hist.msr_write.cpu0.10 10 count
 VBH-METRIC footprint.hyp 35651584 B
 VBH-METRIC footprint.hyp_pct 3.322 %
 VBH-METRIC wl.bare.broken notanumber ns
@@ -117,6 +148,44 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| loader-reported loader_log | 640.250 | ms |", self.md)
         self.assertIn("| hypervisor memory | 34.00 | MiB |", self.md)
         self.assertIn("| hypervisor share of RAM | 3.322 | % |", self.md)
+
+    def test_gbench(self):
+        # above nop = median - the nop median of the same side (user_nop / kernel_nop)
+        self.assertIn("| user_vmmcall | null hypercall from ring 3 (vbh: VBH_E_DENIED) | n/a | "
+                      "11770.0 | n/a | 11500.0 | n/a | 11750.0 |", self.md)
+        self.assertIn("| kernel_vmmcall | ioctl: VMMCALL VBH_HC_VERSION | n/a | 25870.0 | n/a | "
+                      "24000.0 | n/a | 25000.0 |", self.md)
+        self.assertIn("| kernel_wrmsr_efer | ioctl: WRMSR EFER, same value (intercepted) | "
+                      "830.0 | 24870.0 | n/a | n/a | 30.0 | 24000.0 |", self.md)
+        self.assertIn("| kernel_nop | benchmod ioctl alone (baseline of kernel_*) | 800.0 | "
+                      "870.0 | 790.0 | n/a | n/a | n/a |", self.md)
+        self.assertIn("| gb_depriv_kernel_wrmsr_efer | pass |", self.md)
+
+    def test_hyp_cycles(self):
+        # CPUs summed: 400 exits, mean (100*3000 + 300*1000) / 400 = 1500 cycles = 750 ns
+        # at 2 GHz; the median exit lies in bucket 9 (300 of 400); max over CPUs 9000.
+        self.assertIn("| hypercall | 400 | 1500 | 750.0 | [2^9, 2^10) | 512 | 9000 | 4500.0 |",
+                      self.md)
+        self.assertIn("| msr_write | 10 | 2000 | 1000.0 | [2^10, 2^11) | 1024 | 2500 | 1250.0 |",
+                      self.md)
+        self.assertLess(self.md.index("| hypercall | 400"), self.md.index("| msr_write | 10"))
+
+    def test_no_exit_cycles_is_na(self):
+        log = os.path.join(self.dir.name, "old.log")
+        with open(log, "w") as f:
+            f.write("\n".join(line for line in LOG.splitlines() if "hypcyc" not in line))
+        out = os.path.join(self.dir.name, "old")
+        report.write_report(log, out)
+        with open(os.path.join(out, "report.md")) as f:
+            md = f.read()
+        self.assertIn("## Hypervisor time per exit\n\nn/a: no hypervisor exit-cycle", md)
+        self.assertEqual(check.check_report(out, require_depriv=True), [])
+
+    def test_check_require_gbench_vmmcall(self):
+        self.rewrite("| n/a | 25870.0 |", "| n/a | n/a |")
+        self.assertEqual(check.check_report(self.out), [])
+        self.assertIn("no deprivileged Google Benchmark kernel_vmmcall round trip",
+                      check.check_report(self.out, require_depriv=True))
 
     def test_check_accepts(self):
         self.assertEqual(check.check_report(self.out), [])

@@ -113,3 +113,44 @@ def cycles_to_ns(run, cycles):
     """TSC cycles -> ns with the guest kernel's tsc_khz; None if either is unknown."""
     khz = run.value("tsc_khz")
     return cycles * 1e6 / khz if khz and cycles is not None else None
+
+
+def gbench(run):
+    """(op, mode) -> {median, p10}: Google Benchmark round trips in ns per call."""
+    out = {}
+    for m, val in run.matching(r"gb\.(bare|depriv)\.(\w+?)(?:\.(p10))?"):
+        out.setdefault((m.group(2), m.group(1)), {})[m.group(3) or "median"] = val
+    return out
+
+
+def hyp_cycles(run):
+    """kind -> {count, mean, max, hist: {log2 bucket: exits}}, summed over CPUs: the
+    cycles vbh spent per exit (#VMEXIT to the next VMRUN), from /sys/kernel/vbh/exit_cycles."""
+    per_cpu = {}
+    for m, val in run.matching(r"hypcyc\.(\w+)\.cpu(\d+)\.(count|mean|max)"):
+        per_cpu.setdefault((m.group(1), int(m.group(2))), {})[m.group(3)] = val
+    out = {}
+    for (kind, _cpu), d in per_cpu.items():
+        if not d.get("count") or d.get("mean") is None:
+            continue
+        k = out.setdefault(kind, {"count": 0, "sum": 0.0, "max": 0, "hist": {}})
+        k["count"] += d["count"]
+        k["sum"] += d["mean"] * d["count"]
+        k["max"] = max(k["max"], d.get("max") or 0)
+    for m, val in run.matching(r"hypcyc_hist\.(\w+)\.cpu(\d+)\.(\d+)"):
+        if m.group(1) in out:
+            hist = out[m.group(1)]["hist"]
+            hist[int(m.group(3))] = hist.get(int(m.group(3)), 0) + int(val)
+    for k in out.values():
+        k["mean"] = k.pop("sum") / k["count"]
+    return out
+
+
+def median_bucket(hist):
+    """The log2 bucket that holds the median sample of a {bucket: count} histogram."""
+    total, seen = sum(hist.values()), 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if 2 * seen >= total:
+            return b
+    return None
