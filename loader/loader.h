@@ -87,6 +87,7 @@ int vbh_dev_register(void);
 void vbh_dev_unregister(void);
 int vbh_sysfs_register(void);
 ssize_t vbh_stats_show(char *buf);  /* stats.c */
+ssize_t vbh_cycles_show(char *buf);
 ssize_t vbh_log_show(char *buf);
 void vbh_sysfs_unregister(void);
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * /sys/kernel/vbh/stats and /sys/kernel/vbh/log: the hypervisor's exit counters
- * (vbh/stats.h, VBH_HC_STATS_READ) and event log (vbh/log.h, VBH_HC_LOG_READ). Both
- * calls copy into a host-owned frame the loader allocates per read; the loader never
- * reads hypervisor memory. Formats: docs/loader.md.
+ * /sys/kernel/vbh/stats, exit_cycles and log: the hypervisor's exit counters
+ * (vbh/stats.h, VBH_HC_STATS_READ), time per exit (VBH_HC_CYCLES_READ) and event log
+ * (vbh/log.h, VBH_HC_LOG_READ). The calls copy into a host-owned frame the loader
+ * allocates per read; the loader never reads hypervisor memory. Formats: docs/loader.md.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -75,6 +75,56 @@ static ssize_t vbh_stats_emit(char *buf, struct page *pg)
 	return n;
 }
 
+/* One line per CPU and exit kind that has exits:
+ * cpu=C kind=KIND count=N cycles=SUM max=M hist=B:COUNT,... (non-empty buckets). */
+static ssize_t vbh_emit_cycles(char *buf, ssize_t n, const struct vbh_cpu_cycles *c)
+{
+	unsigned int k, b;
+	const char *sep;
+
+	for (k = 0; k < VBH_EXIT_KIND_COUNT; k++) {
+		const struct vbh_exit_cycles *e = &c->kind[k];
+
+		if (!e->count)
+			continue;
+		n += sysfs_emit_at(buf, n, "cpu=%u kind=%s count=%llu cycles=%llu max=%llu hist=",
+				   c->cpu, vbh_exit_names[k] + strlen("exit_"), e->count, e->sum,
+				   e->max);
+		sep = "";
+		for (b = 0; b < VBH_CYCLE_BUCKETS; b++) {
+			if (!e->hist[b])
+				continue;
+			n += sysfs_emit_at(buf, n, "%s%u:%llu", sep, b, e->hist[b]);
+			sep = ",";
+		}
+		n += sysfs_emit_at(buf, n, "\n");
+	}
+	return n;
+}
+
+static ssize_t vbh_cycles_emit(char *buf, struct page *pg)
+{
+	const struct vbh_cpu_cycles *c = page_address(pg);
+	struct vbh_hc hc;
+	const char *why = NULL;
+	u64 cpu, nr = 1;
+	ssize_t n = 0;
+
+	/* The first answer tells how many CPUs there are. */
+	for (cpu = 0; cpu < nr; cpu++) {
+		hc = (struct vbh_hc){ .call = VBH_HC_CYCLES_READ, .args = { cpu, page_to_pfn(pg) } };
+		if (!vbh_read_into(pg, &hc, &why)) {
+			n += sysfs_emit_at(buf, n, "cpu=%llu unavailable: %s\n", cpu, why);
+			continue;
+		}
+		if (hc.out[1] < sizeof(*c) || c->version != VBH_CYCLES_VERSION)
+			return sysfs_emit(buf, "unavailable: cycles version %u size %llu, want %u %zu\n",
+					  c->version, hc.out[1], VBH_CYCLES_VERSION, sizeof(*c));
+		nr = min_t(u64, hc.out[0], VBH_MAX_CPUS);
+		n = vbh_emit_cycles(buf, n, c);
+	}
+	return n;
+}
 
 static const char *vbh_log_kind(u32 kind)
 {
@@ -138,6 +188,11 @@ static ssize_t vbh_show_via_page(char *buf, ssize_t (*emit)(char *, struct page 
 ssize_t vbh_stats_show(char *buf)
 {
 	return vbh_show_via_page(buf, vbh_stats_emit);
+}
+
+ssize_t vbh_cycles_show(char *buf)
+{
+	return vbh_show_via_page(buf, vbh_cycles_emit);
 }
 
 ssize_t vbh_log_show(char *buf)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * /sys/kernel/vbh: status, hyp_ranges, stats, log. Formats are specified in
+ * /sys/kernel/vbh: status, hyp_ranges, stats, exit_cycles, log. Formats are specified in
  * docs/loader.md; tests parse them, so change both together.
  */
 #include <linux/atomic.h>
@@ -63,6 +63,11 @@ static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a, char *buf
 	return vbh_stats_show(buf);
 }
 
+static ssize_t exit_cycles_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return vbh_cycles_show(buf);
+}
+
 static ssize_t log_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
 	return vbh_log_show(buf);
@@ -72,12 +77,14 @@ static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
 /* Physical addresses and guest RIPs (KASLR) are for root only. */
 static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR(hyp_ranges, 0400, hyp_ranges_show, NULL);
 static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
+static struct kobj_attribute vbh_exit_cycles_attr = __ATTR_RO(exit_cycles);
 static struct kobj_attribute vbh_log_attr = __ATTR(log, 0400, log_show, NULL);
 
 static struct attribute *vbh_attrs[] = {
 	&vbh_status_attr.attr,
 	&vbh_hyp_ranges_attr.attr,
 	&vbh_stats_attr.attr,
+	&vbh_exit_cycles_attr.attr,
 	&vbh_log_attr.attr,
 	NULL,
 };

@@ -19,6 +19,7 @@ struct FakeEnv {
     std::set<std::uint32_t> kicks;
     EventLog event_log;
     vbh_cpu_stats cpu_stats[cpus] = {};
+    vbh_cpu_cycles cpu_cycles[cpus] = {};
     bool is_sealed = false;
     int core_calls = 0;
     int frames_asked = 0;
@@ -43,6 +44,7 @@ struct FakeEnv {
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
     EventLog& log() { return event_log; }
     vbh_cpu_stats* stats(std::uint32_t cpu) { return cpu < cpus ? &cpu_stats[cpu] : nullptr; }
+    vbh_cpu_cycles* cycles(std::uint32_t cpu) { return cpu < cpus ? &cpu_cycles[cpu] : nullptr; }
     std::uint32_t nr_cpus() { return cpus; }
     bool try_seal() { return !std::exchange(is_sealed, true); }
     bool sealed() { return is_sealed; }

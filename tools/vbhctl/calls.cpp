@@ -29,6 +29,7 @@ constexpr std::array call_names{
     CallName{VBH_HC_TEST_HASH, "TEST_HASH"},
     CallName{VBH_HC_STATS_READ, "STATS_READ"},
     CallName{VBH_HC_LOG_READ, "LOG_READ"},
+    CallName{VBH_HC_CYCLES_READ, "CYCLES_READ"},
     CallName{VBH_HC_LAUNCH_SEAL, "LAUNCH_SEAL"},
     CallName{VBH_HC_DEVIRT, "DEVIRT"},
 };

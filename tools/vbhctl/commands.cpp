@@ -2,6 +2,7 @@
 
 #include "bench.hpp"
 #include "calls.hpp"
+#include "cycles.hpp"
 #include "device.hpp"
 #include "logview.hpp"
 #include "stats.hpp"
@@ -101,6 +102,24 @@ int cmd_stats(bool json) {
     fmt::print("{}", json ? format_stats_json(*v) : format_stats_table(*v));
     if (!v->unavailable.empty()) {
         spdlog::error("stats unavailable: {}", v->unavailable);
+        return exit_no;
+    }
+    return exit_ok;
+}
+
+int cmd_cycles(bool json) {
+    std::string text, bad;
+    int code = exit_ok;
+    if (!sys_text("exit_cycles", text, &code))
+        return code;
+    auto v = parse_cycles(text, &bad);
+    if (!v) {
+        spdlog::error("{}exit_cycles: cannot parse line '{}'", sys_dir, bad);
+        return exit_no;
+    }
+    fmt::print("{}", json ? format_cycles_json(*v) : format_cycles_table(*v));
+    if (!v->unavailable.empty()) {
+        spdlog::error("exit cycles unavailable: {}", v->unavailable);
         return exit_no;
     }
     return exit_ok;

@@ -22,6 +22,8 @@ int cmd_status();
 int cmd_version();
 int cmd_sys(const char* name);
 int cmd_stats(bool json);
+// /sys/kernel/vbh/exit_cycles as a table or JSON.
+int cmd_cycles(bool json);
 int cmd_log(const LogOptions& o);
 int cmd_bench(unsigned iterations);
 int cmd_hypercall(const std::string& call, const std::vector<std::string>& args);

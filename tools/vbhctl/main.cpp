@@ -37,6 +37,8 @@ void add_commands(CLI::App& app, Args& a) {
     app.add_subcommand("version", "VERSION hypercall on this CPU: the hypervisor's ABI");
     app.add_subcommand("stats", "exit counters per CPU and exit reason")
         ->add_flag("--json", a.json, "machine-readable JSON instead of a table");
+    app.add_subcommand("cycles", "time in the hypervisor per exit: TSC cycles by CPU and reason")
+        ->add_flag("--json", a.json, "machine-readable JSON instead of a table");
     auto* log = app.add_subcommand("log", "the hypervisor's event log (newest 40)");
     log->add_flag("-f,--follow", a.log.follow, "poll by sequence number, print new entries");
     log->add_option("-n,--count", a.log.count, "with --follow: stop after N entries");
@@ -65,6 +67,8 @@ int run(const CLI::App& app, const Args& a) {
         return cmd_version();
     if (is("stats"))
         return cmd_stats(a.json);
+    if (is("cycles"))
+        return cmd_cycles(a.json);
     if (is("log"))
         return cmd_log(a.log);
     if (is("ranges"))

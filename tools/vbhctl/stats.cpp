@@ -143,21 +143,6 @@ Row value_row(std::string label, const vbh_cpu_stats& s) {
     return r;
 }
 
-std::string render(const std::vector<Row>& rows) {
-    std::vector<std::size_t> width(rows[0].size(), 0);
-    for (const auto& r : rows)
-        for (std::size_t i = 0; i < r.size(); ++i)
-            width[i] = std::max(width[i], r[i].size());
-    std::string out;
-    for (const auto& r : rows) {
-        for (std::size_t i = 0; i < r.size(); ++i)
-            out += i == 0 ? fmt::format("{:<{}}", r[i], width[i])
-                          : fmt::format("  {:>{}}", r[i], width[i]);
-        out += '\n';
-    }
-    return out;
-}
-
 } // namespace
 
 std::string format_stats_table(const StatsView& v) {
@@ -172,7 +157,7 @@ std::string format_stats_table(const StatsView& v) {
             notes += fmt::format("cpu {} unavailable: {}\n", c.s.cpu, c.unavailable);
     }
     rows.push_back(value_row("total", stats_total(v)));
-    return render(rows) + notes;
+    return render_table(rows) + notes;
 }
 
 namespace {

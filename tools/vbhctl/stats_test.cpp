@@ -1,13 +1,11 @@
 // Hosted tests of the stats parser (sysfs text -> vbh_cpu_stats) and its table / JSON.
 #include "stats.hpp"
 
+#include "json_check.hpp"
+
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <string>
-#include <unistd.h>
 
 using namespace vbhctl;
 
@@ -22,21 +20,6 @@ constexpr const char* sample =
     "exit_msr_write=0 exit_npf=2 exit_nmi=0 exit_virt_insn=0 exit_shutdown=0 exit_other=0 "
     "flushes=1 kicks_sent=0 kicks_taken=0 nmis_reflected=0 faults_reflected=0 future=3\n"
     "cpu=2 unavailable: no hypervisor on this CPU\n";
-
-// Runs python3 on the JSON text with a check script; true when both accept it.
-bool python_accepts(const std::string& json, const std::string& check) {
-    char path[] = "/tmp/vbhctl_json_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return false;
-    bool written = write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size());
-    close(fd);
-    std::string cmd = std::string("python3 -m json.tool ") + path + " >/dev/null && python3 -c '" +
-                      "import json,sys; d=json.load(open(sys.argv[1])); " + check + "' " + path;
-    bool ok = written && std::system(cmd.c_str()) == 0;
-    unlink(path);
-    return ok;
-}
 
 } // namespace
 

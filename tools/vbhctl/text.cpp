@@ -1,5 +1,9 @@
 #include "text.hpp"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 namespace vbhctl {
 
 std::string_view next_word(std::string_view* rest) {
@@ -29,6 +33,21 @@ std::string_view next_line(std::string_view* rest) {
     auto line = rest->substr(0, end);
     rest->remove_prefix(end == std::string_view::npos ? rest->size() : end + 1);
     return line;
+}
+
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width(rows[0].size(), 0);
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i < r.size(); ++i)
+            width[i] = std::max(width[i], r[i].size());
+    std::string out;
+    for (const auto& r : rows) {
+        for (std::size_t i = 0; i < r.size(); ++i)
+            out += i == 0 ? fmt::format("{:<{}}", r[i], width[i])
+                          : fmt::format("  {:>{}}", r[i], width[i]);
+        out += '\n';
+    }
+    return out;
 }
 
 } // namespace vbhctl

@@ -56,8 +56,9 @@ enum vbh_call {
 	VBH_HC_TEST_HASH = 0x31,      /* arg0 = dom, arg1 = pfn, arg2 = count:
 	                                 out0 = FNV-1a 64 of those frames' bytes */
 
-	VBH_HC_STATS_READ = 0x40,     /* reserved for exit statistics */
-	VBH_HC_LOG_READ = 0x41,       /* reserved for the violation/launch log */
+	VBH_HC_STATS_READ = 0x40,     /* exit counters (stats.h) */
+	VBH_HC_LOG_READ = 0x41,       /* violation and launch log (log.h) */
+	VBH_HC_CYCLES_READ = 0x42,    /* time in the hypervisor per exit (stats.h) */
 
 	VBH_HC_LAUNCH_SEAL = 0xf0,    /* loader: every CPU is launched; from now on
 	                                 VBH_HC_DEVIRT is refused */

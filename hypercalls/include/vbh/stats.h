@@ -46,4 +46,30 @@ struct vbh_cpu_stats {
 	uint64_t faults_reflected; /* #GP injected for blocked accesses */
 };
 
+/*
+ * Time spent in the hypervisor per exit, read with VBH_HC_CYCLES_READ (ring 0):
+ *   arg0 = cpu, arg1 = pfn of a host-owned RAM frame; out0 = nr_cpus, out1 =
+ *   sizeof(struct vbh_cpu_cycles); errors as VBH_HC_STATS_READ.
+ * One exit's time is TSC cycles from just after its #VMEXIT to just before the next
+ * VMRUN of that CPU (VMSAVE/VMLOAD, dispatch, TLB flush request included; the
+ * hardware world switch itself is not). An exit that never re-enters (DEVIRT, a fatal
+ * exit) is not counted. hist[b] counts exits with 2^b <= cycles < 2^(b+1); the last
+ * bucket also holds everything longer, and cycles 0 falls in bucket 0.
+ */
+#define VBH_CYCLE_BUCKETS 32u
+#define VBH_CYCLES_VERSION 1u
+
+struct vbh_exit_cycles {
+	uint64_t count;          /* exits of this kind timed */
+	uint64_t sum;            /* their cycles, summed */
+	uint64_t max;            /* the longest one */
+	uint64_t hist[VBH_CYCLE_BUCKETS];
+};
+
+struct vbh_cpu_cycles {
+	uint32_t version;        /* VBH_CYCLES_VERSION */
+	uint32_t cpu;
+	struct vbh_exit_cycles kind[VBH_EXIT_KIND_COUNT]; /* by enum vbh_exit_kind */
+};
+
 #endif /* VBH_STATS_H */

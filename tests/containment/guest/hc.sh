@@ -66,6 +66,8 @@ hc_vbh() {
   hc_case hc_log_into_secret $E_STATE "LOG_READ into the secret" 0x41 "$S" 0 0 0
   hc_case hc_log_into_hyp $E_STATE "LOG_READ into a hyp frame" 0x41 "$H" 0 0 0
   hc_case hc_stats_into_secret $E_STATE "STATS_READ into the secret" 0x40 0 "$S" 0 0
+  hc_case hc_cycles_into_secret $E_STATE "CYCLES_READ into the secret" 0x42 0 "$S" 0 0
+  hc_case hc_cycles_into_hyp $E_STATE "CYCLES_READ into a hyp frame" 0x42 0 "$H" 0 0
   hc_case hc_list_in_secret $E_STATE "DONATE_LIST, list in secret" 0x25 $((S << 12)) 1 "$DOM2" 0
   hc_case hc_list_in_hyp $E_STATE "DONATE_LIST, list in hyp frame" 0x25 $((H << 12)) 1 "$DOM2" 0
   hc_case hc_devirt_sealed $E_DENIED "DEVIRT after seal" 0xf1 0 0 0 0

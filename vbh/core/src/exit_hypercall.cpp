@@ -1,8 +1,8 @@
-// The hypercalls the exit path answers itself: statistics and the event log, both
-// copied into one host-owned frame the caller names (log.h, stats.h). The frame was
-// checked by the environment (RAM, owned by the host: never hypervisor or donated
-// memory, threats.md #2). The host may scribble on that frame while we write it; no
-// value is ever read back from it.
+// The hypercalls the exit path answers itself: statistics, exit cycles and the event
+// log, each copied into one host-owned frame the caller names (log.h, stats.h). The
+// frame was checked by the environment (RAM, owned by the host: never hypervisor or
+// donated memory, threats.md #2). The host may scribble on that frame while we write
+// it; no value is ever read back from it.
 #include <vbh/exit.hpp>
 
 namespace vbh {
@@ -14,15 +14,24 @@ static void copy_bytes(void* dst, const void* src, std::uint64_t n) {
         d[i] = s[i];
 }
 
-HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame) {
-    if (!s)
+// One CPU's counters as they are now: that CPU may be updating them meanwhile.
+static HypercallOut read_percpu(const void* src, std::uint64_t size, std::uint32_t nr_cpus,
+                                Result<void*> frame) {
+    if (!src)
         return {Status::range};
     if (!frame)
         return {frame.error()};
-    vbh_cpu_stats snap;
-    copy_bytes(&snap, s, sizeof snap);
-    copy_bytes(*frame, &snap, sizeof snap);
-    return {Status::ok, nr_cpus, sizeof(vbh_cpu_stats)};
+    copy_bytes(*frame, src, size);
+    return {Status::ok, nr_cpus, size};
+}
+
+HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame) {
+    return read_percpu(s, sizeof *s, nr_cpus, frame);
+}
+
+HypercallOut read_cycles(const vbh_cpu_cycles* c, std::uint32_t nr_cpus, Result<void*> frame) {
+    static_assert(sizeof(vbh_cpu_cycles) <= 4096);
+    return read_percpu(c, sizeof *c, nr_cpus, frame);
 }
 
 HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame) {

@@ -64,8 +64,14 @@ static Result<void> setup_cpus() {
         if (!block)
             return unexpected(block.error());
         const auto b = reinterpret_cast<std::uint64_t>(*block);
+        auto cycles = g.frames.alloc_virt(1);
+        if (!cycles)
+            return unexpected(cycles.error());
         auto* pc = reinterpret_cast<PerCpu*>(b + 8 * page);
         pc->self = pc;
+        pc->cycles = static_cast<vbh_cpu_cycles*>(*cycles);
+        pc->cycles->version = VBH_CYCLES_VERSION;
+        pc->cycles->cpu = i;
         pc->cpu = i;
         pc->stack_top = b + 5 * page;
         pc->vmcb = reinterpret_cast<svm::Vmcb*>(b + 9 * page);

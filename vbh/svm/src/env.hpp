@@ -43,6 +43,9 @@ struct SvmEnv {
     vbh_cpu_stats* stats(std::uint32_t cpu) {
         return cpu < image::g.br.nr_cpus ? &image::g.cpus[cpu]->stats : nullptr;
     }
+    vbh_cpu_cycles* cycles(std::uint32_t cpu) {
+        return cpu < image::g.br.nr_cpus ? image::g.cpus[cpu]->cycles : nullptr;
+    }
     std::uint32_t nr_cpus() { return image::g.br.nr_cpus; }
     bool try_seal() { return __atomic_exchange_n(&image::g.sealed, 1, __ATOMIC_SEQ_CST) == 0; }
     bool sealed() { return __atomic_load_n(&image::g.sealed, __ATOMIC_ACQUIRE) != 0; }

@@ -10,7 +10,8 @@
 #include <vbh/svm/insn.hpp>
 #include <vbh/svm/svm.hpp>
 
-extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t vmcb_pa, std::uint64_t host_vmcb_pa);
+extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t vmcb_pa, std::uint64_t host_vmcb_pa,
+                          std::uint64_t* tsc);
 
 namespace vbh::svm {
 
@@ -74,8 +75,9 @@ static void sync_out(PerCpu* pc) {
     SvmEnv env{pc};
     for (;;) {
         before_entry(pc);
-        vbh_vmrun(pc->vcpu.gpr, pc->vmcb_pa, pc->host_vmcb_pa);
+        vbh_vmrun(pc->vcpu.gpr, pc->vmcb_pa, pc->host_vmcb_pa, pc->tsc);
         __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
+        pc->clock.entered(*pc->cycles, pc->tsc[0]);
         Vmcb& v = *pc->vmcb;
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
         if (is_vmexit_invalid(v.exit_code)) {
@@ -85,6 +87,7 @@ static void sync_out(PerCpu* pc) {
         }
         pc->entered = true;
         const Exit x = translate(v, g.svm_features);
+        pc->clock.exited(std::uint8_t(x.reason), pc->tsc[1]);
         if (x.reason == ExitReason::nmi)
             drain_nmi(pc);
         sync_in(pc);

@@ -22,9 +22,20 @@
 	mov 8*7(%rdi), %rdi
 .endm
 
-/* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t host_vmcb_pa)
+/* The TSC into 8*\idx(\ptr); clobbers rax and rdx. */
+.macro store_tsc ptr, idx
+	rdtsc
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, 8*\idx(\ptr)
+.endm
+
+/* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t host_vmcb_pa,
+ *                uint64_t tsc[2])
  * VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host: after #VMEXIT the hypervisor never
- * runs C code with the guest's GS/TR/LDTR/syscall MSRs loaded. */
+ * runs C code with the guest's GS/TR/LDTR/syscall MSRs loaded. tsc[0] is read before
+ * the VMLOAD and tsc[1] right after the GPRs are saved, so the hypervisor's time per
+ * exit (vbh/exit_cycles.hpp) covers everything but the world switch itself. */
 	.globl vbh_vmrun
 	.type vbh_vmrun, @function
 vbh_vmrun:
@@ -34,8 +45,11 @@ vbh_vmrun:
 	push %r13
 	push %r14
 	push %r15
+	push %rcx
 	push %rdx
 	push %rdi
+	lfence /* earlier work is done before the TSC is read (APM vol. 3, RDTSC) */
+	store_tsc %rcx, 0
 	mov %rsi, %rax
 	vmload %rax
 	load_gprs
@@ -58,10 +72,15 @@ vbh_vmrun:
 	mov %r15, 8*15(%rdi)
 	pop %rcx
 	mov %rcx, 8*7(%rdi)
+	mov %rax, %rsi
+	mov 16(%rsp), %rcx
+	store_tsc %rcx, 1
+	mov %rsi, %rax
 	vmsave %rax
 	pop %rdi
 	pop %rax
 	vmload %rax
+	pop %rcx
 	pop %r15
 	pop %r14
 	pop %r13

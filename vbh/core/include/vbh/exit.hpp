@@ -5,7 +5,7 @@
 //
 // Policy (threats.md #2, #3, #7, #8):
 //   hypercall  ring 0 only (VBH_E_DENIED otherwise, no state change); STATS_READ,
-//              LOG_READ, LAUNCH_SEAL, DEVIRT here, everything else to the core.
+//              LOG_READ, CYCLES_READ, LAUNCH_SEAL, DEVIRT here, the rest to the core.
 //   msr        exit_msr.hpp.
 //   npf        a blocked host access: logged, reflected as #GP(0) so that
 //              copy_from_kernel_nofault() fails cleanly and the host survives.
@@ -61,6 +61,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
     { e.log() } -> std::same_as<EventLog&>;
     { e.stats(cpu) } -> std::same_as<vbh_cpu_stats*>;   // nullptr beyond nr_cpus
+    { e.cycles(cpu) } -> std::same_as<vbh_cpu_cycles*>; // nullptr beyond nr_cpus
     { e.nr_cpus() } -> std::same_as<std::uint32_t>;
     { e.try_seal() } -> std::same_as<bool>;             // false if already sealed
     { e.sealed() } -> std::same_as<bool>;
@@ -68,6 +69,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
 
 // Non-template halves (exit_hypercall.cpp).
 HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame);
+HypercallOut read_cycles(const vbh_cpu_cycles* c, std::uint32_t nr_cpus, Result<void*> frame);
 HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
 
 template <ExitEnv E>
@@ -79,6 +81,11 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
         // of that frame waits for it (docs/launch.md, "Output frames").
         out = read_stats(a.rdi < env.nr_cpus() ? env.stats(std::uint32_t(a.rdi)) : nullptr,
                          env.nr_cpus(), env.host_frame(a.rsi));
+        env.host_frame_done();
+        return out;
+    case VBH_HC_CYCLES_READ:
+        out = read_cycles(a.rdi < env.nr_cpus() ? env.cycles(std::uint32_t(a.rdi)) : nullptr,
+                          env.nr_cpus(), env.host_frame(a.rsi));
         env.host_frame_done();
         return out;
     case VBH_HC_LOG_READ:

@@ -8,6 +8,7 @@
 #include <vbh/arch/desc.hpp>
 #include <vbh/image/percpu_offsets.h>
 #include <vbh/boot.h>
+#include <vbh/exit_cycles.hpp>
 #include <vbh/stats.h>
 #include <vbh/svm/vmcb.hpp>
 #include <vbh/vcpu.hpp>
@@ -64,6 +65,11 @@ struct PerCpu {
     bool entered;        // a VMRUN of this launch succeeded
 
     vbh_cpu_stats stats;
+    // Time in the hypervisor per exit: vbh_vmrun stores the TSC before VMRUN
+    // (tsc[0]) and after #VMEXIT (tsc[1]); the histogram has a page of its own.
+    std::uint64_t tsc[2];
+    ExitClock clock;
+    vbh_cpu_cycles* cycles;
     alignas(16) std::uint64_t gdt[6];
     alignas(16) arch::Tss64 tss;
 };
