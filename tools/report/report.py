@@ -96,13 +96,14 @@ def workload_section(run):
              num(_ratio(d, "_fastest"), "{:.3f}"),
              num(_spread(d, "bare")), num(_spread(d, "depriv"))]
             for w, d in sorted(vbhlog.workloads(run).items(), key=lambda kv: kv[0] != "calib")]
-    return ("Time per iteration: each run is timed in small batches; bare and deprivileged "
-            "columns are the median over the runs of each run's median batch. ratio = "
-            "deprivileged / bare of those; p10 ratio = the same for the lowest 10th-percentile "
-            "batch (least disturbed by the host); fastest-run ratio compares whole runs; "
-            "spread = slowest over fastest whole run. calib is a control that nested paging "
-            "cannot affect: its ratio is the host's drift between the halves. Ratios that "
-            "agree with each other and differ from calib's are the ones to trust."
+    return ("Time per iteration (Google Benchmark): each run is many short repetitions of "
+            "one batch; bare and deprivileged columns are the median over the runs of each "
+            "run's median repetition. ratio = deprivileged / bare of those; p10 ratio = the "
+            "same for the lowest 10th-percentile repetition (least disturbed by the host); "
+            "fastest-run ratio compares the lowest run means; spread = highest over lowest "
+            "run mean. calib is a control that nested paging cannot affect: its ratio is the "
+            "host's drift between the halves. Ratios that agree with each other and differ "
+            "from calib's are the ones to trust."
             "\n\n"
             + table(["workload", "one iteration", "bare (ns)", "deprivileged (ns)",
                      "ratio (x)", "p10 ratio (x)", "fastest-run ratio (x)", "bare spread (%)",
