@@ -16,8 +16,8 @@ def _workloads(ax, run):
         ratios = [d[w]["depriv"] / d[w]["bare"] for w in names]
         bars = ax.bar(names, ratios, color=["tab:gray" if w == "calib" else "tab:red" if r > 1.05
                                             else "tab:blue" for w, r in zip(names, ratios)])
-        for key, style, label in (("_p10", "kD", "p10 batch ratio"),
-                                  ("_fastest", "w^", "fastest-run ratio")):
+        for key, style, label in (("_p10", "kD", "p10 repetition ratio"),
+                                  ("_fastest", "w^", "fastest-run-mean ratio")):
             pts = [(i, d[w]["depriv" + key] / d[w]["bare" + key]) for i, w in enumerate(names)
                    if d[w].get("depriv" + key) and d[w].get("bare" + key)]
             if pts:
@@ -26,7 +26,7 @@ def _workloads(ax, run):
         ax.legend(fontsize=8)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.bar_label(bars, fmt="%.2f", fontsize=8)
-        ax.set_ylabel("deprivileged / bare (median batch time)")
+        ax.set_ylabel("deprivileged / bare (median repetition)")
         ax.set_title("Workload slowdown under vbh (same boot)")
     else:  # bare-only boot: show what was measured, say what is missing
         names = [w for w, d in wl if d.get("bare")]
