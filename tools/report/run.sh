@@ -14,7 +14,8 @@ while [ $# -gt 0 ]; do
     --smp) smp=${2:?}; shift ;;
     --append) append+=(--append "${2:?}"); shift ;;
     --log) log=${2:?}; shift ;;
-    --check) check=${2:-$root/out/report}; [ $# -gt 1 ] && [ "${2#--}" = "$2" ] && shift ;;
+    --check) check=$root/out/report  # DIR is optional: the next word unless it is an option
+             if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then check=$2; shift; fi ;;
     --require-depriv) req=--require-depriv ;;
     *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
