@@ -15,7 +15,7 @@ expect() { # code pattern args...
         echo "ok: vbhctl $* -> $rc"
     fi
 }
-for cmd in status version stats "stats --json" log "log --follow --count 1" ranges bench \
+for cmd in status version stats "stats --json" cycles "cycles --json" log "log --follow --count 1" ranges bench \
            "hypercall version"; do
     # shellcheck disable=SC2086
     expect 3 "vbhctl: error: vbh is not loaded: /dev/vbh missing" $cmd

@@ -89,40 +89,36 @@ int cmd_version() {
     return exit_ok;
 }
 
-int cmd_stats(bool json) {
+namespace {
+
+// A per-CPU sysfs file (stats, exit_cycles): parsed, then printed as a table or JSON.
+template <class Parse, class Table, class Json>
+int show_sys(const char* name, bool json, Parse parse, Table table, Json to_json) {
     std::string text, bad;
     int code = exit_ok;
-    if (!sys_text("stats", text, &code))
+    if (!sys_text(name, text, &code))
         return code;
-    auto v = parse_stats(text, &bad);
+    auto v = parse(text, &bad);
     if (!v) {
-        spdlog::error("{}stats: cannot parse line '{}'", sys_dir, bad);
+        spdlog::error("{}{}: cannot parse line '{}'", sys_dir, name, bad);
         return exit_no;
     }
-    fmt::print("{}", json ? format_stats_json(*v) : format_stats_table(*v));
+    fmt::print("{}", json ? to_json(*v) : table(*v));
     if (!v->unavailable.empty()) {
-        spdlog::error("stats unavailable: {}", v->unavailable);
+        spdlog::error("{} unavailable: {}", name, v->unavailable);
         return exit_no;
     }
     return exit_ok;
 }
 
+} // namespace
+
+int cmd_stats(bool json) {
+    return show_sys("stats", json, parse_stats, format_stats_table, format_stats_json);
+}
+
 int cmd_cycles(bool json) {
-    std::string text, bad;
-    int code = exit_ok;
-    if (!sys_text("exit_cycles", text, &code))
-        return code;
-    auto v = parse_cycles(text, &bad);
-    if (!v) {
-        spdlog::error("{}exit_cycles: cannot parse line '{}'", sys_dir, bad);
-        return exit_no;
-    }
-    fmt::print("{}", json ? format_cycles_json(*v) : format_cycles_table(*v));
-    if (!v->unavailable.empty()) {
-        spdlog::error("exit cycles unavailable: {}", v->unavailable);
-        return exit_no;
-    }
-    return exit_ok;
+    return show_sys("exit_cycles", json, parse_cycles, format_cycles_table, format_cycles_json);
 }
 
 namespace {

@@ -94,29 +94,17 @@ std::optional<KindCycles> parse_cycles_line(std::string_view line) {
 
 std::optional<CyclesView> parse_cycles(std::string_view text, std::string* bad) {
     CyclesView v;
-    constexpr std::string_view whole = "unavailable: ";
-    if (text.substr(0, whole.size()) == whole) {
-        auto rest = text.substr(whole.size());
-        v.unavailable = std::string(next_line(&rest));
-        return v;
-    }
-    while (!text.empty()) {
-        auto line = next_line(&text);
-        if (line.empty())
-            continue;
+    auto ok = parse_records(text, &v.unavailable, bad, [&](std::string_view line) {
         if (line.find(" unavailable: ") != std::string_view::npos) {
             v.notes.emplace_back(line);
-            continue;
+            return true;
         }
         auto k = parse_cycles_line(line);
-        if (!k) {
-            if (bad)
-                *bad = std::string(line);
-            return std::nullopt;
-        }
-        v.rows.push_back(*k);
-    }
-    return v;
+        if (k)
+            v.rows.push_back(*k);
+        return k.has_value();
+    });
+    return ok ? std::optional(std::move(v)) : std::nullopt;
 }
 
 unsigned bucket_quantile(const vbh_exit_cycles& c, double q) {

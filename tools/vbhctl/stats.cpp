@@ -85,25 +85,13 @@ std::optional<CpuStats> parse_stats_line(std::string_view line) {
 
 std::optional<StatsView> parse_stats(std::string_view text, std::string* bad) {
     StatsView v;
-    constexpr std::string_view whole = "unavailable: ";
-    if (text.substr(0, whole.size()) == whole) {
-        auto rest = text.substr(whole.size());
-        v.unavailable = std::string(next_line(&rest));
-        return v;
-    }
-    while (!text.empty()) {
-        auto line = next_line(&text);
-        if (line.empty())
-            continue;
+    auto ok = parse_records(text, &v.unavailable, bad, [&](std::string_view line) {
         auto c = parse_stats_line(line);
-        if (!c) {
-            if (bad)
-                *bad = std::string(line);
-            return std::nullopt;
-        }
-        v.cpus.push_back(std::move(*c));
-    }
-    return v;
+        if (c)
+            v.cpus.push_back(std::move(*c));
+        return c.has_value();
+    });
+    return ok ? std::optional(std::move(v)) : std::nullopt;
 }
 
 vbh_cpu_stats stats_total(const StatsView& v) {
