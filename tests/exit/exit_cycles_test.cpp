@@ -16,7 +16,9 @@ TEST(CycleBucket, IsFloorLog2CappedAtTheLastBucket) {
     EXPECT_EQ(cycle_bucket(3), 1u);
     EXPECT_EQ(cycle_bucket(1023), 9u);
     EXPECT_EQ(cycle_bucket(1024), 10u);
-    EXPECT_EQ(cycle_bucket((1ull << 31) + 5), 31u);
+    EXPECT_EQ(cycle_bucket((1ull << 27) + 5), 27u);
+    EXPECT_EQ(cycle_bucket((1ull << 28) - 1), 27u);
+    EXPECT_EQ(cycle_bucket(1ull << 28), 28u);
     EXPECT_EQ(cycle_bucket(1ull << 40), VBH_CYCLE_BUCKETS - 1);
     EXPECT_EQ(cycle_bucket(~0ull), VBH_CYCLE_BUCKETS - 1);
 }

@@ -51,7 +51,7 @@ bad=$(awk '{ cnt = 0; sum = 0; mx = 0; top = -1; h = 0
       else if (kv[1] == "max") mx = kv[2]
       else if (kv[1] == "hist") { m = split(kv[2], bs, ",")
         for (j = 1; j <= m; j++) { split(bs[j], p, ":"); h += p[2]; if (p[1] + 0 > top) top = p[1] + 0 } } }
-    if (h != cnt || cnt == 0 || sum / cnt > mx || (top > 0 && mx < 2 ^ top) || (top < 31 && mx >= 2 ^ (top + 1)))
+    if (h != cnt || cnt == 0 || sum / cnt > mx || (top > 0 && mx < 2 ^ top) || (top < 28 && mx >= 2 ^ (top + 1)))
       print "bad line: " $0 " (bucket sum " h ")" }' /tmp/vbh/c1)
 lines=$(grep -c kind= /tmp/vbh/c1)
 if [ -z "$bad" ] && [ "$lines" -gt 0 ]; then pass lines_consistent "$lines line(s): buckets sum to count, max in the top bucket"

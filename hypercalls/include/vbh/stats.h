@@ -56,9 +56,10 @@ struct vbh_cpu_stats {
  * exit) is not counted. hist[b] counts exits with 2^b <= cycles < 2^(b+1); the last
  * bucket also holds everything longer, and cycles 0 falls in bucket 0.
  */
-#define VBH_CYCLE_BUCKETS 32u
+#define VBH_CYCLE_BUCKETS 29u  /* 2^28 cycles and up share the last bucket */
 #define VBH_CYCLES_VERSION 1u
 
+/* 256 bytes, so that the exit path indexes by kind with a shift. */
 struct vbh_exit_cycles {
 	uint64_t count;          /* exits of this kind timed */
 	uint64_t sum;            /* their cycles, summed */

@@ -11,9 +11,11 @@
 
 namespace vbh {
 
+static_assert(sizeof(vbh_exit_cycles) == 256);
+
 // hist bucket of a duration: floor(log2(cycles)), 0 for 0, capped at the last bucket.
 constexpr unsigned cycle_bucket(std::uint64_t cycles) {
-    const unsigned b = cycles ? 63u - unsigned(__builtin_clzll(cycles)) : 0u;
+    const unsigned b = 63u - unsigned(__builtin_clzll(cycles | 1));
     return b < VBH_CYCLE_BUCKETS ? b : VBH_CYCLE_BUCKETS - 1;
 }
 
@@ -28,17 +30,16 @@ inline void record_exit_cycles(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64
     ++k.hist[cycle_bucket(cycles)];
 }
 
+// Works from zeroed memory (the per-CPU block is not constructed): no exit is open.
 class ExitClock {
 public:
     // A VMRUN was entered at entry_tsc: that closes the exit still open, if any.
+    // The TSC of one CPU does not go back; a guest write to it (not intercepted:
+    // TSC_OFFSET stays 0) could, and is then not a duration.
     void entered(vbh_cpu_cycles& c, std::uint64_t entry_tsc) {
-        if (!open_)
-            return;
-        open_ = false;
-        // The TSC of one CPU does not go back; a guest write to it (not intercepted:
-        // TSC_OFFSET stays 0) could, and is then not a duration.
-        if (entry_tsc >= exit_tsc_)
+        if (open_ && entry_tsc >= exit_tsc_)
             record_exit_cycles(c, kind_, entry_tsc - exit_tsc_);
+        open_ = false;
     }
     // An exit of this kind happened at exit_tsc.
     void exited(std::uint8_t kind, std::uint64_t exit_tsc) {
