@@ -2,7 +2,7 @@
 // reads the TSC just before each VMRUN and just after its #VMEXIT (vmrun.S); an exit's
 // time is known only at the next VMRUN, when its reason is long decided, so the clock
 // keeps the open exit until then. The cost when nobody reads: two RDTSCs per exit and
-// four counter updates in a line of this CPU's own memory.
+// 38 instructions (docs/exit-cost.md) that update this CPU's own page.
 #pragma once
 
 #include <vbh/stats.h>
