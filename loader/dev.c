@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
-/* /dev/vbh: the hypercall ioctl of hypercalls/include/vbh/ioctl.h. Root only (0600). */
+/* /dev/vbh: the ioctls of hypercalls/include/vbh/ioctl.h. Root only (0600). */
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/gfp.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <vbh/ioctl.h>
+#include <vbh/log.h>
 
 #include "loader.h"
 
@@ -24,12 +27,44 @@ static long vbh_ioctl_hypercall(void __user *uarg)
 	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
+/* The hypervisor writes into a page the loader owns, never into a user page: a
+ * user page's frame may move (compaction) under the write. */
+static long vbh_ioctl_log_read(void __user *uarg)
+{
+	struct vbh_ioctl_log_read req;
+	struct vbh_hc hc;
+	struct page *pg;
+	long ret = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	pg = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!pg)
+		return -ENOMEM;
+	hc = (struct vbh_hc){ .call = VBH_HC_LOG_READ, .args = { page_to_pfn(pg), req.from } };
+	if (!vbh_hypercall(&hc)) {
+		ret = -ENODEV;
+		goto out;
+	}
+	req.status = hc.status;
+	if (hc.status == VBH_OK &&
+	    copy_to_user(u64_to_user_ptr(req.page), page_address(pg), sizeof(struct vbh_log_page)))
+		ret = -EFAULT;
+	else if (copy_to_user(uarg, &req, sizeof(req)))
+		ret = -EFAULT;
+out:
+	__free_page(pg);
+	return ret;
+}
+
 static long vbh_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 {
-	if (cmd != VBH_IOCTL_HYPERCALL)
+	if (cmd != VBH_IOCTL_HYPERCALL && cmd != VBH_IOCTL_LOG_READ)
 		return -ENOTTY;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
+	if (cmd == VBH_IOCTL_LOG_READ)
+		return vbh_ioctl_log_read((void __user *)arg);
 	return vbh_ioctl_hypercall((void __user *)arg);
 }
 

@@ -123,30 +123,36 @@ int cmd_cycles(bool json) {
 
 namespace {
 
-// One poll of the log; prints what is new, until *printed reaches `limit` (0: no limit) and
-// counts them in *printed. False (and *code) when the log is gone.
+// One poll of the log: reads pages through VBH_IOCTL_LOG_READ from the follower's next
+// sequence number until the ring has nothing newer, and prints each entry once, until
+// *printed reaches `limit` (0: no limit). False (and *code) when the log is gone.
 bool poll_log(LogFollower& f, std::uint64_t limit, std::uint64_t* printed, int* code) {
-    std::string text, bad;
-    if (!sys_text("log", text, code))
-        return false;
-    auto v = parse_log(text, &bad);
-    if (!v || !v->unavailable.empty()) {
-        spdlog::error("{}log: {}", sys_dir, v ? v->unavailable : "cannot parse '" + bad + "'");
-        *code = exit_no;
-        return false;
+    for (;;) {
+        vbh_log_page page{};
+        std::uint64_t status = 0;
+        if (int err = read_log_page(f.want().value_or(0), page, &status)) {
+            *code = fail(describe_errno(err, VBH_DEVICE_PATH, sched_getcpu()));
+            return false;
+        }
+        if (status != VBH_OK) {
+            spdlog::error("{}", describe_status(VBH_HC_LOG_READ, status));
+            *code = exit_no;
+            return false;
+        }
+        auto lost = f.lost();
+        auto fresh = f.take(log_view(page));
+        if (f.lost() != lost)
+            spdlog::warn("{} log entries overwritten before they were read", f.lost() - lost);
+        for (const auto& e : fresh) {
+            if (limit && *printed == limit)
+                break;
+            fmt::print("{}\n", format_log_entry(e));
+            ++*printed;
+        }
+        std::fflush(stdout);
+        if (page.count < VBH_LOG_PAGE_ENTRIES || (limit && *printed == limit))
+            return true;
     }
-    auto lost = f.lost();
-    auto fresh = f.take(*v);
-    if (f.lost() != lost)
-        spdlog::warn("{} log entries overwritten before they were read", f.lost() - lost);
-    for (const auto& e : fresh) {
-        if (limit && *printed == limit)
-            break;
-        fmt::print("{}\n", format_log_entry(e));
-        ++*printed;
-    }
-    std::fflush(stdout);
-    return true;
 }
 
 } // namespace

@@ -26,6 +26,17 @@ int hypercall(vbh_ioctl_hypercall& req) {
     return err;
 }
 
+int read_log_page(std::uint64_t from, vbh_log_page& page, std::uint64_t* status) {
+    int fd = open_device();
+    if (fd < 0)
+        return -fd;
+    vbh_ioctl_log_read req{from, reinterpret_cast<std::uintptr_t>(&page), 0};
+    int err = ::ioctl(fd, VBH_IOCTL_LOG_READ, &req) == 0 ? 0 : errno;
+    ::close(fd);
+    *status = req.status;
+    return err;
+}
+
 int read_sys(const char* name, std::string& out) {
     auto path = std::string(sys_dir) + name;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

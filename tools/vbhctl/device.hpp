@@ -2,6 +2,7 @@
 #pragma once
 
 #include <vbh/ioctl.h>
+#include <vbh/log.h>
 
 #include <string>
 
@@ -17,6 +18,9 @@ enum Exit : int { exit_ok = 0, exit_no = 1, exit_usage = 2, exit_not_loaded = 3,
 // does not exist (vbh not loaded), ENODEV when this CPU is not under vbh, EACCES or
 // EPERM without root.
 int hypercall(vbh_ioctl_hypercall& req);
+// The event log from sequence number `from` (VBH_IOCTL_LOG_READ): 0 with *status set
+// (page filled when it is VBH_OK), or an errno value as for hypercall().
+int read_log_page(std::uint64_t from, vbh_log_page& page, std::uint64_t* status);
 // open(/dev/vbh): the fd, or -errno.
 int open_device();
 // Reads /sys/kernel/vbh/<name> into out: 0 or an errno value.

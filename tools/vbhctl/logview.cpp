@@ -123,6 +123,14 @@ std::string format_log_entry(const vbh_log_entry& e) {
                        log_kind_name(e.kind), e.addr, e.rip, e.info);
 }
 
+LogView log_view(const vbh_log_page& page) {
+    LogView v;
+    v.next_seq = page.next_seq;
+    v.lost = page.lost;
+    v.entries.assign(page.entries, page.entries + std::min(page.count, VBH_LOG_PAGE_ENTRIES));
+    return v;
+}
+
 std::vector<vbh_log_entry> LogFollower::take(const LogView& v) {
     if (!want_)
         want_ = v.entries.empty() ? v.next_seq : v.entries.front().seq;

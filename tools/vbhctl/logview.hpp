@@ -1,6 +1,7 @@
 // The hypervisor's event log as vbhctl reads it: /sys/kernel/vbh/log (docs/loader.md,
 // the newest <= 40 entries of the VBH_HC_LOG_READ ring, vbh/log.h) parsed back into
-// struct vbh_log_entry, and a follower that polls it by sequence number.
+// struct vbh_log_entry, or a whole struct vbh_log_page from VBH_IOCTL_LOG_READ; and a
+// follower that polls by sequence number.
 #pragma once
 
 #include <vbh/log.h>
@@ -21,6 +22,8 @@ struct LogView {
 };
 
 std::optional<LogView> parse_log(std::string_view text, std::string* bad = nullptr);
+// The page VBH_IOCTL_LOG_READ returned (count clamped to VBH_LOG_PAGE_ENTRIES).
+LogView log_view(const vbh_log_page& page);
 // "npf", "launch", ... as the loader prints them; 0 for an unknown name.
 std::uint32_t log_kind(std::string_view name);
 const char* log_kind_name(std::uint32_t kind);

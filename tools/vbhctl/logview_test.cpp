@@ -95,6 +95,25 @@ TEST(VbhctlLog, FollowerFromASequenceNumber) {
     EXPECT_EQ(ahead.want(), 100u);
 }
 
+TEST(VbhctlLog, IoctlPageBecomesAViewAndAFollowerDrainsIt) {
+    vbh_log_page p{};
+    p.next_seq = 250;
+    p.lost = 2;
+    p.count = VBH_LOG_PAGE_ENTRIES;
+    for (std::uint32_t i = 0; i < p.count; ++i)
+        p.entries[i] = vbh_log_entry{12 + i, 0, 0, 0, VBH_LOG_NPF, 0};
+    auto v = log_view(p);
+    EXPECT_EQ(v.next_seq, 250u);
+    EXPECT_EQ(v.lost, 2u);
+    ASSERT_EQ(v.entries.size(), VBH_LOG_PAGE_ENTRIES);
+    LogFollower f(10);
+    EXPECT_EQ(f.take(v).size(), VBH_LOG_PAGE_ENTRIES);
+    EXPECT_EQ(f.lost(), 2u);   // 10 and 11 were overwritten
+    EXPECT_EQ(f.want(), 112u); // the next page starts after the last one shown
+    p.count = 1000;            // a count beyond the page is not trusted
+    EXPECT_EQ(log_view(p).entries.size(), VBH_LOG_PAGE_ENTRIES);
+}
+
 TEST(VbhctlJson, Escapes) {
     EXPECT_EQ(json_string("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\u000a\\u0001\"");
 }
