@@ -34,9 +34,17 @@ free1=$(mem_free)
 expect_dmesg rolled_back "vbh: CPU 0 returned to host mode" "$mark"
 expect_dmesg unchanged_message "vbh: launch failed .*machine is unchanged" "$mark"
 check no_vbh_module test ! -e /sys/module/vbh
-# 19 MiB of hypervisor memory must be back (MemFree moves by a few MiB on its own).
-if [ $((free0 - free1)) -lt 8192 ]; then pass memory_freed "MemFree ${free0} -> ${free1} kB"
-else fail memory_freed "MemFree ${free0} -> ${free1} kB: hypervisor memory not returned"; fi
+# The hypervisor memory (the loader logs its size) must be back. MemFree also moves on
+# its own: freed pages can sit on per-CPU lists it does not count, and busybox insmod
+# may load the module twice; a drop of 8 MiB without any leak has been seen. A leak
+# drops it by the whole reservation (19 MiB here), so the bar is 3/4 of that.
+hyp_mb=$(dmesg_since "$mark" | sed -n 's/.*vbh: \([0-9]*\) MiB of hypervisor memory.*/\1/p' | tail -n1)
+bar=$((${hyp_mb:-0} * 1024 * 3 / 4))
+if [ "$bar" -gt 0 ] && [ $((free0 - free1)) -lt "$bar" ]; then
+  pass memory_freed "MemFree ${free0} -> ${free1} kB (${hyp_mb} MiB reserved and freed)"
+else
+  fail memory_freed "MemFree ${free0} -> ${free1} kB, ${hyp_mb:-?} MiB reserved: hypervisor memory not returned"
+fi
 
 # 2. No CPU is left in guest mode.
 if insmod "$ko" launch=0 > /tmp/vbh/insmod.out 2>&1; then
