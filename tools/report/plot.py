@@ -37,32 +37,47 @@ def _workloads(ax, run):
     ax.tick_params(axis="x", rotation=30)
 
 
+def _mode_bars(ax, names, value, empty):
+    """Bare and deprivileged bars side by side for each name, log scale, labelled;
+    value(name, mode) is the bar's height, a falsy one is labelled `empty`."""
+    width = 0.4
+    for i, mode in enumerate(("bare", "depriv")):
+        vals = [value(n, mode) for n in names]
+        bars = ax.bar([x + (i - 0.5) * width for x in range(len(names))], vals, width,
+                      label=mode)
+        ax.bar_label(bars, labels=[f"{v:.0f}" if v else empty for v in vals], fontsize=7)
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yscale("log")
+    ax.legend()
+
+
+def _log2_hist(ax, buckets, label, linestyle="-"):
+    """One log2-bucket histogram ({bucket: count}) as the fraction per bucket; an empty
+    bucket inside the range breaks the line."""
+    xs = list(range(min(buckets), max(buckets) + 1))
+    total = sum(buckets.values())
+    ys = [buckets[b] / total if b in buckets else float("nan") for b in xs]
+    ax.plot([2 ** b for b in xs], ys, marker="o", markersize=3, linestyle=linestyle,
+            label=label)
+
+
 def _roundtrips(ax, run):
     rt = vbhlog.roundtrips(run)
     loops = sorted({k[0] for k in rt if k[2] == 0})
-    width = 0.4
-    for i, mode in enumerate(("bare", "depriv")):
-        vals = [vbhlog.cycles_to_ns(run, rt.get((lp, mode, 0), {}).get("p50"))
-                or rt.get((lp, mode, 0), {}).get("ns", 0) for lp in loops]
-        bars = ax.bar([x + (i - 0.5) * width for x in range(len(loops))], vals, width,
-                      label=mode)
-        ax.bar_label(bars, labels=[f"{v:.0f}" if v else "" for v in vals], fontsize=7)
-    ax.set_xticks(range(len(loops)), loops)
-    ax.set_yscale("log")
+
+    def median_ns(loop, mode):
+        r = rt.get((loop, mode, 0), {})
+        return vbhlog.cycles_to_ns(run, r.get("p50")) or r.get("ns", 0)
+
+    _mode_bars(ax, loops, median_ns, "")
     ax.set_ylabel("ns per round trip, median (CPU 0)")
     ax.set_title("In-kernel round trips (benchmod)")
-    ax.legend()
 
 
 def _histogram(ax, run):
     hist = vbhlog.histograms(run)
     for (loop, mode), buckets in sorted(hist.items()):
-        xs = list(range(min(buckets), max(buckets) + 1))
-        total = sum(buckets.values())
-        ys = [buckets[b] / total if b in buckets else float("nan") for b in xs]  # gap = break
-        ax.plot([2 ** b for b in xs], ys, marker="o",
-                markersize=3, linestyle="-" if mode == "depriv" else ":",
-                label=f"{loop} ({mode})")
+        _log2_hist(ax, buckets, f"{loop} ({mode})", "-" if mode == "depriv" else ":")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("TSC cycles per iteration (log2 bucket)")
     ax.set_yscale("log")
@@ -80,7 +95,6 @@ def _na(ax, text):
 def _gbench(ax, run):
     gb = vbhlog.gbench(run)
     ops = [o for o in sorted({k[0] for k in gb}) if not o.endswith("_nop")]
-    width = 0.4
     above = {}
     for mode in ("bare", "depriv"):
         for op in ops:
@@ -90,16 +104,10 @@ def _gbench(ax, run):
     if not any(above.values()):
         _na(ax, "n/a: no Google Benchmark round trips (with their nop) in this log")
         return
-    for i, mode in enumerate(("bare", "depriv")):
-        vals = [above[op, mode] for op in ops]
-        bars = ax.bar([x + (i - 0.5) * width for x in range(len(ops))], vals, width, label=mode)
-        ax.bar_label(bars, labels=[f"{v:.0f}" if v else "n/a" for v in vals], fontsize=7)
-    ax.set_xticks(range(len(ops)), ops)
+    _mode_bars(ax, ops, lambda op, mode: above[op, mode], "n/a")
     ax.tick_params(axis="x", rotation=30)
-    ax.set_yscale("log")
     ax.set_ylabel("ns per call above its nop, median")
     ax.set_title("Google Benchmark round trips (user space, CPU 0)")
-    ax.legend()
 
 
 def _hypcyc(ax, run):
@@ -108,14 +116,8 @@ def _hypcyc(ax, run):
         _na(ax, "n/a: no /sys/kernel/vbh/exit_cycles in this boot")
         return
     for kind, d in sorted(hc.items(), key=lambda kv: -kv[1]["count"]):
-        buckets = d["hist"]
-        if not buckets:
-            continue
-        xs = list(range(min(buckets), max(buckets) + 1))
-        total = sum(buckets.values())
-        ax.plot([2 ** b for b in xs], [buckets[b] / total if b in buckets else float("nan")
-                                       for b in xs], marker="o", markersize=3,
-                label=f"{kind} ({d['count']:.0f} exits)")
+        if d["hist"]:
+            _log2_hist(ax, d["hist"], f"{kind} ({d['count']:.0f} exits)")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("TSC cycles in vbh per exit (log2 bucket)")
     ax.set_yscale("log")
