@@ -21,8 +21,9 @@ static const char *const vbh_exit_names[VBH_EXIT_KIND_COUNT] = {
 	[VBH_EXIT_SHUTDOWN] = "exit_shutdown",   [VBH_EXIT_OTHER] = "exit_other",
 };
 
-static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const struct vbh_cpu_stats *s)
+static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const void *data)
 {
+	const struct vbh_cpu_stats *s = data;
 	unsigned int k;
 
 	n += sysfs_emit_at(buf, n, "cpu=%u launched=%u total_exits=%llu", s->cpu,
@@ -51,34 +52,11 @@ static bool vbh_read_into(struct page *pg, struct vbh_hc *hc, const char **why)
 	return true;
 }
 
-static ssize_t vbh_stats_emit(char *buf, struct page *pg)
-{
-	const struct vbh_cpu_stats *s = page_address(pg);
-	struct vbh_hc hc = { .call = VBH_HC_STATS_READ, .args = { 0, page_to_pfn(pg) } };
-	const char *why = NULL;
-	u64 cpu, nr;
-	ssize_t n = 0;
-
-	if (!vbh_read_into(pg, &hc, &why))
-		return sysfs_emit(buf, "unavailable: %s\n", why);
-	if (hc.out[1] < sizeof(*s) || s->version != VBH_STATS_VERSION)
-		return sysfs_emit(buf, "unavailable: stats version %u size %llu, want %u %zu\n",
-				  s->version, hc.out[1], VBH_STATS_VERSION, sizeof(*s));
-	nr = min_t(u64, hc.out[0], VBH_MAX_CPUS);
-	for (cpu = 0; cpu < nr; cpu++) {
-		hc = (struct vbh_hc){ .call = VBH_HC_STATS_READ, .args = { cpu, page_to_pfn(pg) } };
-		if (!vbh_read_into(pg, &hc, &why))
-			n += sysfs_emit_at(buf, n, "cpu=%llu unavailable: %s\n", cpu, why);
-		else
-			n = vbh_emit_cpu(buf, n, s);
-	}
-	return n;
-}
-
 /* One line per CPU and exit kind that has exits:
  * cpu=C kind=KIND count=N cycles=SUM max=M hist=B:COUNT,... (non-empty buckets). */
-static ssize_t vbh_emit_cycles(char *buf, ssize_t n, const struct vbh_cpu_cycles *c)
+static ssize_t vbh_emit_cycles(char *buf, ssize_t n, const void *data)
 {
+	const struct vbh_cpu_cycles *c = data;
 	unsigned int k, b;
 	const char *sep;
 
@@ -102,28 +80,61 @@ static ssize_t vbh_emit_cycles(char *buf, ssize_t n, const struct vbh_cpu_cycles
 	return n;
 }
 
-static ssize_t vbh_cycles_emit(char *buf, struct page *pg)
-{
-	const struct vbh_cpu_cycles *c = page_address(pg);
-	struct vbh_hc hc;
-	const char *why = NULL;
-	u64 cpu, nr = 1;
-	ssize_t n = 0;
+/* A per-CPU read (STATS_READ, CYCLES_READ: arg0 = cpu, arg1 = pfn) and the struct it
+ * returns, which starts with its u32 version. */
+struct vbh_percpu_read {
+	u64 call;
+	const char *what;
+	u32 version;
+	size_t size;
+	ssize_t (*emit)(char *buf, ssize_t n, const void *data);
+};
 
-	/* The first answer tells how many CPUs there are. */
-	for (cpu = 0; cpu < nr; cpu++) {
-		hc = (struct vbh_hc){ .call = VBH_HC_CYCLES_READ, .args = { cpu, page_to_pfn(pg) } };
-		if (!vbh_read_into(pg, &hc, &why)) {
+/* Every CPU the hypervisor counts, one read each. CPU 0's answer also gives the count
+ * and is checked against the version and size this loader was built for. */
+static ssize_t vbh_percpu_emit(char *buf, struct page *pg, const struct vbh_percpu_read *r)
+{
+	const u32 *version = page_address(pg);
+	struct vbh_hc hc = { .call = r->call, .args = { 0, page_to_pfn(pg) } };
+	const char *why = NULL;
+	u64 cpu, nr;
+	ssize_t n;
+
+	if (!vbh_read_into(pg, &hc, &why))
+		return sysfs_emit(buf, "unavailable: %s\n", why);
+	if (hc.out[1] < r->size || *version != r->version)
+		return sysfs_emit(buf, "unavailable: %s version %u size %llu, want %u %zu\n",
+				  r->what, *version, hc.out[1], r->version, r->size);
+	nr = min_t(u64, hc.out[0], VBH_MAX_CPUS);
+	n = r->emit(buf, 0, page_address(pg));
+	for (cpu = 1; cpu < nr; cpu++) {
+		hc = (struct vbh_hc){ .call = r->call, .args = { cpu, page_to_pfn(pg) } };
+		if (!vbh_read_into(pg, &hc, &why))
 			n += sysfs_emit_at(buf, n, "cpu=%llu unavailable: %s\n", cpu, why);
-			continue;
-		}
-		if (hc.out[1] < sizeof(*c) || c->version != VBH_CYCLES_VERSION)
-			return sysfs_emit(buf, "unavailable: cycles version %u size %llu, want %u %zu\n",
-					  c->version, hc.out[1], VBH_CYCLES_VERSION, sizeof(*c));
-		nr = min_t(u64, hc.out[0], VBH_MAX_CPUS);
-		n = vbh_emit_cycles(buf, n, c);
+		else
+			n = r->emit(buf, n, page_address(pg));
 	}
 	return n;
+}
+
+static ssize_t vbh_stats_emit(char *buf, struct page *pg)
+{
+	static const struct vbh_percpu_read r = {
+		VBH_HC_STATS_READ, "stats", VBH_STATS_VERSION, sizeof(struct vbh_cpu_stats),
+		vbh_emit_cpu,
+	};
+
+	return vbh_percpu_emit(buf, pg, &r);
+}
+
+static ssize_t vbh_cycles_emit(char *buf, struct page *pg)
+{
+	static const struct vbh_percpu_read r = {
+		VBH_HC_CYCLES_READ, "cycles", VBH_CYCLES_VERSION, sizeof(struct vbh_cpu_cycles),
+		vbh_emit_cycles,
+	};
+
+	return vbh_percpu_emit(buf, pg, &r);
 }
 
 static const char *vbh_log_kind(u32 kind)

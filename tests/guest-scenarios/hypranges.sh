@@ -15,10 +15,7 @@ ko=/lib/vbh/vbh.ko
 [ -r "$CDIR/containment-lib.sh" ] || { fail attack_files "containment-lib.sh missing"; exit 0; }
 . "$CDIR/containment-lib.sh"
 
-atk_ko=$(find /lib/vbh -name vbh_attack.ko | head -n1)
-if ! out=$(insmod "$atk_ko" 2>&1) || [ ! -w "$CTL" ]; then
-  fail attack_module "insmod '$atk_ko': $out"; exit 0
-fi
+load_attack || exit 0
 mark=$(dmesg_mark)
 
 # Defence off: the harness reads an ordinary frame and gets its bytes.

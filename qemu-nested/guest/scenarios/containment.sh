@@ -19,10 +19,7 @@ done
 PATH=$PATH:$CDIR
 info "containment mode $mode"
 
-atk_ko=$(find /lib/vbh -name vbh_attack.ko | head -n1)
-if ! out=$(insmod "$atk_ko" 2>&1) || [ ! -w "$CTL" ]; then
-  fail attack_module "insmod '$atk_ko': $out"; exit 0
-fi
+load_attack || exit 0
 C=$(alloc 0) S=$(alloc 1) R=$(alloc 1) LST=$(alloc 0) G=$(alloc 0) Z=$(alloc 1)
 SECRET=$S SECRET_N=2 HSEED=0x4a5
 info "frames: control $C secret $S race $R list $LST good $G zero $Z"

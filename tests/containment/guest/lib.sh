@@ -7,6 +7,14 @@ CTL=/sys/kernel/debug/vbh_attack/ctl
 BOARD=/tmp/vbh/containment.board
 CTRL=/tmp/vbh/containment.ctrl   # NAME|observed, one line per harness proven on bare
 
+load_attack() { # insmod vbh_attack.ko; false after a failed attack_module check
+  local ko out
+  ko=$(find /lib/vbh -name vbh_attack.ko | head -n1)
+  if ! out=$(insmod "$ko" 2>&1) || [ ! -w "$CTL" ]; then
+    fail attack_module "insmod '$ko': $out"; return 1
+  fi
+}
+
 atk() { # atk [@CPU] CMD ARGS...: run one attack command, print its key=value reply
   if echo "$*" > "$CTL" 2>/dev/null; then cat "$CTL"; else echo "result=error reason=ctl_write"; fi
 }
