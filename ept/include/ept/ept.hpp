@@ -29,7 +29,7 @@
 #pragma once
 
 #include <ept/attrs.hpp>
-#include <ept/field.hpp>
+#include <vbh/field.hpp>
 #include <ept/format.hpp>
 #include <ept/format_amdvi.hpp>
 #include <ept/format_ept.hpp>

@@ -10,7 +10,7 @@
 #pragma once
 
 #include <ept/attrs.hpp>
-#include <ept/field.hpp>
+#include <vbh/field.hpp>
 #include <ept/format.hpp>
 
 #include <cstdint>

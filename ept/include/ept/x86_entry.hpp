@@ -5,7 +5,7 @@
 #pragma once
 
 #include <ept/attrs.hpp>
-#include <ept/field.hpp>
+#include <vbh/field.hpp>
 #include <ept/format.hpp>
 
 #include <cstdint>

@@ -4,6 +4,8 @@
 // they run unchanged in hosted tests with a fake vCPU.
 #pragma once
 
+#include <vbh/msr.hpp>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -28,16 +30,6 @@ struct Event {
     static constexpr Event nmi() { return {Type::nmi, 2, false, 0}; }
     constexpr bool pending() const { return type != Type::none; }
 };
-
-// EFER bits (AMD APM vol. 2 §3.1.7).
-inline constexpr std::uint64_t efer_sce = 1u << 0;
-inline constexpr std::uint64_t efer_lme = 1u << 8;
-inline constexpr std::uint64_t efer_lma = 1u << 10;
-inline constexpr std::uint64_t efer_nxe = 1u << 11;
-inline constexpr std::uint64_t efer_svme = 1u << 12;
-inline constexpr std::uint64_t efer_lmsle = 1u << 13;
-inline constexpr std::uint64_t efer_ffxsr = 1u << 14;
-inline constexpr std::uint64_t efer_tce = 1u << 15;
 
 struct VcpuState {
     std::uint64_t gpr[std::size_t(Gpr::count)] = {};  // rsp/rax mirrored from the VMCB

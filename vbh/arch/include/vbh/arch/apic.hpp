@@ -18,8 +18,6 @@ public:
     static constexpr std::uint32_t reg_id = 0x20;
     static constexpr std::uint32_t reg_icr_lo = 0x300;
     static constexpr std::uint32_t reg_icr_hi = 0x310;
-    static constexpr std::uint32_t msr_x2apic_id = 0x802;
-    static constexpr std::uint32_t msr_x2apic_icr = 0x830;
     static constexpr std::uint32_t icr_nmi = 4u << 8;      // delivery mode NMI
     static constexpr std::uint32_t icr_assert = 1u << 14;  // level: assert
     static constexpr std::uint32_t icr_pending = 1u << 12; // xAPIC delivery status

@@ -1,6 +1,8 @@
 // Privileged x86-64 instructions the hypervisor uses, as inline asm. Target only.
 #pragma once
 
+#include <vbh/msr.hpp>
+
 #include <cstdint>
 
 namespace vbh::arch {
@@ -89,14 +91,5 @@ inline std::uint64_t rdtsc() {
     return (std::uint64_t(hi) << 32) | lo;
 }
 
-// MSR numbers (AMD APM vol. 2 appendix A; Intel SDM vol. 4).
-inline constexpr std::uint32_t msr_apic_base = 0x1b;
-inline constexpr std::uint32_t msr_pat = 0x277;
-inline constexpr std::uint32_t msr_efer = 0xc0000080;
-inline constexpr std::uint32_t msr_fs_base = 0xc0000100;
-inline constexpr std::uint32_t msr_gs_base = 0xc0000101;
-inline constexpr std::uint32_t msr_kernel_gs_base = 0xc0000102;
-inline constexpr std::uint32_t msr_vm_cr = 0xc0010114;
-inline constexpr std::uint32_t msr_vm_hsave_pa = 0xc0010117;
 
 } // namespace vbh::arch
