@@ -57,7 +57,7 @@ TEST_F(MsrTest, VmCrReadReportsSvmDisabledAndLocked) {
     const auto rip = v.rip;
     EXPECT_EQ(rdmsr(msr_vm_cr), ExitAction::resume);
     EXPECT_FALSE(v.inject.pending());
-    EXPECT_EQ(v.reg(Gpr::rax), vm_cr_svmdis | vm_cr_lock);
+    EXPECT_EQ(v.reg(Gpr::rax), svm::vm_cr_svmdis | svm::vm_cr_lock);
     EXPECT_EQ(v.reg(Gpr::rdx), 0u);
     EXPECT_EQ(v.rip, rip + 2);
 }

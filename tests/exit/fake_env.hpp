@@ -3,6 +3,7 @@
 #pragma once
 
 #include <vbh/exit.hpp>
+#include <vbh/svm/msr.hpp>
 
 #include <array>
 #include <cstring>
@@ -30,6 +31,11 @@ struct FakeEnv {
         if (a.rax == VBH_HC_VERSION)
             return {Status::ok, VBH_ABI_VERSION, 0};
         return {Status::unknown_call};
+    }
+    // The SVM backend's MSR rules, as the image's environment uses them.
+    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return svm::emulate_rdmsr(v, msr); }
+    MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
+        return svm::emulate_wrmsr(v, msr, x);
     }
     Result<void*> host_frame(std::uint64_t pfn) {
         ++frames_asked;

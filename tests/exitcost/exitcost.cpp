@@ -1,8 +1,9 @@
 // vbh_exitcost KIND N: N synthetic #VMEXITs of one kind (cpuid | hypercall | msr_write |
 // npf) through the hypervisor's own VMRUN loop. loop.cpp is compiled into this file with
-// the image's flags, so what runs per exit is the image's code: before_entry, translate()
-// (exit_svm.hpp), sync_in, dispatch_exit() with the real SvmEnv (env.hpp), the core's
-// dispatcher, the host NPT (ept/ engine over HypFrames) and the event log, sync_out.
+// the image's flags, so what runs per exit is the image's code: before_entry, the SVM
+// backend's run/exit/resume (svm/backend.hpp), dispatch_exit() with the real HypEnv
+// (env.hpp), the core's dispatcher, the host NPT (ept/ engine over HypFrames) and the
+// event log.
 // The global state `g` is built the way init() builds it, minus what needs ring 0.
 //
 // vbh_vmrun (vmrun.S: VMLOAD, VMRUN, #VMEXIT, VMSAVE) is replaced by the "hardware"
@@ -10,7 +11,7 @@
 // #VMEXIT does (AMD APM vol. 2 §15.6: EXITCODE, EXITINFO1/2, guest RIP/RAX/CPL/EFER;
 // no NEXT_RIP, as under QEMU TCG, platform.md quirk 1). tests/exitcost/run.sh counts
 // instructions per exit with callgrind.
-#include "../../vbh/svm/src/loop.cpp"
+#include "../../vbh/image/src/loop.cpp"
 
 #include <vbh/image/paging.hpp>
 
@@ -62,19 +63,17 @@ HypercallOut hypercall(std::uint64_t nr, std::uint64_t a0 = 0, std::uint64_t a1 
     return g.core->dispatch(HypercallRegs{nr, a0, a1, a2, 0}, Cpl{0});
 }
 
-// init.cpp's setup_cpus() for CPU 0: the per-CPU block layout of percpu.hpp.
+// init.cpp's setup_cpus() for CPU 0: the per-CPU block of percpu.hpp.
 void setup_cpu0() {
-    auto block = g.frames.alloc_virt(percpu_pages);
-    if (!block)
+    auto mem = g.frames.alloc_virt(cpu_block_pages);
+    if (!mem)
         die("no memory for the per-CPU block");
-    const auto b = reinterpret_cast<std::uint64_t>(*block);
-    auto* pc = reinterpret_cast<PerCpu*>(b + 8 * page);
+    auto* block = static_cast<CpuBlock*>(*mem);
+    PerCpu* pc = &block->cpu;
     pc->self = pc;
+    pc->block = block;
     pc->cpu = 0;
-    pc->vmcb = reinterpret_cast<Vmcb*>(b + 9 * page);
-    pc->host_vmcb = reinterpret_cast<Vmcb*>(b + 10 * page);
-    pc->vmcb_pa = g.mem.phys(pc->vmcb);
-    pc->host_vmcb_pa = g.mem.phys(pc->host_vmcb);
+    Backend::setup(pc->hw, block->hw, [](const void* p) { return g.mem.phys(p); });
     pc->stats.version = VBH_STATS_VERSION;
     pc->stats.launched = 1;
     auto cycles = g.frames.alloc_virt(1);
@@ -105,7 +104,7 @@ void setup_machine() {
     br.phys_addr_bits = 40;
     g.mem.init(br);
     g.frames.init(g.mem, page, hyp_bytes);
-    g.svm_features = svm::svm_feature_npt;
+    svm::shared.features = svm::svm_feature_npt;
     setup_cpu0();
     if (!build_host_npt())
         die("build_host_npt failed");
@@ -224,7 +223,7 @@ bool parse_kind(const char* s, Kind& k) {
 
 // The world switch: the previous exit's result is checked, then the next exit delivered.
 extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t, std::uint64_t, std::uint64_t* tsc) {
-    Vmcb& v = *g.cpus[0]->vmcb;
+    Vmcb& v = *g.cpus[0]->hw.l1.vmcb;
     tsc[0] = 2 * run.exits; // a clock that moves: every exit lands in the histogram
     tsc[1] = 2 * run.exits + 1;
     if (run.exits != 0 && run.kind != Kind::cpuid && !handled(v, gprs))
@@ -254,12 +253,16 @@ void CrossCpuFlush::operator()() const { __atomic_add_fetch(&g.npt_gen, 1, __ATO
 
 } // namespace vbh::image
 
-namespace vbh::svm {
-
-[[noreturn]] void launch_failed(PerCpu*) { die("launch_failed"); }
-[[noreturn]] void devirt(PerCpu*) { die("devirt"); }
-
-} // namespace vbh::svm
+// The ways out of guest mode for good (enter.S, svm/src/vmrun.S) need ring 0; no
+// synthetic exit reaches them.
+extern "C" [[noreturn]] void vbh_launch_return(std::uint64_t, std::int64_t, std::uint64_t,
+                                               std::uint64_t) {
+    die("vbh_launch_return");
+}
+extern "C" [[noreturn]] void vbh_devirt_iret(const std::uint64_t*, const std::uint64_t*,
+                                             std::uint64_t) {
+    die("vbh_devirt_iret");
+}
 
 int main(int argc, char** argv) {
     if (argc != 3 || !parse_kind(argv[1], run.kind)) {
@@ -272,5 +275,5 @@ int main(int argc, char** argv) {
         donate_npf_target();
     run.log0 = g.log.next_seq();
     __builtin_setjmp(loop_restart);
-    svm::vcpu_loop(g.cpus[0]);
+    image::vcpu_loop(g.cpus[0]);
 }

@@ -4,7 +4,6 @@
 #include <vbh/arch/serial.hpp>
 #include <vbh/boot.h>
 #include <vbh/image/hyp.hpp>
-#include <vbh/svm/svm.hpp>
 
 #include "image_abi.h"
 
@@ -16,6 +15,7 @@ namespace vbh::image {
 constinit Hyp g;
 
 Status init(vbh_boot_record* br);
+Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t linux_rsp);
 
 [[noreturn]] void fatal(const char* what, std::uint64_t a, std::uint64_t b) {
     arch::Serial::puts("vbh-hyp: FATAL ");
@@ -36,7 +36,7 @@ extern "C" [[gnu::visibility("default")]] std::int64_t vbh_init(vbh_boot_record*
 
 extern "C" std::int64_t vbh_launch(std::uint32_t cpu, const vbh_guest_entry* entry,
                                    std::uint64_t linux_rsp) {
-    return std::int64_t(vbh::svm::launch(cpu, entry, linux_rsp));
+    return std::int64_t(vbh::image::launch(cpu, entry, linux_rsp));
 }
 
 // Interrupt frame pushed by isr.S: vector, error code, then the CPU's frame.

@@ -1,13 +1,12 @@
 // init(): once, on one CPU, in kernel context (boot.h). Relocate, check the boot
 // record, then build everything the CPUs need before any launch: the frame pool, the
-// SVM permission maps, per-CPU blocks, the hypervisor's page tables, the host NPT and
+// backend's shared state (SVM: the permission maps), per-CPU blocks, the hypervisor's page tables, the host NPT and
 // the core's ownership map. Touches only hypervisor memory and reads MSRs/CPUID.
 #include <vbh/arch/desc.hpp>
 #include <vbh/arch/serial.hpp>
 #include <vbh/core_config.hpp>
 #include <vbh/image/hyp.hpp>
 #include <vbh/image/paging.hpp>
-#include <vbh/svm/svm.hpp>
 
 #include <cstring>
 
@@ -60,27 +59,35 @@ static void build_idt() {
 
 static Result<void> setup_cpus() {
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i) {
-        auto block = g.frames.alloc_virt(percpu_pages);
-        if (!block)
-            return unexpected(block.error());
-        const auto b = reinterpret_cast<std::uint64_t>(*block);
+        auto mem = g.frames.alloc_virt(cpu_block_pages);
+        if (!mem)
+            return unexpected(mem.error());
         auto cycles = g.frames.alloc_virt(1);
         if (!cycles)
             return unexpected(cycles.error());
-        auto* pc = reinterpret_cast<PerCpu*>(b + 8 * page);
+        auto* block = static_cast<CpuBlock*>(*mem);
+        PerCpu* pc = &block->cpu;
         pc->self = pc;
+        pc->block = block;
         pc->cycles = static_cast<vbh_cpu_cycles*>(*cycles);
         pc->cycles->version = VBH_CYCLES_VERSION;
         pc->cycles->cpu = i;
         pc->cpu = i;
-        pc->stack_top = b + 5 * page;
-        pc->vmcb = reinterpret_cast<svm::Vmcb*>(b + 9 * page);
-        pc->host_vmcb = reinterpret_cast<svm::Vmcb*>(b + 10 * page);
-        pc->vmcb_pa = g.mem.phys(pc->vmcb);
-        pc->host_vmcb_pa = g.mem.phys(pc->host_vmcb);
-        pc->hsave_pa = g.mem.phys(reinterpret_cast<void*>(b + 11 * page));
+        Backend::setup(pc->hw, block->hw, [](const void* p) { return g.mem.phys(p); });
         g.cpus[i] = pc;
     }
+    return {};
+}
+
+// The backend's shared state: the CPU must support it; then its permission maps.
+static Result<void> setup_backend() {
+    if (const Status s = Backend::check_cpu(); s != Status::ok)
+        return unexpected(s);
+    auto msrpm = g.frames.alloc_contig(Backend::msrpm_frames);
+    auto iopm = g.frames.alloc_contig(Backend::iopm_frames);
+    if (!msrpm || !iopm)
+        return unexpected(Status::no_memory);
+    Backend::init({*msrpm, g.mem.phys(*msrpm)}, {*iopm, g.mem.phys(*iopm)});
     return {};
 }
 
@@ -95,14 +102,14 @@ static Result<void> setup_core() {
 }
 
 static Result<void> build() {
-    if (auto r = svm::init(); !r)
+    if (auto r = setup_backend(); !r)
         return r;
     if (auto r = setup_cpus(); !r)
         return r;
     if (auto r = build_hyp_tables(); !r)
         return r;
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
-        if (auto r = unmap_guard(reinterpret_cast<char*>(g.cpus[i]) - 8 * page); !r)
+        if (auto r = unmap_guard(&g.cpus[i]->block->guard); !r)
             return r;
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
         g.cpus[i]->host_cr3 = g.hpt->root();

@@ -8,7 +8,7 @@ namespace vbh::image {
 // Every CPU that may hold a translation of the old table either takes an exit (NMI
 // kick) and flushes before its next VMRUN (TLB_CONTROL, see vcpu_loop), or is in the
 // hypervisor and will flush before its next VMRUN because its seen_gen is behind.
-// A CPU writing hypercall output into a host frame (host_writing, see svm/src/env.hpp)
+// A CPU writing hypercall output into a host frame (host_writing, see env.hpp)
 // is waited for too: it either saw the frame already unmapped or finishes first.
 // in_guest / npt_gen are a Dekker pair (seq_cst on both sides): a CPU that enters the
 // guest after we read in_guest == 0 is certain to see the new generation.

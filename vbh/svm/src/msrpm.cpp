@@ -1,14 +1,14 @@
 // The MSR permission map (AMD APM vol. 2 §15.11, figure 15-5): 2 bits per MSR (read,
 // write) for three ranges of 8K MSRs; a set bit intercepts. Everything not set here
 // runs natively; MSRs outside the three ranges always exit (exit_msr.hpp).
-#include <vbh/exit_msr.hpp>
-#include <vbh/svm/svm.hpp>
+#include <vbh/svm/msr.hpp>
 
 #include <cstdint>
 
 namespace vbh::svm {
 
-// Byte offset of an MSR's 2-bit pair in the map, or -1 outside the ranges.
+// Bit offset of an MSR's read-intercept bit in the map (its write bit is the next
+// one), or -1 outside the three ranges.
 static std::int64_t msrpm_bit(std::uint32_t msr) {
     struct Range { std::uint32_t first; std::uint32_t byte; };
     constexpr Range ranges[] = {{0x00000000, 0x000}, {0xc0000000, 0x800}, {0xc0010000, 0x1000}};

@@ -30,9 +30,9 @@
 	mov %rax, 8*\idx(\ptr)
 .endm
 
-/* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t host_vmcb_pa,
+/* void vbh_vmrun(uint64_t *gprs, uint64_t vmcb_pa, uint64_t hyp_state_pa,
  *                uint64_t tsc[2])
- * VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD host: after #VMEXIT the hypervisor never
+ * VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD hypervisor: after #VMEXIT the hypervisor never
  * runs C code with the guest's GS/TR/LDTR/syscall MSRs loaded. tsc[0] is read before
  * the VMLOAD and tsc[1] right after the GPRs are saved, so the hypervisor's time per
  * exit (vbh/exit_cycles.hpp) covers everything but the world switch itself. */
@@ -89,63 +89,6 @@ vbh_vmrun:
 	pop %rbp
 	ret
 	.size vbh_vmrun, . - vbh_vmrun
-
-/* void vbh_enter_hyp(PerCpu *pc, DescPtr *gdtr, DescPtr *idtr, uint64_t cr3,
- *                    uint64_t stack_top)   -- does not return
- * Moves this CPU onto the hypervisor's GDT (CS 0x08, SS/DS/ES 0x10, TR 0x18), IDT,
- * page tables and stack, then calls vbh_vcpu_start(pc). Runs from hypervisor memory,
- * which both the kernel's and our page tables map at the same address (boot.h). */
-	.globl vbh_enter_hyp
-	.type vbh_enter_hyp, @function
-vbh_enter_hyp:
-	lgdt (%rsi)
-	pushq $0x08
-	lea 1f(%rip), %rax
-	push %rax
-	lretq
-1:	mov $0x10, %eax
-	mov %eax, %ss
-	mov %eax, %ds
-	mov %eax, %es
-	mov $0x18, %eax
-	ltr %ax
-	lidt (%rdx)
-	mov %rcx, %cr3
-	/* Drop the kernel's global TLB entries (CR4.PGE toggle, APM vol. 2 §5.5.2):
-	 * from now on only our tables translate for the hypervisor. */
-	mov %cr4, %rax
-	mov %rax, %r9
-	and $~0x80, %r9
-	mov %r9, %cr4
-	mov %rax, %cr4
-	mov %r8, %rsp
-	xor %ebp, %ebp
-	call vbh_vcpu_start
-	ud2
-	.size vbh_enter_hyp, . - vbh_enter_hyp
-
-/* void vbh_launch_return(uint64_t linux_rsp, int64_t status, uint16_t cs, uint16_t ss)
- * Failed launch: the kernel's tables/GDT/IDT/TR are back; reload CS and SS from the
- * kernel's GDT and return from launch() to its caller (see vbh_launch_entry). */
-	.globl vbh_launch_return
-	.type vbh_launch_return, @function
-vbh_launch_return:
-	mov %cx, %ss
-	push %rdx
-	lea 1f(%rip), %rax
-	push %rax
-	lretq
-1:	mov %rdi, %rsp
-	mov %rsi, %rax
-	add $8, %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbx
-	pop %rbp
-	ret
-	.size vbh_launch_return, . - vbh_launch_return
 
 /* void vbh_devirt_iret(const uint64_t *gprs, const uint64_t frame[5], uint64_t efer)
  * DEVIRT: the kernel's CRs, GDT, IDT and VMLOAD state are back. Build the IRET frame

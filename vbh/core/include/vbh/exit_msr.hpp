@@ -1,17 +1,9 @@
-// The MSRs vbh intercepts and how they are emulated (vendor-neutral policy).
-//
-//   EFER (C000_0080h) writes: the host keeps SVME = 1 at all times (AMD APM vol. 2
-//     §15.4: clearing SVME in guest mode would leave the host unable to see SVM and,
-//     in hardware, makes the next VMRUN fail); other bits follow the hardware's #GP
-//     rules (APM vol. 2 §3.1.7: reserved bits, LME change while paging, LMA read-only).
-//   VM_CR (C001_0114h): reads report LOCK | SVMDIS (APM vol. 2 §15.30.1) so the host's
-//     kvm_amd refuses to load ("SVM disabled by BIOS") instead of running a nested
-//     hypervisor vbh does not support; writes get #GP as on a locked VM_CR.
-//   VM_HSAVE_PA (C001_0117h): the real register points at the hypervisor's save area
-//     and must never be moved or revealed: reads return 0, writes #GP (with SVM
-//     reported disabled the host has no use for it; threats.md #7).
-//   Anything else that exits (MSRs outside the three MSRPM ranges always exit once
-//     MSR_PROT is on, APM vol. 2 §15.11) gets #GP, as an unimplemented MSR does.
+// MSR exits, the vendor-neutral half. A backend decides which MSRs it intercepts and
+// emulates its own (AMD's VM_CR and VM_HSAVE_PA: svm/msr.hpp); what every backend
+// shares is the result type, the architectural EFER write rules and the default for
+// an MSR nobody emulates: #GP(0), as the CPU does for an unimplemented MSR (AMD APM
+// vol. 2 §15.11: with MSR_PROT on, MSRs outside the permission map's ranges always
+// exit; Intel SDM vol. 3 §25.1.3 likewise without MSR bitmaps).
 #pragma once
 
 #include <vbh/vcpu.hpp>
@@ -20,23 +12,27 @@
 
 namespace vbh {
 
-inline constexpr std::uint32_t msr_efer = 0xc0000080;
-inline constexpr std::uint32_t msr_vm_cr = 0xc0010114;
-inline constexpr std::uint32_t msr_vm_hsave_pa = 0xc0010117;
-
-inline constexpr std::uint64_t vm_cr_lock = 1u << 3;
-inline constexpr std::uint64_t vm_cr_svmdis = 1u << 4;
-
-// EFER bits software may set (APM vol. 2 §3.1.7, Table 3-6 bits vbh passes through).
-inline constexpr std::uint64_t efer_writable =
-    efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme | efer_lmsle | efer_ffxsr | efer_tce;
-
 struct MsrResult {
     bool gp;             // inject #GP(0), leave RIP
     std::uint64_t value; // for reads: what the guest gets
 };
 
-MsrResult emulate_rdmsr(const VcpuState& v, std::uint32_t msr);
-MsrResult emulate_wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t value);
+// A guest EFER write (APM vol. 2 §3.1.7): bits outside `writable` #GP; the host runs
+// in long mode with paging on, where changing LME #GPs (§14.6.1); LMA is read-only
+// and keeps its value.
+inline MsrResult write_efer(VcpuState& v, std::uint64_t value, std::uint64_t writable) {
+    if ((value & ~writable) != 0 || ((value ^ v.efer) & efer_lme) != 0)
+        return {true, 0};
+    v.efer = (value & ~efer_lma) | (v.efer & efer_lma);
+    return {false, 0};
+}
+
+// The default for an intercepted MSR no backend rule claims: reads of EFER come from
+// the guest's copy, everything else #GPs.
+inline MsrResult default_rdmsr(const VcpuState& v, std::uint32_t msr) {
+    if (msr == msr_efer)
+        return {false, v.efer};
+    return {true, 0};
+}
 
 } // namespace vbh

@@ -34,9 +34,6 @@ struct Hyp {
     Lazy<CoreT> core{};
     EventLog log{};
     PerCpu* cpus[VBH_MAX_CPUS]{};
-    std::uint64_t msrpm_pa{};
-    std::uint64_t iopm_pa{};
-    std::uint32_t svm_features{}; // CPUID 8000_000Ah EDX
     std::uint32_t sealed{};
     std::uint32_t initialized{};
     std::uint64_t npt_gen{};      // bumped after every host NPT edit

@@ -1,16 +1,17 @@
-// Per-CPU hypervisor state, one block per CPU the boot record allows, in hypervisor
-// memory. Layout of the block (contiguous virtual pages):
-//   [guard][stack x4][IST NMI][IST #DF][IST #MC][PerCpu][guest VMCB][host VMCB][HSAVE]
-// The guard page is left out of the hypervisor's page tables: a stack overflow faults
-// (#PF -> #DF on its own IST stack) instead of overwriting the IST stacks.
+// Per-CPU hypervisor state: one CpuBlock per CPU the boot record allows, in hypervisor
+// memory, virtually contiguous (HypFrames::alloc_virt). The guard page is left out of
+// the hypervisor's page tables: a stack overflow faults (#PF -> #DF on its own IST
+// stack) instead of overwriting the IST stacks.
 #pragma once
 
 #include <vbh/arch/desc.hpp>
-#include <vbh/image/percpu_offsets.h>
+#include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
 #include <vbh/exit_cycles.hpp>
+#include <vbh/image/backend.hpp>
+#include <vbh/image/memory.hpp>
+#include <vbh/image/percpu_offsets.h>
 #include <vbh/stats.h>
-#include <vbh/svm/vmcb.hpp>
 #include <vbh/vcpu.hpp>
 
 #include <cstddef>
@@ -18,19 +19,10 @@
 
 namespace vbh::image {
 
-inline constexpr std::uint64_t stack_pages = 4;
-inline constexpr std::uint64_t ist_pages = 3; // NMI, #DF, #MC: one page each
-inline constexpr std::uint64_t percpu_pages = 1 + stack_pages + ist_pages + 1 + 3;
-
-// What launch() must put back if the first VMRUN fails (QEMU overwrites the VMCB save
-// area with host state then: platform.md quirk 2), and what DEVIRT restores besides
-// the guest VMCB.
+// What a failed first VMRUN puts back, and where it returns to.
 struct LaunchSave {
     std::uint64_t linux_rsp; // at the launch entry, after pushing callee-saved registers
-    std::uint64_t cr0, cr3, cr4, efer, hsave_msr, dr7, cr2;
-    arch::DescPtr gdtr;
-    arch::DescPtr idtr;
-    std::uint16_t cs, ss, ds, es;
+    arch::KernelState kernel;
 };
 
 // Selectors of the hypervisor's GDT.
@@ -38,19 +30,17 @@ inline constexpr std::uint16_t sel_code = 0x08;
 inline constexpr std::uint16_t sel_data = 0x10;
 inline constexpr std::uint16_t sel_tss = 0x18;
 
+struct CpuBlock;
+
 struct PerCpu {
     VcpuState vcpu; // first: the entry assembly addresses the GPRs at offset 0
     PerCpu* self;               // %gs:self_offset in the hypervisor (this_cpu())
     std::uint64_t nmis_in_host; // NMIs taken on the hypervisor IDT (isr.S)
     std::uint32_t cpu;
     std::uint32_t apic_id;
-    svm::Vmcb* vmcb;
-    svm::Vmcb* host_vmcb;
-    std::uint64_t vmcb_pa;
-    std::uint64_t host_vmcb_pa;
-    std::uint64_t hsave_pa;
-    std::uint64_t stack_top;
-    std::uint64_t host_cr3;
+    CpuBlock* block;
+    Backend::Cpu hw;            // the vendor's control blocks
+    std::uint64_t host_cr3;     // the hypervisor's own page tables
     arch::DescPtr gdtr;
     arch::DescPtr idtr;
     LaunchSave save;
@@ -75,10 +65,32 @@ struct PerCpu {
 };
 
 static_assert(offsetof(PerCpu, vcpu) == 0);
-static_assert(sizeof(PerCpu) <= 4096);
+static_assert(sizeof(PerCpu) <= page);
 
-// Offsets the assembly uses (vbh/svm/src/vmrun.S): keep both in step.
+// Offsets the assembly uses (isr.S, this_cpu()): keep both in step.
 static_assert(offsetof(PerCpu, self) == VBH_PERCPU_SELF);
 static_assert(offsetof(PerCpu, nmis_in_host) == VBH_PERCPU_NMIS);
+
+struct alignas(4096) Page {
+    std::uint8_t bytes[page];
+};
+
+inline constexpr std::uint64_t stack_pages = 4;
+
+struct CpuBlock {
+    Page guard;
+    Page stack[stack_pages];
+    Page ist_nmi, ist_df, ist_mc; // IST stacks 1..3, one page each
+    alignas(page) PerCpu cpu;
+    alignas(page) Backend::Pages hw;
+
+    std::uint64_t stack_top() { return reinterpret_cast<std::uint64_t>(&stack[stack_pages]); }
+    // Top of an IST stack, 16-byte aligned below the page end (the CPU aligns RSP
+    // down to 16 bytes before it pushes the interrupt frame, AMD APM vol. 2 §8.9.3).
+    static std::uint64_t top(Page& p) { return reinterpret_cast<std::uint64_t>(&p + 1) - 16; }
+};
+
+inline constexpr std::uint64_t cpu_block_pages = sizeof(CpuBlock) / page;
+static_assert(sizeof(CpuBlock) % page == 0);
 
 } // namespace vbh::image

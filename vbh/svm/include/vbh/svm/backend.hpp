@@ -1,20 +1,135 @@
-// The SVM backend's entry points, called by the image (vbh/image/src/entry.cpp).
+// The SVM backend (AMD APM vol. 2 ch. 15): what the image's vendor-neutral launch
+// and VMRUN loop call, as one struct of static functions (image/backend.hpp checks it
+// against the Backend concept and picks it once). The per-exit functions are inline
+// so that the image's loop compiles to one straight path from #VMEXIT to VMRUN.
 #pragma once
 
+#include <ept/format_npt.hpp>
+#include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
 #include <vbh/result.hpp>
+#include <vbh/svm/cpu.hpp>
+#include <vbh/svm/exit_svm.hpp>
+#include <vbh/svm/insn.hpp>
+#include <vbh/svm/msr.hpp>
 
 #include <cstdint>
 
+// vmrun.S: VMLOAD guest, VMRUN, VMSAVE guest, VMLOAD hypervisor; tsc[0] before the
+// VMLOAD, tsc[1] after #VMEXIT (exit_cycles.hpp).
+extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t vmcb_pa, std::uint64_t hyp_state_pa,
+                          std::uint64_t* tsc);
+
 namespace vbh::svm {
 
-// Once at init: CPU support (SVM, NPT, not disabled by firmware) and the shared
-// MSR/IO permission maps.
-Result<void> init();
+// Set once by Svm::init(), read-only after.
+struct Shared {
+    std::uint32_t features; // CPUID 8000_000Ah EDX
+    std::uint64_t msrpm_pa;
+    std::uint64_t iopm_pa;
+};
+extern Shared shared;
 
-// On CPU `cpu`: capture the running kernel into the guest VMCB, switch to the
-// hypervisor's tables and stack and enter the VMRUN loop. Returns only on failure,
-// with the CPU as it was (boot.h). linux_rsp: the caller's stack to unwind to.
-Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t linux_rsp);
+// The contiguous frames init() needs from the image: a zeroed, physically contiguous
+// run of n frames and its physical address.
+struct ContigFrames {
+    void* virt;
+    std::uint64_t phys;
+};
+
+struct Svm {
+    using Cpu = svm::Cpu;
+    using Pages = svm::Pages;
+    using Stage2 = ept::Npt; // the host's stage-2 format
+
+    static constexpr std::uint64_t msrpm_frames = 2; // 8 KiB (§15.11)
+    static constexpr std::uint64_t iopm_frames = 3;  // 12 KiB (§15.10.1); IOIO_PROT off
+
+    // Once at init: CPU support (SVM, NPT, not disabled by firmware) and the shared
+    // MSR/IO permission maps.
+    static Status check_cpu();
+    static void init(ContigFrames msrpm, ContigFrames iopm);
+
+    // phys(const void*): the physical address of a page of hypervisor memory (the
+    // per-CPU block is virtually contiguous, not physically).
+    template <class Phys>
+    static void setup(Cpu& c, Pages& p, Phys phys) {
+        c.l1 = {&p.host_guest, phys(&p.host_guest)};
+        c.active = c.l1;
+        c.hyp_state_pa = phys(&p.hyp_state);
+        c.hsave_pa = phys(p.hsave);
+    }
+
+    // Launch, in the kernel's context: build the host's control block from the
+    // kernel's state (may fail, nothing changed), then switch the CPU on (cannot fail).
+    static Status prepare(Cpu& c, const arch::KernelState& k, const vbh_guest_entry& e,
+                          std::uint64_t stage2_root, std::uint32_t cpu);
+    static void enable(Cpu& c, const arch::KernelState& k);
+    // First thing on the hypervisor's stack: keep the hypervisor's VMLOAD state.
+    static void start(Cpu& c) { vmsave(c.hyp_state_pa); }
+
+    // Enter the active guest until its next #VMEXIT; flush: the host stage-2 changed
+    // since this CPU last entered (docs/launch.md). False if VMRUN failed its checks.
+    static bool run(Cpu& c, VcpuState& s, bool flush, std::uint64_t* tsc) {
+        Vmcb& v = *c.active.vmcb;
+        if (flush) [[unlikely]] {
+            const bool by_asid = shared.features & svm_feature_flush_by_asid;
+            v.asid_tlb = TlbControl::set(v.asid_tlb, by_asid ? tlb_flush_guest : tlb_flush_all);
+        }
+        vbh_vmrun(s.gpr, c.active.pa, c.hyp_state_pa, tsc);
+        v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
+        return !is_vmexit_invalid(v.exit_code);
+    }
+
+    // The exit in vendor-neutral terms.
+    static Exit exit(const Cpu& c) { return translate(*c.active.vmcb, shared.features); }
+
+    // The registers the handlers see that the world switch left in the control block.
+    static void read(const Cpu& c, VcpuState& s) {
+        const Vmcb& v = *c.active.vmcb;
+        s.set_reg(Gpr::rax, v.rax);
+        s.set_reg(Gpr::rsp, v.rsp);
+        s.rip = v.rip;
+        s.efer = v.efer;
+        s.cpl = v.cpl;
+        s.inject = {};
+    }
+
+    // Write the handlers' results back before the next run().
+    static void write(Cpu& c, const VcpuState& s) {
+        Vmcb& v = *c.active.vmcb;
+        v.rax = s.reg(Gpr::rax);
+        v.rsp = s.reg(Gpr::rsp);
+        v.rip = s.rip;
+        v.efer = s.efer | efer_svme;
+        // An event whose delivery the exit interrupted is delivered again unless the
+        // handler chose another one (§15.7.2, EXITINTINFO).
+        if (s.inject.pending())
+            v.event_inj = encode_event(s.inject);
+        else if (EventInj::Valid::get(v.exit_int_info))
+            v.event_inj = v.exit_int_info;
+        else
+            v.event_inj = 0;
+    }
+
+    static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
+
+    // An intercepted NMI stays pending while GIF = 0 (§15.17): opening GIF lets the
+    // hypervisor's own NMI handler take it.
+    static void open_nmi_window() { stgi(); }
+    static void close_nmi_window() { clgi(); }
+
+    static MsrResult rdmsr(const VcpuState& s, std::uint32_t msr) { return emulate_rdmsr(s, msr); }
+    static MsrResult wrmsr(VcpuState& s, std::uint32_t msr, std::uint64_t x) {
+        return emulate_wrmsr(s, msr, x);
+    }
+
+    // Leaving guest mode for good on this CPU, from hypervisor memory (mapped at the
+    // same address in the kernel's tables, boot.h). rollback(): the first VMRUN
+    // failed; the kernel's registers, VMLOAD state, GIF and EFER are back when it
+    // returns. devirt(): VBH_HC_DEVIRT; returns into the kernel after its VMMCALL.
+    static void rollback(Cpu& c, const arch::KernelState& k);
+    [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
+};
 
 } // namespace vbh::svm

@@ -213,7 +213,7 @@ VBH_VMCB_AT(g_pat, 0x668);
 #undef VBH_VMCB_AT
 static_assert(sizeof(Vmcb) == 4096);
 
-// EventInj encoding of a vendor-neutral Event is in exit_svm.cpp.
+// EventInj encoding of a vendor-neutral Event: encode_event() in exit_svm.hpp.
 
 // CPUID 8000_000Ah EDX (§15.4 / CPUID spec): optional SVM features.
 inline constexpr std::uint32_t svm_feature_npt = 1u << 0;

@@ -1,0 +1,43 @@
+// The one point where the image picks its vendor backend. Everything vendor-specific
+// the image's launch and VMRUN loop need is a static function of `Backend`; the
+// concept below is that seam, checked at compile time. An Intel VMX backend
+// (vbh/vmx/) provides the same functions and is chosen here instead; svm/ and vmx/
+// never include each other or the image (docs/architecture.md).
+#pragma once
+
+#include <vbh/arch/kernel_state.hpp>
+#include <vbh/boot.h>
+#include <vbh/exit.hpp>
+#include <vbh/svm/backend.hpp>
+
+#include <concepts>
+#include <cstdint>
+
+namespace vbh::image {
+
+template <class B>
+concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuState& v,
+                               const arch::KernelState& k, const vbh_guest_entry& e,
+                               std::uint64_t* tsc, std::uint64_t x, std::uint32_t n) {
+    typename B::Stage2; // the host stage-2 table format (ept/)
+    { B::check_cpu() } -> std::same_as<Status>;
+    { B::prepare(c, k, e, x, n) } -> std::same_as<Status>;
+    { B::enable(c, k) } -> std::same_as<void>;
+    { B::start(c) } -> std::same_as<void>;
+    { B::run(c, v, true, tsc) } -> std::same_as<bool>;
+    { B::exit(c) } -> std::same_as<Exit>;
+    { B::read(c, v) } -> std::same_as<void>;
+    { B::write(c, v) } -> std::same_as<void>;
+    { B::exit_code(c) } -> std::same_as<std::uint64_t>;
+    { B::open_nmi_window() } -> std::same_as<void>;
+    { B::close_nmi_window() } -> std::same_as<void>;
+    { B::rdmsr(v, n) } -> std::same_as<MsrResult>;
+    { B::wrmsr(v, n, x) } -> std::same_as<MsrResult>;
+    { B::rollback(c, k) } -> std::same_as<void>;
+    { B::devirt(c, v, k) };
+};
+
+using Backend = svm::Svm;
+static_assert(VcpuBackend<Backend>);
+
+} // namespace vbh::image
