@@ -103,15 +103,16 @@ if [ $rc -eq 0 ] && [ "$rows" -eq "$n" ] && grep -q '^total ' /tmp/vbh/stats.txt
 else fail stats_table "rc=$rc rows=$rows: $(head -c 200 /tmp/vbh/stats.txt)"; fi
 vbhctl stats --json > /tmp/vbh/stats.json 2>&1; rc=$?
 sed 's/^/VBHCTL-JSON /' /tmp/vbh/stats.json
-[ $rc -eq 0 ] && pass stats_json_rc "exit 0, $(wc -c < /tmp/vbh/stats.json) bytes" || fail stats_json_rc "rc=$rc"
+if [ $rc -eq 0 ]; then pass stats_json_rc "exit 0, $(wc -c < /tmp/vbh/stats.json) bytes"
+else fail stats_json_rc "rc=$rc"; fi
 timeout 20 vbhctl log --follow --from 0 --count 3 > /tmp/vbh/follow.txt 2>&1; rc=$?
 got=$(grep -c '^seq=' /tmp/vbh/follow.txt)
 if [ $rc -eq 0 ] && [ "$got" -eq 3 ]; then pass log_follow_count "3 entries, exit 0"
 else fail log_follow_count "rc=$rc entries=$got"; fi
 # Nothing new arrives: --follow keeps polling until killed.
 timeout 2 vbhctl log --follow > /dev/null 2>&1; rc=$?
-[ $rc -eq 124 ] || [ $rc -eq 143 ] && pass log_follow_waits "still polling after 2 s" \
-  || fail log_follow_waits "rc=$rc"
+if [ $rc -eq 124 ] || [ $rc -eq 143 ]; then pass log_follow_waits "still polling after 2 s"
+else fail log_follow_waits "rc=$rc"; fi
 cpu=0
 while [ $cpu -lt "$n" ]; do
   taskset -c $cpu vbhctl bench --iterations 5000 > /tmp/vbh/bench.txt 2>&1; rc=$?
@@ -124,9 +125,9 @@ while [ $cpu -lt "$n" ]; do
   cpu=$((cpu + 1))
 done
 vbhctl hypercall 0x77 > /tmp/vbh/hc.txt 2>&1; rc=$?
-[ $rc -eq 1 ] && grep -q 'status=unknown_call' /tmp/vbh/hc.txt && pass status_named "$(cat /tmp/vbh/hc.txt)" \
-  || fail status_named "rc=$rc $(cat /tmp/vbh/hc.txt)"
+if [ $rc -eq 1 ] && grep -q 'status=unknown_call' /tmp/vbh/hc.txt; then pass status_named "$(cat /tmp/vbh/hc.txt)"
+else fail status_named "rc=$rc $(cat /tmp/vbh/hc.txt)"; fi
 vbhctl frobnicate > /tmp/vbh/usage.txt 2>&1; rc=$?
-[ $rc -eq 2 ] && grep -q Usage /tmp/vbh/usage.txt && pass usage_exit2 "exit 2 + usage" \
-  || fail usage_exit2 "rc=$rc"
+if [ $rc -eq 2 ] && grep -q Usage /tmp/vbh/usage.txt; then pass usage_exit2 "exit 2 + usage"
+else fail usage_exit2 "rc=$rc"; fi
 dmesg_clean kernel_log_clean "$mark"
