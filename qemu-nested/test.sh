@@ -68,20 +68,24 @@ step build pass "$root/qemu-nested/build.sh"
 initrd=$root/out/qemu/test-initramfs.cpio.gz
 if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   boot() { "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" "$@"; }
+  # boot_shown ARGS...: boot, its output shown as it comes and kept in $shown. Not
+  # "tee /dev/stderr": that reopens stderr with O_TRUNC, which empties a log file that
+  # test.sh's output is redirected to.
+  boot_shown() { shown=$(boot "$@" | tee >(cat >&2)); }
   # Benchmarks are never pass/fail on time: this step fails only if the boot fails or
   # the report is missing or malformed (docs/benchmarks.md).
   bench_report() {
-    local out log
-    out=$(boot --scenario bench | tee /dev/stderr) || return 1
-    log=$(printf '%s\n' "$out" | sed -n 's/^log: //p' | tail -n1)
+    local log
+    boot_shown --scenario bench || return 1
+    log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
     "$root/tools/report/run.sh" --log "$log" --require-depriv
   }
   # exitcycles also runs vbhctl against the running vbh; the guest has no JSON parser, so
   # the stats --json it printed (VBHCTL-JSON lines) is validated here.
   exitcycles_vbhctl() {
-    local out log
-    out=$(boot --scenario exitcycles | tee /dev/stderr) || return 1
-    log=$(printf '%s\n' "$out" | sed -n 's/^log: //p' | tail -n1)
+    local log
+    boot_shown --scenario exitcycles || return 1
+    log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
     sed -n 's/^.*VBHCTL-JSON //p' "$log" | tr -d '\r' | python3 -m json.tool > /dev/null ||
       { echo "vbhctl stats --json printed in the guest is not valid JSON (log: $log)"; return 1; }
     echo "vbhctl stats --json printed in the guest is valid JSON"
