@@ -32,12 +32,8 @@ parse() { # parse ARGS...: sets the option variables
   done
 }
 
-scenario_file() {
-  local d
-  for d in "$root/qemu-nested/guest/scenarios" "$root/tests/guest-scenarios"; do
-    [ -r "$d/$1.sh" ] && { echo "$d/$1.sh"; return 0; }
-  done
-  return 1
+scenario_file() { # every scenario is tests/scenarios/NAME.sh (build.sh packs them all)
+  [ -r "$root/tests/scenarios/$1.sh" ] && echo "$root/tests/scenarios/$1.sh"
 }
 
 # The scenario's "# boot:" header gives defaults, then the command line overrides them.

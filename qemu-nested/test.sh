@@ -6,12 +6,16 @@
 #   launch          smp 4   same, 20 s workload
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
 #   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
-#   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
+#   loader, hypranges, logfollow   smp 2, each with its own "# boot:" defaults
+#   exitcycles      smp 2   + vbhctl against a running vbh (stats JSON validated here)
 #   hypranges-undefended  the same reads with attackable=1 must succeed
-#   svm-e2e, svm-failtest  tests/exit/qemu: kvm_amd refusal, NMI-kick flush; failed VMRUN
+#   svm-e2e, svm-failtest  tests/exit/qemu drivers: kvm_amd refusal, NMI-kick flush;
+#                   failed VMRUN (each boots its scenario with an overlay)
 #   containment     smp 2   the attack suite: harnesses proven bare, then against vbh
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
-# and compile-check the modules against the newest Debian 6.1 headers.
+# and compile-check the modules against the newest Debian 6.1 headers. Every scenario in
+# tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
+# out of CI by accident.
 # Prints the time of each step; exits 1 if any step failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,20 +44,51 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
     grep -aqE 'VBH-DONE [1-9][0-9]* 1' "$log" && echo "boot.sh failed as it must"
 }
 
+# The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
+# exactly these.
+table=(selftest launch nosvm loader hypranges exitcycles logfollow svm_e2e svm_failtest
+       containment bench)
+scenario_table() { # every file is in the table and every table entry is a file
+  local f n bad=0 have=" ${table[*]} "
+  for f in "$root"/tests/scenarios/*.sh; do
+    n=${f##*/}; n=${n%.sh}
+    case $have in *" $n "*) ;; *) echo "tests/scenarios/$n.sh: not booted by test.sh"; bad=1 ;; esac
+  done
+  for n in "${table[@]}"; do
+    [ -r "$root/tests/scenarios/$n.sh" ] || { echo "test.sh names $n: no tests/scenarios/$n.sh"; bad=1; }
+  done
+  [ $bad = 0 ] && echo "${#table[@]} scenarios, all booted below"
+}
+
 t_all=$SECONDS
+step scenario-table pass scenario_table
 step build pass "$root/qemu-nested/build.sh"
 # Boot a private copy of what was built (even if partial): other people may rebuild
 # out/qemu/initramfs.cpio.gz while the matrix runs.
 initrd=$root/out/qemu/test-initramfs.cpio.gz
 if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   boot() { "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" "$@"; }
+  # boot_shown ARGS...: boot, its output shown as it comes and kept in $shown. Not
+  # "tee /dev/stderr": that reopens stderr with O_TRUNC, which empties a log file that
+  # test.sh's output is redirected to.
+  boot_shown() { shown=$(boot "$@" | tee >(cat >&2)); }
   # Benchmarks are never pass/fail on time: this step fails only if the boot fails or
   # the report is missing or malformed (docs/benchmarks.md).
   bench_report() {
-    local out log
-    out=$(boot --scenario bench | tee /dev/stderr) || return 1
-    log=$(printf '%s\n' "$out" | sed -n 's/^log: //p' | tail -n1)
+    local log
+    boot_shown --scenario bench || return 1
+    log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
     "$root/tools/report/run.sh" --log "$log" --require-depriv
+  }
+  # exitcycles also runs vbhctl against the running vbh; the guest has no JSON parser, so
+  # the stats --json it printed (VBHCTL-JSON lines) is validated here.
+  exitcycles_vbhctl() {
+    local log
+    boot_shown --scenario exitcycles || return 1
+    log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
+    sed -n 's/^.*VBHCTL-JSON //p' "$log" | tr -d '\r' | python3 -m json.tool > /dev/null ||
+      { echo "vbhctl stats --json printed in the guest is not valid JSON (log: $log)"; return 1; }
+    echo "vbhctl stats --json printed in the guest is valid JSON"
   }
   step selftest pass boot --scenario selftest
   step selftest-must-fail pass must_fail_deliberately
@@ -63,11 +98,8 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
     --append "vbh.workload_secs=$(( secs / 3 > 10 ? secs / 3 : 10 ))" --append vbh.baseline_secs=5
   step nosvm pass boot --scenario nosvm
   step nonpt pass boot --scenario nosvm --cpu EPYC,+svm,-npt
-  for f in "$root"/tests/guest-scenarios/*.sh; do
-    [ -e "$f" ] || continue
-    n=${f##*/}; n=${n%.sh}
-    step "$n" pass boot --scenario "$n"
-  done
+  for n in loader hypranges logfollow; do step "$n" pass boot --scenario "$n"; done
+  step exitcycles pass exitcycles_vbhctl
   # hypranges (above) shows every hypervisor range unreadable; the same harness with
   # the defence off (attackable=1) must read them, or that result proves nothing.
   step hypranges-undefended pass boot --scenario hypranges --append vbh.hypranges_defence=off

@@ -3,6 +3,8 @@
 # that qemu-nested/boot.sh parses, one record per line:
 #   VBH-CHECK <name> <pass|fail> <detail...>
 #   VBH-METRIC <name> <value> <unit>
+#   VBH-SAMPLES <name> <unit> <value>...  raw samples; several lines of one name add up
+#                                       (the host computes the statistics: tools/report)
 #   VBH-INFO <text...>
 #   VBH-DONE <passed> <failed>          (printed once by /init at the end)
 # Names are single words. Each result is also appended to $VBH_RESULTS for /init.
@@ -32,6 +34,11 @@ check() { # check NAME CMD...: pass if CMD exits 0; its output becomes the detai
 }
 
 metric() { echo "VBH-METRIC $1 $2 $3"; }   # metric NAME VALUE UNIT
+samples() { # samples NAME UNIT < values (whitespace separated): VBH-SAMPLES lines of 16
+  # values, short enough that a kernel message rarely splits one
+  tr -s ' \t' '\n\n' | grep . | awk -v p="VBH-SAMPLES $1 $2" '
+    { l = l " " $1 } NR % 16 == 0 { print p l; l = "" } END { if (l != "") print p l }'
+}
 info() { echo "VBH-INFO $*"; }
 
 param() { # param NAME [DEFAULT]: value of vbh.NAME=... on the kernel command line

@@ -14,7 +14,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 guest_files() { # guest_files DIR
   local f
   mkdir -p "$1"
-  for f in "$root"/tests/containment/guest/*.sh; do
+  for f in "$root"/tests/scenarios/containment/*.sh; do
     install -m 755 "$f" "$1/containment-${f##*/}"
   done
   gcc -static -O2 -Wall -Werror -o "$1/vbh_ring3" "$root/tests/containment/ring3.c"
@@ -27,7 +27,7 @@ st=$out/overlay
 rm -rf "$st"
 guest_files "$st/lib/vbh/bin"
 mkdir -p "$st/lib/vbh/scenarios" "$st/lib/vbh/modules"
-cp "$root/qemu-nested/guest/scenarios/containment.sh" "$st/lib/vbh/scenarios/"
+cp "$root/tests/scenarios/containment.sh" "$st/lib/vbh/scenarios/"
 # shellcheck source=/dev/null
 . "$root/out/qemu/kernel.env"
 make -s -C "$KDIR" M="$root/tests/guest-modules/attack" modules

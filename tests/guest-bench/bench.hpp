@@ -4,14 +4,8 @@
 #define VBH_GUEST_BENCH_BENCH_HPP
 
 #include <cstdint>
-#include <vector>
 
 namespace vbh_bench {
-
-// The 10th percentile of the repetitions, as a Google Benchmark statistic: host
-// preemption of a vCPU only ever adds time, so a low percentile is the least disturbed
-// estimate when most repetitions were hit.
-double p10(const std::vector<double>& v);
 
 void list_workloads(); // "NAME ITERS BATCH" lines
 void register_workloads(std::int64_t scale_pct);

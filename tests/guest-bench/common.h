@@ -3,9 +3,10 @@
  * In-guest workloads for the vbh exit-overhead benchmark (docs/benchmarks.md).
  * Each workload does a fixed amount of work, so the bare and the deprivileged run of one
  * boot do exactly the same; workloads.cpp registers each with Google Benchmark as many
- * short repetitions (one batch each) whose median and 10th percentile are reported next
- * to the mean, because under QEMU TCG on a busy host the vCPU thread is preempted at
- * random and only a robust statistic survives that.
+ * short repetitions (one batch each); each repetition's time is printed, and the report
+ * (tools/report) takes their median and 10th percentile next to the mean, because
+ * under QEMU TCG on a busy host the vCPU thread is preempted at random and only a
+ * robust statistic survives that.
  */
 #ifndef VBH_GUEST_BENCH_COMMON_H
 #define VBH_GUEST_BENCH_COMMON_H

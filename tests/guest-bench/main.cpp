@@ -8,8 +8,10 @@
  *       runs the benchmarks: the workloads (workloads.cpp, named as in `list`; iteration
  *       counts PCT % of the defaults) and the round trips (roundtrip.cpp; N repetitions
  *       of N calls each), e.g. --benchmark_filter='^exec/' --benchmark_format=json.
- * Every benchmark reports aggregates over its repetitions only: mean, median, stddev, cv
- * and p10, per iteration, in wall-clock ns. Exit status 1 if a workload failed; a round
+ * Every benchmark reports each of its repetitions (run_type "iteration" in the JSON: the
+ * raw samples, per iteration, in wall-clock ns); the statistics over them are computed
+ * on the host by tools/report (Google Benchmark's own mean/median/stddev aggregates
+ * follow in the output and are not used). Exit status 1 if a workload failed; a round
  * trip that cannot run (ring-3 VMMCALL when bare) is an error entry in the output.
  * Dynamically linked: Debian's libbenchmark-dev has no static library; qemu-nested/build.sh
  * packs the shared libraries into the initramfs.
@@ -29,18 +31,6 @@
 extern "C" {
 #include "common.h"
 }
-
-namespace vbh_bench {
-
-double p10(const std::vector<double>& v)
-{
-	std::vector<double> s(v);
-
-	std::sort(s.begin(), s.end());
-	return s.empty() ? 0 : s[s.size() / 10];
-}
-
-} // namespace vbh_bench
 
 namespace {
 

@@ -155,9 +155,7 @@ void register_roundtrips(std::int64_t batch, std::int64_t reps)
 	auto common = [&](benchmark::internal::Benchmark* b) {
 		b->Iterations(batch)
 			->Repetitions(int(reps))
-			->ReportAggregatesOnly(true)
-			->Unit(benchmark::kNanosecond)
-			->ComputeStatistics("p10", p10);
+			->Unit(benchmark::kNanosecond);
 	};
 
 	common(benchmark::RegisterBenchmark("user_nop", user_nop));

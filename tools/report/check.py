@@ -9,7 +9,7 @@ in benchmod's loop and by Google Benchmark (kernel_vmmcall).
 import os
 import re
 
-from report import NA, SECTIONS
+from layout import NA, SECTIONS
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -12,12 +12,9 @@ import argparse
 import os
 import sys
 
+import check
 import vbhlog
-
-NA = "n/a"
-SECTIONS = ["## Run", "## Workloads: bare vs deprivileged", "## Exits per second per CPU",
-            "## Round-trip costs", "## Google Benchmark round trips",
-            "## Hypervisor time per exit", "## Launch and footprint", "## Checks", "## Caveats"]
+from layout import NA, SECTIONS
 WHAT = {
     "calib": "CONTROL: 4096-step ALU loop vbh cannot slow (host drift)",
     "exec": "fork + execve + wait of a static binary",
@@ -250,7 +247,6 @@ def main():
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
     if a.check:
-        import check
         problems = check.check_report(a.check, a.require_depriv)
         for p in problems:
             print(f"report --check: {p}", file=sys.stderr)

@@ -55,7 +55,7 @@ boot() {
   build
   load0=$(cut -d' ' -f1-3 /proc/loadavg)
   out=$("$root/qemu-nested/boot.sh" --no-build --scenario bench --smp "$smp" "${append[@]}" \
-        2>&1 | tee /dev/stderr) || rc=$?
+        2>&1 | tee >(cat >&2)) || rc=$?  # not tee /dev/stderr: it truncates a redirected log
   log=$(echo "$out" | sed -n 's/^log: //p' | tail -n1)
   hostload="$load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after ($(nproc) host CPUs)"
   if [ -z "$log" ]; then  # boot.sh died before its summary: take the newest bench log

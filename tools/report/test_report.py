@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Self-test of the report generator on a synthetic bench log with both halves:
     /usr/bin/python3 tools/report/test_report.py
-Checks that every metric family lands in report.md (Google Benchmark round trips above
+Checks the statistics computed from the guest's raw samples and totals (stats.py: medians,
+p10, run means, exit rates, round-trip and per-exit means, a samples line broken by a
+kernel message), that a log in the older pre-computed form still reports, that every
+metric family lands in report.md (Google Benchmark round trips above
 their nop, the hypervisor's per-exit cycles summed over CPUs), that --check accepts the
 result (also with --require-depriv), that a log without exit_cycles gives n/a rather than
 a failure, and that --check rejects a missing section, a garbled number, a bare-only
@@ -13,9 +16,18 @@ import sys
 import tempfile
 import unittest
 
+try:
+    import matplotlib  # noqa: F401
+except ImportError:  # Debian's matplotlib is built for the system interpreter (run.sh)
+    if sys.executable != "/usr/bin/python3" and os.path.exists("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
 import report  # noqa: E402
+import stats  # noqa: E402
+import vbhlog  # noqa: E402
 
 LOG = """\
 Booting from ROM..
@@ -23,8 +35,9 @@ VBH-INFO kernel 6.12.117+deb12-amd64, 2 CPUs, scenario bench, /init reached at 5
 VBH-INFO bench: 2 CPUs, 5 reps, scale 100 %, 990504 kB
 VBH-METRIC footprint.ram 1073206272 B
 VBH-CHECK bench_benchmod pass
-VBH-METRIC rt.bare.nop.cpu0 40.0 ns
-VBH-METRIC rt.bare.nop.cpu0.cycles 60.0 cycles
+VBH-METRIC rt.bare.nop.cpu0.iters 20000 iterations
+VBH-METRIC rt.bare.nop.cpu0.total_ns 800000 ns
+VBH-METRIC rt.bare.nop.cpu0.total_cycles 1200000 cycles
 VBH-METRIC rt.bare.nop.cpu0.min 42 cycles
 VBH-METRIC rt.bare.nop.cpu0.p50 60 cycles
 VBH-METRIC tsc_khz 2000000 kHz
@@ -35,41 +48,43 @@ VBH-METRIC hist.bare.cpuid.cpu0.6 19990 count
 VBH-METRIC hist.bare.cpuid.cpu0.16 10 count
 VBH-METRIC wl.bare.calib 30000.0 ns
 VBH-METRIC wl.depriv.calib 30300.0 ns
-VBH-METRIC wl.bare.exec 10000000.00 ns
-VBH-METRIC wl.bare.exec.max 12000000.00 ns
-VBH-METRIC wl.bare.exec.fastest 9000000.00 ns
-VBH-METRIC wl.bare.exec.p10 8000000.00 ns
-VBH-CHECK bench_bare_exec pass 60 iterations per run, runs (ms): 600.0 700.0
+VBH-SAMPLES wl.bare.exec.run1 ns 9000000.0 8000000.0
+VBH-SAMPLES wl.bare.exec.run1 ns 10000000.0
+VBH-SAMPLES wl.bare.exec.run2 ns 10000000.0 16000000.0 10000000.0
+VBH-SAMPLES wl.bare.exec.run3 ns 13000000.0 9000000.0 11000000.0
+VBH-CHECK bench_bare_exec pass 3 runs; repetitions per run: 3 3 3
 [   30.1] some kernel line VBH-METRIC wl.bare.syscall 500.00 ns
 VBH-METRIC wl.bare.syscall.max 550.00 ns
-VBH-METRIC launch.insmod 812.500 ms
+VBH-METRIC launch.insmod 812500000 ns
 VBH-METRIC launch.loader_log 640.250 ms
 VBH-CHECK bench_launch pass state=running cpus=2/2 backend=svm version=0.1
-VBH-METRIC exits.idle.cpu0 3.0 exit/s
-VBH-METRIC exits.idle.cpu1 2.5 exit/s
+VBH-METRIC elapsed.idle 2000000000 ns
+VBH-METRIC exitdelta.idle.cpu0 6 exits
+VBH-METRIC exitdelta.idle.cpu1 5 exits
 VBH-METRIC exitkind.idle.nmi 20 exits
-VBH-METRIC exits.exec.cpu0 1500.0 exit/s
-VBH-METRIC exits.exec.cpu1 10.0 exit/s
+VBH-METRIC elapsed.exec 4000000000 ns
+VBH-METRIC exitdelta.exec.cpu0 6000 exits
+VBH-METRIC exitdelta.exec.cpu1 40 exits
 VBH-METRIC exitkind.exec.msr_read 900 exits
-VBH-METRIC wl.depriv.exec 11500000.00 ns
-VBH-METRIC wl.depriv.exec.max 12500000.00 ns
-VBH-METRIC wl.depriv.exec.fastest 9900000.00 ns
-VBH-METRIC wl.depriv.exec.p10 8400000.00 ns
+VBH-SAMPLES wl.depriv.exec.run1 ns 9800000.0 8400000.0 11500000.0
+VBH-SAMPLES wl.depriv.exec.run2 ns 11500000.0 14500000.0 11500000.0
+VBH-SAMPLES wl.depriv.exec.run3 ns 12000000.0 11600000.0 12100000.0
+[   41.2] vbh: a kernel line VBH-SAMPLES wl.depriv.exec.run3 ns 1.0 2.0 3.0 [  41.3] usb 1-1
 VBH-METRIC wl.depriv.syscall 505.00 ns
 VBH-METRIC wl.depriv.syscall.max 530.00 ns
 VBH-METRIC rt.depriv.nop.cpu0 41.0 ns
 VBH-METRIC rt.depriv.nop.cpu0.cycles 61.0 cycles
 VBH-METRIC rt.depriv.nop.cpu0.min 42 cycles
 VBH-METRIC rt.depriv.nop.cpu0.p50 62 cycles
-VBH-METRIC rt.depriv.vmmcall.cpu0 11000.0 ns
-VBH-METRIC rt.depriv.vmmcall.cpu0.cycles 23000.0 cycles
+VBH-METRIC rt.depriv.vmmcall.cpu0.iters 20000 iterations
+VBH-METRIC rt.depriv.vmmcall.cpu0.total_ns 220000000 ns
+VBH-METRIC rt.depriv.vmmcall.cpu0.total_cycles 460000000 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0.min 20000 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0.p50 22062 cycles
 VBH-METRIC rt.depriv.vmmcall.cpu0.p99 40000 cycles
 VBH-METRIC hist.depriv.vmmcall.cpu0.14 19000 count
 VBH-METRIC hist.depriv.vmmcall.cpu0.15 1000 count
-VBH-METRIC gb.bare.user_nop 20.0 ns
-VBH-METRIC gb.bare.user_nop.p10 19.5 ns
+VBH-SAMPLES gb.bare.user_nop ns 21.0 19.5 20.0
 VBH-METRIC gb.bare.user_cpuid 25.0 ns
 VBH-CHECK gb_bare_user_vmmcall pass skipped as expected: bare: VMMCALL from ring 3 raised #UD
 VBH-METRIC gb.bare.kernel_nop 800.0 ns
@@ -80,16 +95,16 @@ VBH-METRIC gb.depriv.user_cpuid 26.0 ns
 VBH-METRIC gb.depriv.user_vmmcall 11770.0 ns
 VBH-METRIC gb.depriv.user_vmmcall.p10 11500.0 ns
 VBH-METRIC gb.depriv.kernel_nop 870.0 ns
-VBH-METRIC gb.depriv.kernel_vmmcall 25870.0 ns
-VBH-METRIC gb.depriv.kernel_vmmcall.p10 24000.0 ns
+VBH-SAMPLES gb.depriv.kernel_vmmcall ns 26000.0 25870.0 24000.0 25000.0 26500.0 27000.0
+VBH-SAMPLES gb.depriv.kernel_vmmcall ns 25900.0 25800.0 24500.0 30000.0 25870.0
 VBH-METRIC gb.depriv.kernel_wrmsr_efer 24870.0 ns
 VBH-CHECK gb_depriv_kernel_wrmsr_efer pass 50 x 100 calls, median 24870.0 ns
 VBH-METRIC hypcyc.hypercall.cpu0.count 100 exits
-VBH-METRIC hypcyc.hypercall.cpu0.mean 3000.0 cycles
+VBH-METRIC hypcyc.hypercall.cpu0.cycles 300000 cycles
 VBH-METRIC hypcyc.hypercall.cpu0.max 9000 cycles
 VBH-METRIC hypcyc_hist.hypercall.cpu0.11 100 count
 VBH-METRIC hypcyc.hypercall.cpu1.count 300 exits
-VBH-METRIC hypcyc.hypercall.cpu1.mean 1000.0 cycles
+VBH-METRIC hypcyc.hypercall.cpu1.cycles 300000 cycles
 VBH-METRIC hypcyc.hypercall.cpu1.max 5000 cycles
 VBH-METRIC hypcyc_hist.hypercall.cpu1.9 300 count
 VBH-METRIC hypcyc.msr_write.cpu0.count 10 exits
@@ -97,7 +112,6 @@ VBH-METRIC hypcyc.msr_write.cpu0.mean 2000.0 cycles
 VBH-METRIC hypcyc.msr_write.cpu0.max 2500 cycles
 VBH-METRIC hypcyc_hist.msr_write.cpu0.10 10 count
 VBH-METRIC footprint.hyp 35651584 B
-VBH-METRIC footprint.hyp_pct 3.322 %
 VBH-METRIC wl.bare.broken notanumber ns
 VBH-DONE 20 0
 """
@@ -153,13 +167,53 @@ class ReportTest(unittest.TestCase):
         # above nop = median - the nop median of the same side (user_nop / kernel_nop)
         self.assertIn("| user_vmmcall | null hypercall from ring 3 (vbh: VBH_E_DENIED) | n/a | "
                       "11770.0 | n/a | 11500.0 | n/a | 11750.0 |", self.md)
+        # 11 samples over two lines: median the 6th (25870), p10 the 2nd lowest (24500)
         self.assertIn("| kernel_vmmcall | ioctl: VMMCALL VBH_HC_VERSION | n/a | 25870.0 | n/a | "
-                      "24000.0 | n/a | 25000.0 |", self.md)
+                      "24500.0 | n/a | 25000.0 |", self.md)
         self.assertIn("| kernel_wrmsr_efer | ioctl: WRMSR EFER, same value (intercepted) | "
                       "830.0 | 24870.0 | n/a | n/a | 30.0 | 24000.0 |", self.md)
         self.assertIn("| kernel_nop | benchmod ioctl alone (baseline of kernel_*) | 800.0 | "
                       "870.0 | 790.0 | n/a | n/a | n/a |", self.md)
         self.assertIn("| gb_depriv_kernel_wrmsr_efer | pass |", self.md)
+
+    def test_workload_from_samples(self):
+        # bare exec runs [9,8,10] [10,16,10] [13,9,11] ms: run medians 9, 10, 11 -> 10;
+        # p10 the lowest run p10 (8); run means 9, 12, 11 -> fastest 9, max 12.
+        run = vbhlog.parse(LOG)
+        self.assertEqual(len(run.samples["wl.bare.exec.run1"][1]), 3)  # two lines add up
+        self.assertEqual(run.metrics["wl.bare.exec"], (10e6, "ns"))
+        self.assertEqual(run.value("wl.bare.exec.p10"), 8e6)
+        self.assertEqual(run.value("wl.bare.exec.fastest"), 9e6)
+        self.assertEqual(run.value("wl.bare.exec.max"), 12e6)
+        # the line a kernel message broke adds nothing to run 3
+        self.assertEqual(run.samples["wl.depriv.exec.run3"][1], [12e6, 11.6e6, 12.1e6])
+        self.assertEqual(run.value("wl.depriv.exec"), 11.5e6)
+        self.assertAlmostEqual(run.value("wl.depriv.exec.fastest"), 9.9e6)
+        self.assertEqual(run.value("wl.calib"), None)  # pre-computed lines stay as sent
+        self.assertEqual(run.value("wl.bare.calib"), 30000.0)
+
+    def test_derived_totals(self):
+        run = vbhlog.parse(LOG)
+        self.assertEqual(run.metrics["exits.exec.cpu0"], (1500.0, "exit/s"))  # 6000 in 4 s
+        self.assertEqual(run.metrics["rt.depriv.vmmcall.cpu0"], (11000.0, "ns"))
+        self.assertEqual(run.metrics["rt.depriv.vmmcall.cpu0.cycles"], (23000.0, "cycles"))
+        self.assertEqual(run.value("hypcyc.hypercall.cpu1.mean"), 1000.0)
+        self.assertEqual(run.metrics["launch.insmod"], (812.5, "ms"))
+        self.assertEqual(run.value("gb.bare.user_nop"), 20.0)
+        self.assertEqual(run.value("gb.bare.user_nop.p10"), 19.5)
+
+    def test_stats_functions(self):
+        self.assertEqual(stats.median([3, 1, 2]), 2)
+        self.assertEqual(stats.median([4, 1, 3, 2]), 2.5)  # even count: mean of the middle two
+        self.assertEqual(stats.p10(list(range(100, 0, -1))), 11)  # index 10 of 1..100
+        self.assertEqual(stats.p10([5, 7, 6]), 5)
+        self.assertEqual(stats.workload([]), {})
+        self.assertEqual(stats.workload([[1, 2, 3], [], [10, 20, 30]]),
+                         {"": 11.0, ".p10": 1, ".fastest": 2.0, ".max": 20.0})
+        kept = {"wl.bare.x": (5.0, "ns")}  # a metric the log already has is not replaced
+        stats.derive(kept, {"wl.bare.x.run1": ("ns", [1.0, 2.0, 3.0])})
+        self.assertEqual(kept["wl.bare.x"], (5.0, "ns"))
+        self.assertEqual(kept["wl.bare.x.p10"], (1.0, "ns"))
 
     def test_hyp_cycles(self):
         # CPUs summed: 400 exits, mean (100*3000 + 300*1000) / 400 = 1500 cycles = 750 ns

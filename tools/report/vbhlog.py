@@ -3,20 +3,25 @@
 The guest prints one record per line (qemu-nested/guest/lib.sh):
     VBH-CHECK <name> <pass|fail> <detail...>
     VBH-METRIC <name> <value> <unit>
+    VBH-SAMPLES <name> <unit> <value>...   (several lines of one name add up)
     VBH-INFO <text...>
 Kernel messages can share the serial console, so records are searched for anywhere in
-a line, and a metric whose value does not parse is ignored rather than guessed.
+a line, and a metric or sample whose value does not parse is ignored rather than
+guessed. The statistics over the samples are stats.derive()'s.
 """
 import re
 from dataclasses import dataclass, field
 
-_RECORD = re.compile(r"VBH-(CHECK|METRIC|INFO|DONE)\s+(.*)")
+import stats
+
+_RECORD = re.compile(r"VBH-(CHECK|METRIC|SAMPLES|INFO|DONE)\s+(.*)")
 
 
 @dataclass
 class Run:
     """Every record of one boot, keyed the way the bench scenario names them."""
     metrics: dict = field(default_factory=dict)  # name -> (value, unit)
+    samples: dict = field(default_factory=dict)  # name -> (unit, [value, ...])
     checks: list = field(default_factory=list)   # (name, passed, detail)
     info: list = field(default_factory=list)
     done: bool = False
@@ -38,7 +43,17 @@ class Run:
 _CRASH = re.compile(r"BUG: |Oops|Kernel panic|general protection fault|soft lockup|hard LOCKUP")
 
 
+def _floats(words):
+    """The values of one samples line, or none at all if a word does not parse (a kernel
+    message broke the line: its numbers could pass for samples)."""
+    try:
+        return [float(w) for w in words]
+    except ValueError:
+        return []
+
+
 def parse(text):
+    """Every record of the log, then the statistics derived from its raw samples."""
     run = Run()
     for line in text.splitlines():
         line = line.replace("\r", "")
@@ -55,6 +70,10 @@ def parse(text):
                     run.metrics[parts[0]] = (float(parts[1]), " ".join(parts[2:3]))
                 except ValueError:
                     pass
+        elif kind == "SAMPLES":
+            parts = rest.split()
+            if len(parts) >= 2:
+                run.samples.setdefault(parts[0], (parts[1], []))[1].extend(_floats(parts[2:]))
         elif kind == "CHECK":
             parts = rest.split(None, 2)
             if len(parts) >= 2 and parts[1] in ("pass", "fail"):
@@ -64,6 +83,7 @@ def parse(text):
             run.info.append(rest)
         else:
             run.done = True
+    stats.derive(run.metrics, run.samples)
     return run
 
 

@@ -20,7 +20,7 @@ make -C "$KDIR" M="$ld" VBH_ROOT="$root" VBH_IMAGE="$img" modules > "$out/loader
 st=$out/overlay-failtest
 rm -rf "$st" && mkdir -p "$st/lib/vbh/scenarios"
 cp "$ld/vbh.ko" "$st/lib/vbh/vbh.ko"
-cp "$root/tests/exit/qemu/svm_failtest.sh" "$st/lib/vbh/scenarios/"
+cp "$root/tests/scenarios/svm_failtest.sh" "$st/lib/vbh/scenarios/"
 (cd "$st" && find . | cpio -o -H newc 2>/dev/null | gzip) > "$out/overlay-failtest.cpio.gz"
 cat "$root/out/qemu/initramfs.cpio.gz" "$out/overlay-failtest.cpio.gz" > "$out/initramfs-failtest.cpio.gz"
 log=$out/svm_failtest-smp2.log

@@ -12,7 +12,7 @@ out=$root/out/svm
 . "$root/out/qemu/kernel.env"
 st=$out/overlay
 rm -rf "$st" && mkdir -p "$st/lib/vbh/scenarios" "$st/lib/vbh/kvm"
-cp "$root/tests/exit/qemu/svm_e2e.sh" "$st/lib/vbh/scenarios/"
+cp "$root/tests/scenarios/svm_e2e.sh" "$st/lib/vbh/scenarios/"
 for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
   xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
 done

@@ -14,28 +14,32 @@
 #   vbh.bench_msr=0xNNN     MSR for the rdmsr loop (0xc0010114, VM_CR: vbh intercepts it)
 #   vbh.insmod_args=a=1,b=2 vbh.ko parameters (commas become spaces)
 # vbh-bench (tests/guest-bench) is a Google Benchmark program: one run of a workload is
-# many repetitions of one short batch each, reported as aggregates over the repetitions
-# (JSON; gb_lines below).
-# Metrics (report: tools/report/report.py):
-#   wl.MODE.WORKLOAD ns          ns per iteration: median over runs of each run's median
-#                                repetition (MODE = bare | depriv); robust to host preemption
-#   wl.MODE.WORKLOAD.p10 ns      lowest 10th-percentile repetition of the runs (least disturbed)
-#   wl.MODE.WORKLOAD.fastest|.max ns   fastest and slowest run mean per iteration
-#   gb.MODE.OP[.p10] ns          Google Benchmark round trips (OP = user_nop, user_cpuid,
-#                                user_vmmcall, kernel_nop, kernel_cpuid, kernel_vmmcall,
-#                                kernel_rdmsr, kernel_wrmsr_efer): median and p10 repetition
-#   exits.PHASE.cpuN exit/s      PHASE = idle | WORKLOAD (deprivileged only)
-#   rt.MODE.LOOP.cpuN[.cycles|.min|.p50|.p99] ns|cycles   benchmod round trips
-#                                (mean ns, mean/fastest/median/99th percentile cycles)
-#   tsc_khz kHz                  the guest kernel's TSC frequency (cycles -> ns)
-#   hist.MODE.LOOP.cpu0.B count  iterations with 2^B <= cycles < 2^(B+1)
+# many repetitions of one short batch each; every repetition's time is printed (JSON;
+# gb_lines below). This scenario prints raw numbers only: the statistics (medians,
+# percentiles, means, rates, ratios) are computed by tools/report/stats.py.
+# Samples (VBH-SAMPLES, lib.sh) and metrics (report: tools/report/report.py):
+#   samples wl.MODE.WORKLOAD.runR ns   ns per iteration of each repetition of run R
+#                                (MODE = bare | depriv)
+#   samples gb.MODE.OP ns        Google Benchmark round trips, ns per call of each
+#                                repetition (OP = user_nop, user_cpuid, user_vmmcall,
+#                                kernel_nop, kernel_cpuid, kernel_vmmcall, kernel_rdmsr,
+#                                kernel_wrmsr_efer)
+#   exitdelta.PHASE.cpuN exits, elapsed.PHASE ns   exits during PHASE (idle | WORKLOAD,
+#                                deprivileged only) and its length
 #   exitkind.PHASE.KIND exits    exits by reason during PHASE, all CPUs (KIND: loader/stats.c)
-#   hypcyc.KIND.cpuN.count|.mean|.max exits|cycles   cycles vbh spent per exit (#VMEXIT to
-#                                the next VMRUN) over the whole boot, from $sys/exit_cycles
+#   rt.MODE.LOOP.cpuN.iters|.total_ns|.total_cycles   benchmod round trips: the loop's
+#                                totals; .min|.p50|.p99 cycles and hist.MODE.LOOP.cpu0.B
+#                                (iterations with 2^B <= cycles < 2^(B+1)) are benchmod's
+#                                own summary of its 20000 samples (that many numbers per
+#                                loop would take minutes to cross the serial console)
+#   tsc_khz kHz                  the guest kernel's TSC frequency (cycles -> ns)
+#   hypcyc.KIND.cpuN.count|.cycles|.max exits|cycles   cycles vbh spent on exits of KIND
+#                                (#VMEXIT to the next VMRUN; total and largest) over the
+#                                whole boot, from $sys/exit_cycles
 #   hypcyc_hist.KIND.cpuN.B count   exits with 2^B <= cycles < 2^(B+1)
-#   launch.insmod ms             insmod wall time; launch.loader_log ms: first vbh: kernel log
+#   launch.insmod ns             insmod wall time; launch.loader_log ms: first vbh: kernel log
 #                                line to "running and sealed" (the loader's own timestamps)
-#   footprint.hyp|ram B, footprint.hyp_pct %
+#   footprint.hyp|ram B
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
 bm=/sys/kernel/benchmod
@@ -48,8 +52,6 @@ gb_reps=$(param bench_gb_reps 50)
 only=$(param bench_only "" | tr ',' ' ')
 BENCH=$(command -v vbh-bench || echo /lib/vbh/bin/vbh-bench)
 ncpu=$(online_cpus)
-
-div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { printf f "\n", (b ? a / b : 0) }'; }
 
 stats_snapshot() { # "CPU TOTAL exit_KIND=N..." per CPU from $sys/stats (empty when bare)
   # Format (loader/stats.c): cpu=N launched=L total_exits=T exit_hypercall=N ... per line.
@@ -65,18 +67,17 @@ stats_snapshot() { # "CPU TOTAL exit_KIND=N..." per CPU from $sys/stats (empty w
       if (cpu != "" && tot != "") print cpu, tot kinds }' "$sys/stats"
 }
 
-exit_rates() { # exit_rates PHASE BEFORE AFTER ELAPSED_NS: exits/s per CPU, exits by reason
+exit_counts() { # exit_counts PHASE BEFORE AFTER ELAPSED_NS: exits per CPU and by reason
   [ -s "$2" ] && [ -s "$3" ] || return 0
-  awk -v phase="$1" -v ns="$4" '
+  metric "elapsed.$1" "$4" ns
+  awk -v phase="$1" '
     FNR == NR { t0[$1] = $2; for (i = 3; i <= NF; i++) { split($i, kv, "="); k0[$1, kv[1]] = kv[2] }; next }
     ($1 in t0) {
-      printf "exits.%s.cpu%s %.1f\n", phase, $1, ($2 - t0[$1]) * 1e9 / ns
+      printf "exitdelta.%s.cpu%s %d\n", phase, $1, $2 - t0[$1]
       for (i = 3; i <= NF; i++) { split($i, kv, "="); by[kv[1]] += kv[2] - k0[$1, kv[1]] }
     }
     END { for (k in by) if (by[k] > 0) printf "exitkind.%s.%s %d\n", phase, substr(k, 6), by[k] }
-  ' "$2" "$3" | while read -r name v; do
-    case $name in exits.*) metric "$name" "$v" exit/s ;; *) metric "$name" "$v" exits ;; esac
-  done
+  ' "$2" "$3" | while read -r name v; do metric "$name" "$v" exits; done
 }
 
 sample_idle() { # exits per second per CPU while nothing runs
@@ -84,7 +85,7 @@ sample_idle() { # exits per second per CPU while nothing runs
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   sleep "$idle"
   stats_snapshot > /tmp/vbh/s1
-  exit_rates idle /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
+  exit_counts idle /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
 }
 
 workloads() { # workload names, filtered by vbh.bench_only
@@ -94,20 +95,22 @@ workloads() { # workload names, filtered by vbh.bench_only
   done
 }
 
-gb_lines() { # Google Benchmark JSON on stdin -> "NAME AGGREGATE NS" | "NAME error MESSAGE"
+gb_lines() { # Google Benchmark JSON on stdin -> "NAME sample NS" | "NAME error MESSAGE"
   # The JSON reporter writes one field per line; NAME is the benchmark's name without
-  # the "/iterations:N/repeats:N" suffix. Errors repeat per repetition: printed once.
+  # the "/iterations:N/repeats:N" suffix. One sample per repetition (run_type
+  # "iteration"); Google Benchmark's own aggregates are skipped. Errors repeat per
+  # repetition: printed once.
   awk '
     function val(s) { sub(/^[^:]*: "?/, "", s); sub(/"?,?$/, "", s); return s }
     /^ *"run_name": / { n = val($0); sub(/\/.*/, "", n) }
-    /^ *"aggregate_name": / { a = val($0) }
+    /^ *"run_type": / { k = val($0) }
     /^ *"error_message": / { e = val($0) }
     /^ *"real_time": / { t = val($0) }
     /^ *"time_unit": / { u = val($0) }
     /^ *}/ {
       if (n != "" && e != "") { if (!seen[n]++) print n, "error", e }
-      else if (n != "" && a != "" && u == "ns") printf "%s %s %.1f\n", n, a, t
-      n = a = e = t = u = ""
+      else if (n != "" && k == "iteration" && u == "ns") printf "%s sample %.1f\n", n, t
+      n = k = e = t = u = ""
     }'
 }
 
@@ -121,32 +124,25 @@ gb_run() { # gb_run NAME ARGS...: vbh-bench ARGS as JSON into /tmp/vbh/gb.lines;
   return 1
 }
 
-gb_value() { awk -v n="$1" -v a="$2" '$1 == n && $2 == a { print $3; exit }' /tmp/vbh/gb.lines; }
-
-median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-lowest() { tr ' ' '\n' | grep . | sort -n | head -n1; }
-highest() { tr ' ' '\n' | grep . | sort -n | tail -n1; }
+gb_samples() { awk -v n="$1" '$1 == n && $2 == "sample" { print $3 }' /tmp/vbh/gb.lines; }
 
 run_workload() { # run_workload MODE NAME: reps runs of vbh-bench, one process each
-  local mode=$1 w=$2 r=0 t0 mean med low means='' meds='' lows=''
+  local mode=$1 w=$2 r=0 t0 n counts=''
   stats_snapshot > /tmp/vbh/s0; t0=$($BENCH now)
   while [ $r -lt "$reps" ]; do
     r=$((r + 1))
     gb_run "bench_${mode}_$w" --scale="$scale" --benchmark_filter="^$w/" || return
-    mean=$(gb_value "$w" mean) med=$(gb_value "$w" median) low=$(gb_value "$w" p10)
-    if [ -z "$mean" ] || [ -z "$med" ] || [ -z "$low" ]; then
-      fail "bench_${mode}_$w" "run $r: no mean/median/p10 for $w: $(head -c 200 /tmp/vbh/gb.lines)"
+    n=$(gb_samples "$w" | grep -c .)
+    if [ "$n" -eq 0 ]; then
+      fail "bench_${mode}_$w" "run $r: no repetition of $w: $(head -c 200 /tmp/vbh/gb.lines)"
       return
     fi
-    means="$means $mean" meds="$meds $med" lows="$lows $low"
+    gb_samples "$w" | samples "wl.$mode.$w.run$r" ns
+    counts="$counts $n"
   done
   stats_snapshot > /tmp/vbh/s1
-  exit_rates "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
-  metric "wl.$mode.$w" "$(echo "$meds" | median)" ns
-  metric "wl.$mode.$w.p10" "$(echo "$lows" | lowest)" ns
-  metric "wl.$mode.$w.fastest" "$(echo "$means" | lowest)" ns
-  metric "wl.$mode.$w.max" "$(echo "$means" | highest)" ns
-  pass "bench_${mode}_$w" "$r runs; run means (ns):$means; run medians (ns):$meds"
+  exit_counts "$w" /tmp/vbh/s0 /tmp/vbh/s1 $(($($BENCH now) - t0))
+  pass "bench_${mode}_$w" "$r runs; repetitions per run:$counts"
 }
 
 run_all_workloads() { # run_all_workloads MODE
@@ -155,7 +151,7 @@ run_all_workloads() { # run_all_workloads MODE
 }
 
 gb_roundtrips() { # gb_roundtrips MODE: the Google Benchmark round trips, pinned to CPU 0
-  local mode=$1 op kind rest med
+  local mode=$1 op kind rest n
   gb_run "gb_$mode" --benchmark_filter='^(user|kernel)_' --rt_batch="$gb_batch" \
     --rt_reps="$gb_reps" || return
   awk '{ print $1 }' /tmp/vbh/gb.lines | uniq > /tmp/vbh/gb.ops
@@ -170,10 +166,9 @@ gb_roundtrips() { # gb_roundtrips MODE: the Google Benchmark round trips, pinned
       result "$kind" "gb_${mode}_$op" "$rest"
       continue
     fi
-    med=$(gb_value "$op" median)
-    metric "gb.$mode.$op" "$med" ns
-    metric "gb.$mode.$op.p10" "$(gb_value "$op" p10)" ns
-    pass "gb_${mode}_$op" "$gb_reps x $gb_batch calls, median $med ns"
+    n=$(gb_samples "$op" | grep -c .)
+    gb_samples "$op" | samples "gb.$mode.$op" ns
+    pass "gb_${mode}_$op" "$n repetitions of $gb_batch calls"
   done < /tmp/vbh/gb.ops
 }
 
@@ -191,7 +186,7 @@ hyp_cycles() { # the hypervisor's own time per exit, by kind, from $sys/exit_cyc
       }
       if (cpu == "" || kind == "" || n + 0 <= 0) next
       p = "hypcyc." kind ".cpu" cpu
-      printf "%s.count %d exits\n%s.mean %.1f cycles\n%s.max %s cycles\n", p, n, p, sum / n, p, max
+      printf "%s.count %s exits\n%s.cycles %s cycles\n%s.max %s cycles\n", p, n, p, sum, p, max
       m = split(hist, b, ",")
       for (j = 1; j <= m; j++) if (split(b[j], bc, ":") == 2)
         printf "hypcyc_hist.%s.cpu%s.%s %s count\n", kind, cpu, bc[1], bc[2]
@@ -214,8 +209,9 @@ roundtrip() { # roundtrip MODE LOOP CPU: one benchmod loop; metrics per CPU, his
   if [ "$(kv errors "$r")" != 0 ] || [ "$it" != "$rt_iters" ]; then
     fail "$name" "$r"; return
   fi
-  metric "rt.$mode.$loop.cpu$cpu" "$(div "$ns" "$it")" ns
-  metric "rt.$mode.$loop.cpu$cpu.cycles" "$(div "$cyc" "$it")" cycles
+  metric "rt.$mode.$loop.cpu$cpu.iters" "$it" iterations
+  metric "rt.$mode.$loop.cpu$cpu.total_ns" "$ns" ns
+  metric "rt.$mode.$loop.cpu$cpu.total_cycles" "$cyc" cycles
   metric "rt.$mode.$loop.cpu$cpu.min" "$(kv min "$r")" cycles
   metric "rt.$mode.$loop.cpu$cpu.p50" "$(kv p50 "$r")" cycles
   metric "rt.$mode.$loop.cpu$cpu.p99" "$(kv p99 "$r")" cycles
@@ -259,7 +255,6 @@ footprint() {
   ram=$(ram_bytes); hyp=$(hyp_bytes)
   if [ -z "$hyp" ] || [ "$hyp" = 0 ]; then fail bench_footprint "no $sys/hyp_ranges"; return; fi
   metric footprint.hyp "$hyp" B
-  metric footprint.hyp_pct "$(div $((hyp * 100)) "$ram" %.3f)" %
   pass bench_footprint "hypervisor $hyp B of $ram B RAM"
 }
 
@@ -281,7 +276,7 @@ launch() { # insmod vbh.ko, timed; returns 1 if the deprivileged half cannot run
     fail bench_launch "insmod vbh.ko failed ($out): deprivileged half skipped; $(dmesg | tail -n3)"
     return 1
   fi
-  metric launch.insmod "$(div "$3" 1000000 %.3f)" ms
+  metric launch.insmod "$3" ns
   launch_log_ms
   info "vbh status: $(cat "$sys/status" 2>/dev/null)"
   check_status bench_launch "$sys/status"

@@ -1,6 +1,6 @@
 # shellcheck shell=dash
 # Containment suite, guest side: talking to vbh_attack.ko, verdicts, scoreboard.
-# Sourced by qemu-nested/guest/scenarios/containment.sh after qemu-nested/guest/lib.sh
+# Sourced by tests/scenarios/containment.sh after qemu-nested/guest/lib.sh
 # (pass/fail/info/kv/param). Rules: docs/containment.md.
 
 CTL=/sys/kernel/debug/vbh_attack/ctl
