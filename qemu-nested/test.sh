@@ -6,10 +6,12 @@
 #   launch          smp 4   same, 20 s workload
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
 #   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
-#   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults
-#   hypranges-undefended  the same reads with attackable=1 must succeed
+#   every tests/guest-scenarios/*.sh, smp 2, with its own "# boot:" defaults (nohooks:
+#                   the production vbh.bin refuses TEST_* and the TEST domain)
+#   hypranges-undefended  the same reads with the test loader's attackable=1 must succeed
 #   svm-e2e, svm-failtest  tests/exit/qemu: kvm_amd refusal, NMI-kick flush; failed VMRUN
-#   containment     smp 2   the attack suite: harnesses proven bare, then against vbh
+#   containment     smp 2   the attack suite: harnesses proven bare, then against
+#                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
 # and compile-check the modules against the newest Debian 6.1 headers.
 # Prints the time of each step; exits 1 if any step failed.
