@@ -105,12 +105,12 @@ logged() {
 
 # image_under_attack KO: which vbh runs, for the scoreboard: the image the loader KO
 # embeds (its "image NAME" kernel log line) and whether that hypervisor answers TEST_*
-# (TEST_HASH of domain 0: VBH_E_NO_DOMAIN from vbh-test.bin, VBH_E_UNKNOWN_CALL from
-# the product vbh.bin).
+# (TEST_HASH of one frame of domain 0: VBH_E_NO_DOMAIN from vbh-test.bin, which checks
+# the range first and then the domain; VBH_E_UNKNOWN_CALL from the product vbh.bin).
 image_under_attack() {
   local name st how
   name=$(dmesg | sed -n 's/.*vbh: .* image \([^ ]*\) [0-9]* KiB.*/\1/p' | tail -n1)
-  st=$(kv status "$(atk hc 0x31 0 0 0 0)")
+  st=$(kv status "$(atk hc 0x31 0 0 1 0)")
   case $st in
     6) how="TEST_* answered" ;;
     1) how="TEST_* refused" ;;
