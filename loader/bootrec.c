@@ -130,5 +130,5 @@ void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx IVRS %#llx%s\n",
 		ram->nr, ram->r[ram->nr - 1].base + ram->r[ram->nr - 1].size, br->nr_cpus,
 		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, br->acpi_ivrs,
-		flags & VBH_BOOT_DEMO_ATTACKABLE ? ", DEMO_ATTACKABLE (test only)" : "");
+		flags & VBH_BOOT_DEMO_ATTACKABLE ? ", DEMO_ATTACKABLE (test loader)" : "");
 }

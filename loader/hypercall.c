@@ -44,20 +44,12 @@ bool vbh_cpu_is_guest(u32 *abi_version)
 	return true;
 }
 
+/* "VBH_E_STATE", ...: the ABI's own spelling, from its one table (abi.h). */
 const char *vbh_status_name(s64 status)
 {
-	static const char *const names[VBH_STATUS_COUNT] = {
-		[VBH_OK] = "VBH_OK",
-		[VBH_E_UNKNOWN_CALL] = "VBH_E_UNKNOWN_CALL",
-		[VBH_E_INVALID] = "VBH_E_INVALID",
-		[VBH_E_RANGE] = "VBH_E_RANGE",
-		[VBH_E_OVERFLOW] = "VBH_E_OVERFLOW",
-		[VBH_E_STATE] = "VBH_E_STATE",
-		[VBH_E_NO_DOMAIN] = "VBH_E_NO_DOMAIN",
-		[VBH_E_NO_MEMORY] = "VBH_E_NO_MEMORY",
-		[VBH_E_DENIED] = "VBH_E_DENIED",
-		[VBH_E_BUSY] = "VBH_E_BUSY",
-	};
+#define VBH_STATUS_NAME_(name, value, text) [VBH_##name] = "VBH_" #name,
+	static const char *const names[VBH_STATUS_COUNT] = { VBH_STATUSES(VBH_STATUS_NAME_) };
+#undef VBH_STATUS_NAME_
 
 	return status >= 0 && status < VBH_STATUS_COUNT ? names[status] : "unknown status";
 }

@@ -24,9 +24,20 @@ static bool launch = true;
 module_param(launch, bool, 0444);
 MODULE_PARM_DESC(launch, "launch the hypervisor (0: load only, state=off)");
 
+/*
+ * The test loader (make VBH_TEST=1, embedding vbh-test.bin) alone has attackable=; the
+ * production loader has no such parameter, and its vbh.bin ignores the boot flag.
+ */
+#ifdef VBH_TEST_HOOKS
 static bool attackable;
 module_param(attackable, bool, 0444);
-MODULE_PARM_DESC(attackable, "TEST ONLY: ask the hypervisor not to hide its memory (VBH_BOOT_DEMO_ATTACKABLE)");
+MODULE_PARM_DESC(attackable, "test loader only: ask vbh-test.bin not to hide its memory (VBH_BOOT_DEMO_ATTACKABLE)");
+#define VBH_BOOT_FLAGS (attackable ? VBH_BOOT_DEMO_ATTACKABLE : 0)
+#define VBH_BUILD " (test build: TEST_* hypercalls, attackable=)"
+#else
+#define VBH_BOOT_FLAGS 0
+#define VBH_BUILD ""
+#endif
 
 struct vbh_loader vbh_loader;
 
@@ -88,14 +99,13 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	if (err)
 		return err;
 	memcpy(m->virt, img, img->file_size);
-	vbh_bootrec_fill(m->virt + br_offset, m, ram, br_offset,
-			 attackable ? VBH_BOOT_DEMO_ATTACKABLE : 0);
+	vbh_bootrec_fill(m->virt + br_offset, m, ram, br_offset, VBH_BOOT_FLAGS);
 	/* After launch the host may not read hypervisor memory: keep our own copy. */
 	vbh_loader.nr_hyp_ranges = m->nr_ranges;
 	memcpy(vbh_loader.hyp_ranges, m->ranges, sizeof(m->ranges));
 	vbh_loader.launcher.launch = (vbh_launch_fn)(m->virt + img->launch_offset);
-	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %p, image %llu KiB\n",
-		bytes >> 20, m->nr_ranges, m->virt, img->mem_size >> 10);
+	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %p, image %s %llu KiB%s\n",
+		bytes >> 20, m->nr_ranges, m->virt, VBH_IMAGE_NAME, img->mem_size >> 10, VBH_BUILD);
 	err = vbh_call_init(img, br_offset);
 	if (err)
 		vbh_hypmem_free(m);

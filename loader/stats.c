@@ -14,12 +14,9 @@
 #include "loader.h"
 
 /* Lines are at most ~300 bytes: a 4 KiB sysfs page holds about a dozen CPUs. */
-static const char *const vbh_exit_names[VBH_EXIT_KIND_COUNT] = {
-	[VBH_EXIT_HYPERCALL] = "exit_hypercall", [VBH_EXIT_MSR_READ] = "exit_msr_read",
-	[VBH_EXIT_MSR_WRITE] = "exit_msr_write", [VBH_EXIT_NPF] = "exit_npf",
-	[VBH_EXIT_NMI] = "exit_nmi",             [VBH_EXIT_VIRT_INSN] = "exit_virt_insn",
-	[VBH_EXIT_SHUTDOWN] = "exit_shutdown",   [VBH_EXIT_OTHER] = "exit_other",
-};
+#define VBH_EXIT_NAME_(name, value, text) [VBH_EXIT_##name] = "exit_" #text,
+static const char *const vbh_exit_names[VBH_EXIT_KIND_COUNT] = { VBH_EXIT_KINDS(VBH_EXIT_NAME_) };
+#undef VBH_EXIT_NAME_
 
 static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const void *data)
 {
@@ -139,12 +136,9 @@ static ssize_t vbh_cycles_emit(char *buf, struct page *pg)
 
 static const char *vbh_log_kind(u32 kind)
 {
-	static const char *const names[] = {
-		[VBH_LOG_NPF] = "npf",           [VBH_LOG_LAUNCH] = "launch",
-		[VBH_LOG_DEVIRT] = "devirt",     [VBH_LOG_SEAL] = "seal",
-		[VBH_LOG_LAUNCH_FAIL] = "launch_fail", [VBH_LOG_MSR_DENIED] = "msr_denied",
-		[VBH_LOG_VIRT_INSN] = "virt_insn", [VBH_LOG_SHUTDOWN] = "shutdown",
-	};
+#define VBH_LOG_NAME_(name, value, text) [VBH_LOG_##name] = #text,
+	static const char *const names[] = { VBH_LOG_KINDS(VBH_LOG_NAME_) };
+#undef VBH_LOG_NAME_
 
 	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "unknown";
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build everything the QEMU boot tests need and pack the initramfs: the modules of
-# loader/ (vbh.ko), qemu-nested/testmod and tests/guest-modules/*/ (Kbuild dirs), the
-# CMake targets vbh_image and vbhctl when defined, and the files that every executable
+# loader/ (vbh.ko, and the test loader embedding vbh-test.bin), qemu-nested/testmod and tests/guest-modules/*/ (Kbuild dirs), the
+# CMake targets vbh_image, vbh_image_test and vbhctl when defined, and the files that every executable
 # tests/*/build.sh puts into the OUTDIR given as its only argument (-> /lib/vbh/bin).
 #   qemu-nested/build.sh                     6.12: module(s), vbh_image, vbhctl, initramfs
 #   qemu-nested/build.sh --kver-series 6.1   compile check of the modules against 6.1
@@ -30,7 +30,7 @@ cmake_targets() { # build vbh_image and vbhctl if some CMakeLists.txt defines th
   cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVBH_SANITIZE=OFF \
     >/dev/null || return 1
   targets=$(cmake --build "$bdir" --target help) || return 1
-  for t in vbh_image vbhctl; do
+  for t in vbh_image vbh_image_test vbhctl; do
     if grep -q "^$t:" <<< "$targets"; then have+=("$t"); fi
   done
   [ ${#have[@]} -eq 0 ] && return 0
@@ -71,13 +71,14 @@ failed=()  # what did not build; the initramfs is still packed without it
 
 modules() { # build every module; .ko files end up in $out/modules-$series/
   local kodir=$out/modules-$series d
-  rm -rf "$kodir" "$out/vbh.ko"; mkdir -p "$kodir"
+  rm -rf "$kodir" "$out/vbh.ko" "$out/vbh-test.ko"; mkdir -p "$kodir"
   copy_sources "$here/testmod" "$out/build-$series/testmod"
   kmake "$out/build-$series/testmod" && cp "$out/build-$series/testmod"/*.ko "$kodir/"
   if [ "$series" != 6.12 ]; then
     shadow_loader || failed+=(loader)
   elif kmake "$root/loader"; then
     cp "$root/loader/vbh.ko" "$out/vbh.ko"
+    test_loader || failed+=(loader-test)
   else
     failed+=(loader)
   fi
@@ -86,6 +87,17 @@ modules() { # build every module; .ko files end up in $out/modules-$series/
     if kmake "${d%/}"; then cp "${d%/}"/*.ko "$kodir/"; else failed+=("${d#"$root"/}"); fi
   done
   check_vermagic "$kodir"
+}
+
+test_loader() { # the test loader (docs/loader.md): loader/ built in a copy with VBH_TEST=1,
+  # embedding vbh-test.bin -> $out/vbh-test.ko, packed as /lib/vbh/test/vbh.ko
+  local img d=$out/build-$series/loader-test
+  img=$(found -name vbh-test.bin)
+  [ -n "$img" ] || { log "no vbh-test.bin: no test loader"; return 1; }
+  copy_sources "$root/loader" "$d"
+  log "make -C $KDIR M=${d#"$root"/} VBH_TEST=1 VBH_IMAGE=${img#"$root"/}"
+  make -s -C "$KDIR" M="$d" -j "$(nproc)" VBH_ROOT="$root" VBH_TEST=1 VBH_IMAGE="$img" modules &&
+    cp "$d/vbh.ko" "$out/vbh-test.ko"
 }
 
 shadow_loader() { # compile loader/ for another series in a copy: loader/'s objects
@@ -135,6 +147,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhc
   cp "$out"/modules-6.12/*.ko "$st/lib/vbh/modules/"
   for f in "$out"/modules/*.ko; do if [ -e "$f" ]; then cp "$f" "$st/lib/vbh/modules/"; fi; done
   if [ -e "$out/vbh.ko" ]; then cp "$out/vbh.ko" "$st/lib/vbh/vbh.ko"; fi
+  if [ -e "$out/vbh-test.ko" ]; then mkdir -p "$st/lib/vbh/test"; cp "$out/vbh-test.ko" "$st/lib/vbh/test/vbh.ko"; fi
   f=$(image)
   if [ -n "$f" ]; then cp "$f" "$st/lib/vbh/vbh.bin"; ln -s ../vbh/vbh.bin "$st/lib/firmware/vbh.bin"; fi
   f=$(vbhctl)
@@ -144,6 +157,7 @@ pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhc
   fi
   echo "kernel=$KVER git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)" \
     "vbh.ko=$([ -e "$st/lib/vbh/vbh.ko" ] && echo yes || echo no)" \
+    "test/vbh.ko=$([ -e "$st/lib/vbh/test/vbh.ko" ] && echo yes || echo no)" \
     "vbh.bin=$([ -n "$(image)" ] && echo yes || echo no) vbhctl=$([ -n "$f" ] && echo yes || echo no)" \
     "built=$(date -u +%FT%TZ)" > "$st/lib/vbh/build-info"
   (cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 > "$out/initramfs.tmp"

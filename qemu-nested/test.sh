@@ -6,12 +6,14 @@
 #   launch          smp 4   same, 20 s workload
 #   nosvm           smp 2   CPU without SVM/NPT: insmod refused, system unchanged
 #   nonpt           smp 2   the same scenario on a CPU with SVM but no NPT
-#   loader, hypranges, logfollow   smp 2, each with its own "# boot:" defaults
+#   loader, hypranges, logfollow, nohooks   smp 2, each with its own "# boot:" defaults
+#                   (nohooks: the production vbh.bin refuses TEST_* and the TEST domain)
 #   exitcycles      smp 2   + vbhctl against a running vbh (stats JSON validated here)
-#   hypranges-undefended  the same reads with attackable=1 must succeed
+#   hypranges-undefended  the same reads with the test loader's attackable=1 must succeed
 #   svm-e2e, svm-failtest  tests/exit/qemu drivers: kvm_amd refusal, NMI-kick flush;
 #                   failed VMRUN (each boots its scenario with an overlay)
-#   containment     smp 2   the attack suite: harnesses proven bare, then against vbh
+#   containment     smp 2   the attack suite: harnesses proven bare, then against
+#                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
 # and compile-check the modules against the newest Debian 6.1 headers. Every scenario in
 # tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
@@ -46,7 +48,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
-table=(selftest launch nosvm loader hypranges exitcycles logfollow svm_e2e svm_failtest
+table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
        containment bench)
 scenario_table() { # every file is in the table and every table entry is a file
   local f n bad=0 have=" ${table[*]} "
@@ -98,10 +100,11 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
     --append "vbh.workload_secs=$(( secs / 3 > 10 ? secs / 3 : 10 ))" --append vbh.baseline_secs=5
   step nosvm pass boot --scenario nosvm
   step nonpt pass boot --scenario nosvm --cpu EPYC,+svm,-npt
-  for n in loader hypranges logfollow; do step "$n" pass boot --scenario "$n"; done
+  for n in loader hypranges logfollow nohooks; do step "$n" pass boot --scenario "$n"; done
   step exitcycles pass exitcycles_vbhctl
   # hypranges (above) shows every hypervisor range unreadable; the same harness with
-  # the defence off (attackable=1) must read them, or that result proves nothing.
+  # the defence off (the test loader, attackable=1) must read them, or that result
+  # proves nothing.
   step hypranges-undefended pass boot --scenario hypranges --append vbh.hypranges_defence=off
   step svm-e2e pass "$root/tests/exit/qemu/run.sh" 2
   step svm-failtest pass "$root/tests/exit/qemu/failtest.sh"

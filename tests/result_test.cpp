@@ -34,8 +34,11 @@ TEST(Result, VoidIsAStatus) {
 }
 
 TEST(Status, MatchesAbiNumbers) {
-    EXPECT_EQ(static_cast<unsigned>(Status::busy) + 1, vbh::status_count);
+    EXPECT_EQ(static_cast<unsigned>(Status::denied) + 1, vbh::status_count);
+    EXPECT_EQ(static_cast<unsigned>(Status::unknown_call), unsigned(VBH_E_UNKNOWN_CALL));
     EXPECT_STREQ(vbh::to_string(Status::range), "range");
+    EXPECT_STREQ(vbh::to_string(Status::no_domain), "no_domain");
+    EXPECT_STREQ(vbh::to_string(static_cast<Status>(vbh::status_count)), "?");
 }
 
 } // namespace

@@ -159,28 +159,6 @@ TEST(Dispatch, InitRejectsBadConfig) {
     EXPECT_TRUE(c.init({meta.data(), 32, small, 1, nullptr, 0}).has_value());
 }
 
-TEST(Dispatch, WithHostFrameOnlyForHostOwnedRam) {
-    Harness h;
-    DomainId a = h.create();
-    ASSERT_EQ(h.call(VBH_HC_HOST_DONATE, 600, 1, a.value).status, Status::ok);
-    ASSERT_EQ(h.call(VBH_HC_HOST_SHARE, 601, 1, a.value).status, Status::ok);
-    int runs = 0;
-    auto write = [&](std::uint64_t* w) {
-        ++runs;
-        w[0] = 0xfeed;
-        return HypercallOut{Status::ok, 1, 0};
-    };
-    EXPECT_EQ(h.core->with_host_frame(40, write).status, Status::ok);
-    EXPECT_EQ(h.mem.words(Pfn{40})[0], 0xfeedu);
-    EXPECT_EQ(h.core->with_host_frame(600, write).status, Status::state);
-    EXPECT_EQ(h.core->with_host_frame(601, write).status, Status::state);
-    EXPECT_EQ(h.core->with_host_frame(hyp_pfn.value, write).status, Status::state);
-    EXPECT_EQ(h.core->with_host_frame(hole_pfn.value, write).status, Status::range);
-    EXPECT_EQ(h.core->with_host_frame(~0ull, write).status, Status::range);
-    EXPECT_EQ(runs, 1);
-    EXPECT_EQ(h.mem.words(Pfn{600})[0], 0u);
-}
-
 TEST(Dispatch, MetadataCost) {
     EXPECT_EQ(FrameTable::bytes_per_gib, 512u * 1024);
     std::printf("ownership metadata: %llu bytes per frame, %llu KiB per GiB of RAM\n",

@@ -122,7 +122,7 @@ void setup_machine() {
 // The NPF target: one 4 KiB frame donated to a domain, so the host NPT splits down to a
 // page table and the blocked-access lookup walks all four levels.
 void donate_npf_target() {
-    const HypercallOut d = hypercall(VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST);
+    const HypercallOut d = hypercall(VBH_HC_DOMAIN_CREATE, 0);
     if (d.status != Status::ok ||
         hypercall(VBH_HC_HOST_DONATE, donated_pa >> 12, 1, d.out0).status != Status::ok)
         die("donating the NPF target failed");

@@ -7,8 +7,8 @@
 # (trap 13), the hypervisor's log must hold an NPF for that frame, and the host must go
 # on: the hypervisor still answers VBH_HC_VERSION and the kernel log stays clean.
 # The same read is first proven to succeed, with the right bytes, on a host frame.
-# vbh.hypranges_defence=off loads vbh with attackable=1 (hypervisor memory left in the
-# host NPT): then every one of those reads must SUCCEED, proving the harness reaches the
+# vbh.hypranges_defence=off loads the test loader (/lib/vbh/test/vbh.ko, vbh-test.bin)
+# with attackable=1 (hypervisor memory left in the host NPT): then every one of those reads must SUCCEED, proving the harness reaches the
 # hypervisor's frames and that "faulted" above is the defence, not a broken harness.
 CDIR=/lib/vbh/bin
 ko=/lib/vbh/vbh.ko
@@ -30,7 +30,7 @@ else
 fi
 
 defence=$(param hypranges_defence on)
-opt=; [ "$defence" = off ] && opt=attackable=1
+opt=; [ "$defence" = off ] && { opt=attackable=1; ko=/lib/vbh/test/vbh.ko; }
 if ! out=$(insmod "$ko" $opt 2>&1); then fail insmod_vbh "$out"; exit 0; fi
 check_status vbh_status /sys/kernel/vbh/status
 

@@ -40,7 +40,7 @@ st() { grep "^cpu=$1 " /sys/kernel/vbh/stats | tr ' ' '\n' | grep "^$2=" | cut -
 mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
 if insmod "$(find /lib/vbh -name vbh_attack.ko | head -n1)" 2>/dev/null && [ -w "$CTL" ]; then
   f=$(kv pfn "$(atk alloc 0)")
-  dom=$(kv out0 "$(atk @0 hc 0x10 1 0 0 0)")
+  dom=$(kv out0 "$(atk @0 hc 0x10 0 0 0 0)")
   taskset -c 1 sh -c 'while :; do :; done' & spin=$!
   r0=$(atk @1 dmap_read "$f")
   sent=$(st 0 kicks_sent) taken=$(st 1 kicks_taken)

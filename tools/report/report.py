@@ -119,7 +119,9 @@ def exits_section(run):
             "a workload phase covers all its runs).\n\n"
             + table(["phase"] + [f"cpu{c} (exit/s)" for c in cpus] + ["all (exit/s)"], rows))
     kinds = vbhlog.exit_kinds(run)
-    names = sorted({k for d in kinds.values() for k in d})
+    seen = {k for d in kinds.values() for k in d}
+    abi = vbhlog.exit_kind_names()  # columns in the ABI's order, unknown kinds last
+    names = [k for k in abi if k in seen] + sorted(seen - set(abi))
     if names:
         rows = [[p] + [str(kinds[p].get(k, 0)) for k in names] for p in order if p in kinds]
         text += ("\nExits by reason during each phase, all CPUs (reasons with no exit in any "

@@ -12,6 +12,7 @@ report or one without the Google Benchmark kernel_vmmcall under --require-depriv
 missing PNG."""
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -261,6 +262,65 @@ class ReportTest(unittest.TestCase):
     def test_check_rejects_missing_png(self):
         os.remove(os.path.join(self.out, "report.png"))
         self.assertTrue(any("png" in p for p in check.check_report(self.out)))
+
+
+# A C program that prints every X-macro table as the compiler sees it, one line per entry.
+ABI_DUMP = r"""
+#include <stdio.h>
+#include <vbh/log.h>
+#include <vbh/stats.h>
+#define P3_(name, value, text) printf("%s %s %lld %s\n", TABLE, #name, (long long)(value), #text);
+#define P2_(name, nr) printf("VBH_CALLS %s %lld None\n", #name, (long long)VBH_HC_##name);
+int main(void)
+{
+#define TABLE "VBH_EXIT_KINDS"
+	VBH_EXIT_KINDS(P3_)
+#undef TABLE
+#define TABLE "VBH_LOG_KINDS"
+	VBH_LOG_KINDS(P3_)
+#undef TABLE
+#define TABLE "VBH_STATUSES"
+	VBH_STATUSES(P3_)
+	VBH_CALLS(P2_)
+	return VBH_EXIT_NPF != 3 || VBH_LOG_NPF != 1 || VBH_E_DENIED != 8;
+}
+"""
+
+
+class AbiTableTest(unittest.TestCase):
+    """vbhlog's run-time parse of the ABI's X-macro tables equals what a C compiler
+    makes of the same headers, entry for entry."""
+
+    def test_tables_match_the_compiler(self):
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            self.skipTest("no C compiler")
+        with tempfile.TemporaryDirectory() as d:
+            src, exe = os.path.join(d, "dump.c"), os.path.join(d, "dump")
+            with open(src, "w") as f:
+                f.write(ABI_DUMP)
+            inc = os.path.join(vbhlog.ABI_DIR, "..")
+            subprocess.run([cc, "-Wall", "-Werror", "-I", inc, "-o", exe, src], check=True)
+            lines = subprocess.run([exe], check=True, capture_output=True,
+                                   text=True).stdout.splitlines()
+        compiled = {}
+        for line in lines:
+            table, name, value, text = line.split()
+            compiled.setdefault(table, []).append(
+                (name, int(value), None if text == "None" else text))
+        self.assertEqual(set(compiled), {"VBH_EXIT_KINDS", "VBH_LOG_KINDS", "VBH_STATUSES",
+                                         "VBH_CALLS"})
+        for table, entries in compiled.items():
+            self.assertEqual(vbhlog.abi_table(table), entries, table)
+
+    def test_exit_kind_names(self):
+        names = vbhlog.exit_kind_names()
+        self.assertEqual(names[:4], ["hypercall", "msr_read", "msr_write", "npf"])
+        self.assertEqual(names[-1], "other")
+
+    def test_unknown_table(self):
+        with self.assertRaises(LookupError):
+            vbhlog.abi_table("VBH_NO_SUCH_TABLE")
 
 
 if __name__ == "__main__":

@@ -9,10 +9,49 @@ Kernel messages can share the serial console, so records are searched for anywhe
 a line, and a metric or sample whose value does not parse is ignored rather than
 guessed. The statistics over the samples are stats.derive()'s.
 """
+import os
 import re
 from dataclasses import dataclass, field
 
 import stats
+
+# The ABI headers: their X-macro tables (VBH_EXIT_KINDS, VBH_LOG_KINDS, VBH_STATUSES,
+# VBH_CALLS) are the one list of names; the report reads them, it keeps no copy.
+ABI_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                       "hypercalls", "include", "vbh")
+_X_ENTRY = re.compile(r"^\s*X\((\w+),\s*(\w+)(?:,\s*(\w+))?\)")
+
+
+def abi_table(macro, abi_dir=ABI_DIR):
+    """[(NAME, value, name)] of one X-macro table of the ABI headers, in header order:
+    the lines `X(NAME, value[, name])` of `#define MACRO(X) \\ ...` up to the first
+    line without a continuation. name is None for a two-argument table (VBH_CALLS).
+    Raises LookupError if no header defines MACRO."""
+    start = re.compile(r"^#define\s+" + re.escape(macro) + r"\(X\)")
+    for header in sorted(os.listdir(abi_dir)):
+        if not header.endswith(".h"):
+            continue
+        with open(os.path.join(abi_dir, header)) as f:
+            lines = f.read().splitlines()
+        for i, line in enumerate(lines):
+            if not start.match(line):
+                continue
+            out = []
+            for body in lines[i + 1:]:
+                m = _X_ENTRY.match(body)
+                if m:
+                    out.append((m.group(1), int(m.group(2), 0), m.group(3)))
+                if not body.rstrip().endswith("\\"):
+                    break
+            return out
+    raise LookupError(f"{macro}: no #define {macro}(X) in {abi_dir}")
+
+
+def exit_kind_names(abi_dir=ABI_DIR):
+    """Exit reasons as the loader prints them, in enum vbh_exit_kind order."""
+    return [name for _n, _v, name in sorted(abi_table("VBH_EXIT_KINDS", abi_dir),
+                                           key=lambda e: e[1])]
+
 
 _RECORD = re.compile(r"VBH-(CHECK|METRIC|SAMPLES|INFO|DONE)\s+(.*)")
 

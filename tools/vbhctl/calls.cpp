@@ -1,7 +1,6 @@
 #include "calls.hpp"
 
 #include <vbh/abi.h>
-#include <vbh/status.hpp>
 
 #include <array>
 #include <cctype>
@@ -15,24 +14,18 @@ struct CallName {
     const char* name;
 };
 
-constexpr std::array call_names{
-    CallName{VBH_HC_VERSION, "VERSION"},
-    CallName{VBH_HC_DOMAIN_CREATE, "DOMAIN_CREATE"},
-    CallName{VBH_HC_DOMAIN_DESTROY, "DOMAIN_DESTROY"},
-    CallName{VBH_HC_HOST_SHARE, "HOST_SHARE"},
-    CallName{VBH_HC_HOST_UNSHARE, "HOST_UNSHARE"},
-    CallName{VBH_HC_HOST_DONATE, "HOST_DONATE"},
-    CallName{VBH_HC_HOST_RECLAIM, "HOST_RECLAIM"},
-    CallName{VBH_HC_HYP_DONATE, "HYP_DONATE"},
-    CallName{VBH_HC_HOST_DONATE_LIST, "HOST_DONATE_LIST"},
-    CallName{VBH_HC_TEST_FILL, "TEST_FILL"},
-    CallName{VBH_HC_TEST_HASH, "TEST_HASH"},
-    CallName{VBH_HC_STATS_READ, "STATS_READ"},
-    CallName{VBH_HC_LOG_READ, "LOG_READ"},
-    CallName{VBH_HC_CYCLES_READ, "CYCLES_READ"},
-    CallName{VBH_HC_LAUNCH_SEAL, "LAUNCH_SEAL"},
-    CallName{VBH_HC_DEVIRT, "DEVIRT"},
-};
+#define VBHCTL_CALL_(name, nr) CallName{VBH_HC_##name, #name},
+constexpr CallName call_names[] = {VBH_CALLS(VBHCTL_CALL_)};
+#undef VBHCTL_CALL_
+
+// Indexed by enum vbh_status (dense from 0).
+constexpr auto status_names = [] {
+    std::array<const char*, VBH_STATUS_COUNT> a{};
+#define VBHCTL_STATUS_(name, value, text) a[value] = #text;
+    VBH_STATUSES(VBHCTL_STATUS_)
+#undef VBHCTL_STATUS_
+    return a;
+}();
 
 bool same_name(std::string_view a, std::string_view b) {
     if (a.size() != b.size())
@@ -71,9 +64,7 @@ std::optional<std::uint64_t> parse_call(std::string_view s) {
 }
 
 const char* status_name(std::uint64_t status) {
-    if (status >= vbh::status_count)
-        return "unknown";
-    return vbh::to_string(static_cast<vbh::Status>(status));
+    return status < status_names.size() ? status_names[status] : "unknown";
 }
 
 const char* call_name(std::uint64_t call) {

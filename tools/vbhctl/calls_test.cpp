@@ -42,6 +42,20 @@ TEST(VbhctlNames, StatusNames) {
     EXPECT_STREQ(status_name(VBH_E_DENIED), "denied");
     EXPECT_STREQ(status_name(VBH_STATUS_COUNT), "unknown");
     EXPECT_STREQ(status_name(static_cast<std::uint64_t>(-1000)), "unknown");
+    // Every status of the ABI has its own name (VBH_STATUSES has no gap).
+    for (std::uint64_t i = 0; i < VBH_STATUS_COUNT; ++i) {
+        EXPECT_STRNE(status_name(i), "unknown") << i;
+        for (std::uint64_t j = 0; j < i; ++j)
+            EXPECT_STRNE(status_name(i), status_name(j)) << i << " " << j;
+    }
+}
+
+TEST(VbhctlNames, EveryCallRoundTrips) {
+#define CALL_ROUND_TRIP(name, nr)                                       \
+    EXPECT_STREQ(call_name(VBH_HC_##name), #name);                      \
+    EXPECT_EQ(parse_call(#name), static_cast<std::uint64_t>(VBH_HC_##name));
+    VBH_CALLS(CALL_ROUND_TRIP)
+#undef CALL_ROUND_TRIP
 }
 
 TEST(VbhctlAbi, IoctlLayout) {

@@ -11,10 +11,18 @@
 namespace vbhctl {
 namespace {
 
-// Indexed by enum vbh_log_kind; the loader's names (loader/stats.c).
-constexpr std::array<const char*, 9> kind_names{
-    nullptr, "npf", "launch", "devirt", "seal", "launch_fail", "msr_denied", "virt_insn",
-    "shutdown"};
+// Indexed by enum vbh_log_kind (from 1; 0 has no name); the loader prints the same
+// names (loader/stats.c), both from VBH_LOG_KINDS (log.h).
+#define VBHCTL_LOG_VALUE_(name, value, text) value,
+constexpr std::uint32_t log_kind_end = std::max({VBH_LOG_KINDS(VBHCTL_LOG_VALUE_)}) + 1;
+#undef VBHCTL_LOG_VALUE_
+constexpr auto kind_names = [] {
+    std::array<const char*, log_kind_end> a{};
+#define VBHCTL_LOG_NAME_(name, value, text) a[value] = #text;
+    VBH_LOG_KINDS(VBHCTL_LOG_NAME_)
+#undef VBHCTL_LOG_NAME_
+    return a;
+}();
 
 bool store(vbh_log_entry& e, std::string_view key, std::string_view value) {
     if (key == "kind") {
@@ -81,7 +89,7 @@ bool parse_header(std::string_view line, LogView& v) {
 
 std::uint32_t log_kind(std::string_view name) {
     for (std::uint32_t k = 1; k < kind_names.size(); ++k)
-        if (name == kind_names[k])
+        if (kind_names[k] && name == kind_names[k])
             return k;
     return 0;
 }

@@ -12,8 +12,15 @@
 namespace vbhctl {
 namespace {
 
-constexpr std::array<const char*, VBH_EXIT_KIND_COUNT> exit_names{
-    "hypercall", "msr_read", "msr_write", "npf", "nmi", "virt_insn", "shutdown", "other"};
+// Indexed by enum vbh_exit_kind, from VBH_EXIT_KINDS (stats.h) like the loader's
+// exit_NAME= keys.
+constexpr auto exit_names = [] {
+    std::array<const char*, VBH_EXIT_KIND_COUNT> a{};
+#define VBHCTL_EXIT_NAME_(name, value, text) a[value] = #text;
+    VBH_EXIT_KINDS(VBHCTL_EXIT_NAME_)
+#undef VBHCTL_EXIT_NAME_
+    return a;
+}();
 
 // The counters after the per-reason exits, in the loader's order.
 struct Counter {

@@ -1,4 +1,5 @@
-// Status: the one error vocabulary of vbh, shared with the hypercall ABI.
+// Status: the one error vocabulary of vbh, shared with the hypercall ABI. The names and
+// values come from VBH_STATUSES (abi.h), the one table of them.
 #pragma once
 
 #include <vbh/abi.h>
@@ -7,33 +8,19 @@
 
 namespace vbh {
 
-enum class Status : std::uint32_t {
-    ok = VBH_OK,
-    unknown_call = VBH_E_UNKNOWN_CALL,
-    invalid = VBH_E_INVALID,
-    range = VBH_E_RANGE,
-    overflow = VBH_E_OVERFLOW,
-    state = VBH_E_STATE,
-    no_domain = VBH_E_NO_DOMAIN,
-    no_memory = VBH_E_NO_MEMORY,
-    denied = VBH_E_DENIED,
-    busy = VBH_E_BUSY,
-};
+#define VBH_STATUS_MEMBER_(name, value, text) text = VBH_##name,
+enum class Status : std::uint32_t { VBH_STATUSES(VBH_STATUS_MEMBER_) };
+#undef VBH_STATUS_MEMBER_
 
 inline constexpr std::uint32_t status_count = VBH_STATUS_COUNT;
 
+// "ok", "unknown_call", ...; "?" for a value outside the ABI.
 constexpr const char* to_string(Status s) {
     switch (s) {
-    case Status::ok: return "ok";
-    case Status::unknown_call: return "unknown_call";
-    case Status::invalid: return "invalid";
-    case Status::range: return "range";
-    case Status::overflow: return "overflow";
-    case Status::state: return "state";
-    case Status::no_domain: return "no_domain";
-    case Status::no_memory: return "no_memory";
-    case Status::denied: return "denied";
-    case Status::busy: return "busy";
+#define VBH_STATUS_NAME_(name, value, text) \
+    case Status::text: return #text;
+        VBH_STATUSES(VBH_STATUS_NAME_)
+#undef VBH_STATUS_NAME_
     }
     return "?";
 }

@@ -72,9 +72,11 @@ struct vbh_boot_record {
 	uint64_t flags;          /* VBH_BOOT_* */
 };
 
-#define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* test builds only: launch without removing
-                                         hypervisor memory from the host NPT, so the
-                                         containment suite can prove its harness */
+#define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* honoured by the test image vbh-test.bin only
+                                         (set by the test loader's attackable=1):
+                                         launch without removing hypervisor memory from
+                                         the host NPT, so the containment suite can
+                                         prove its harness. vbh.bin ignores it. */
 
 struct vbh_guest_entry {
 	uint64_t rip;

@@ -19,16 +19,24 @@
 
 #include "abi.h"
 
-enum vbh_log_kind {
-	VBH_LOG_NPF = 1,        /* blocked host access: addr = GPA, info = error code */
-	VBH_LOG_LAUNCH = 2,     /* CPU deprivileged: info = APIC id */
-	VBH_LOG_DEVIRT = 3,     /* CPU returned to host mode (rollback) */
-	VBH_LOG_SEAL = 4,       /* VBH_HC_LAUNCH_SEAL accepted */
-	VBH_LOG_LAUNCH_FAIL = 5,/* first VMRUN failed: info = exit code */
-	VBH_LOG_MSR_DENIED = 6, /* WRMSR/RDMSR refused with #GP: addr = MSR, info = value */
-	VBH_LOG_VIRT_INSN = 7,  /* SVM/VMX instruction refused with #UD: info = exit code */
-	VBH_LOG_SHUTDOWN = 8,   /* guest triple fault */
-};
+/* X-macro (abi.h): X(NAME, value, name) -> VBH_LOG_NAME; the lower-case name is what
+ * the loader (kind= in /sys/kernel/vbh/log), vbhctl and the attack module print. */
+#define VBH_LOG_KINDS(X) \
+	X(NPF, 1, npf)                 /* blocked host access: addr = GPA, info = error \
+	                                  code */ \
+	X(LAUNCH, 2, launch)           /* CPU deprivileged: info = APIC id */ \
+	X(DEVIRT, 3, devirt)           /* CPU returned to host mode (rollback) */ \
+	X(SEAL, 4, seal)               /* VBH_HC_LAUNCH_SEAL accepted */ \
+	X(LAUNCH_FAIL, 5, launch_fail) /* first VMRUN failed: info = exit code */ \
+	X(MSR_DENIED, 6, msr_denied)   /* WRMSR/RDMSR refused with #GP: addr = MSR, \
+	                                  info = value */ \
+	X(VIRT_INSN, 7, virt_insn)     /* SVM/VMX instruction refused with #UD: info = \
+	                                  exit code */ \
+	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */
+
+#define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
+enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };
+#undef VBH_LOG_ENUM_
 
 struct vbh_log_entry {
 	uint64_t seq;

@@ -16,18 +16,29 @@
 
 #include "abi.h"
 
-/* Vendor-neutral exit reasons: the index into vbh_cpu_stats.exits. */
+/*
+ * Vendor-neutral exit reasons, the index into vbh_cpu_stats.exits. X-macro (abi.h):
+ * X(NAME, value, name) -> VBH_EXIT_NAME; the lower-case name is what the loader
+ * (exit_NAME= in /sys/kernel/vbh/stats), vbhctl and the report print.
+ */
+#define VBH_EXIT_KINDS(X) \
+	X(HYPERCALL, 0, hypercall) /* VMMCALL / VMCALL */ \
+	X(MSR_READ, 1, msr_read)   /* intercepted RDMSR */ \
+	X(MSR_WRITE, 2, msr_write) /* intercepted WRMSR */ \
+	X(NPF, 3, npf)             /* nested page fault / EPT violation (blocked \
+	                              access) */ \
+	X(NMI, 4, nmi)             /* NMI while in the guest (kick or real) */ \
+	X(VIRT_INSN, 5, virt_insn) /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, \
+	                              INVLPGA */ \
+	X(SHUTDOWN, 6, shutdown)   /* triple fault in the guest */ \
+	X(OTHER, 7, other)         /* anything else (unexpected) */
+
+#define VBH_EXIT_ENUM_(name, value, text) VBH_EXIT_##name = value,
 enum vbh_exit_kind {
-	VBH_EXIT_HYPERCALL = 0,  /* VMMCALL / VMCALL */
-	VBH_EXIT_MSR_READ = 1,   /* intercepted RDMSR */
-	VBH_EXIT_MSR_WRITE = 2,  /* intercepted WRMSR */
-	VBH_EXIT_NPF = 3,        /* nested page fault / EPT violation (blocked access) */
-	VBH_EXIT_NMI = 4,        /* NMI while in the guest (kick or real) */
-	VBH_EXIT_VIRT_INSN = 5,  /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA */
-	VBH_EXIT_SHUTDOWN = 6,   /* triple fault in the guest */
-	VBH_EXIT_OTHER = 7,      /* anything else (unexpected) */
-	VBH_EXIT_KIND_COUNT = 8
+	VBH_EXIT_KINDS(VBH_EXIT_ENUM_)
+	VBH_EXIT_KIND_COUNT
 };
+#undef VBH_EXIT_ENUM_
 
 #define VBH_STATS_MAX_KINDS 16u
 #define VBH_STATS_VERSION 1u

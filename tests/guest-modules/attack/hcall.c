@@ -48,10 +48,9 @@ int hcall_init(void)
 	return reply_page ? 0 : -ENOMEM;
 }
 
-static const char *const log_kinds[] = {
-	"?", "npf", "launch", "devirt", "seal", "launch_fail", "msr_denied",
-	"virt_insn", "shutdown",
-};
+#define LOG_KIND_NAME(name, value, text) [VBH_LOG_##name] = #text,
+static const char *const log_kinds[] = { VBH_LOG_KINDS(LOG_KIND_NAME) };
+#undef LOG_KIND_NAME
 
 /* log SEQ: a summary line, then the entries with seq >= SEQ, one line each. */
 static int cmd_log(int argc, const u64 *a)
@@ -76,7 +75,7 @@ static int cmd_log(int argc, const u64 *a)
 		const struct vbh_log_entry *e = &lp->entries[i];
 
 		out("log seq=%llu kind=%s addr=0x%llx rip=0x%llx info=0x%llx cpu=%u\n",
-		    e->seq, e->kind < ARRAY_SIZE(log_kinds) ? log_kinds[e->kind] : "?",
+		    e->seq, e->kind < ARRAY_SIZE(log_kinds) && log_kinds[e->kind] ? log_kinds[e->kind] : "?",
 		    e->addr, e->rip, e->info, e->cpu);
 	}
 	return 0;
@@ -110,9 +109,9 @@ void out_exits(unsigned int kind, u64 before)
 		out("exits=%llu ", after - before);
 }
 
-static const char *const exit_kinds[VBH_EXIT_KIND_COUNT] = {
-	"hypercall", "msr_read", "msr_write", "npf", "nmi", "virt_insn", "shutdown", "other",
-};
+#define EXIT_KIND_NAME(name, value, text) [VBH_EXIT_##name] = #text,
+static const char *const exit_kinds[VBH_EXIT_KIND_COUNT] = { VBH_EXIT_KINDS(EXIT_KIND_NAME) };
+#undef EXIT_KIND_NAME
 
 /* stats CPU: that CPU's exit counters as key=value. */
 static int cmd_stats(int argc, const u64 *a)

@@ -86,7 +86,7 @@ static u64 other_statuses(const struct race *r)
 	int i;
 
 	for (i = 0; i <= VBH_STATUS_COUNT; i++)
-		if (i != VBH_OK && i != VBH_E_STATE && i != VBH_E_BUSY)
+		if (i != VBH_OK && i != VBH_E_STATE)
 			sum += r->status[i];
 	return sum;
 }
@@ -147,9 +147,8 @@ static void race_run(struct race *r)
 	if (!r->sim)	/* leave the frames with the host, whoever won the last round */
 		hc(VBH_HC_HOST_RECLAIM, r->pfn, r->count, r->dom, 0);
 	scan(r);	/* and every word must be readable again */
-	out("iters=%llu ok=%llu e_state=%llu e_busy=%llu other=%llu traps=%llu ", r->iters,
-	    r->status[VBH_OK], r->status[VBH_E_STATE], r->status[VBH_E_BUSY],
-	    other_statuses(r), r->traps);
+	out("iters=%llu ok=%llu e_state=%llu other=%llu traps=%llu ", r->iters,
+	    r->status[VBH_OK], r->status[VBH_E_STATE], other_statuses(r), r->traps);
 	out("words=%llu faults=%llu leaks=%llu leak_word=0x%llx result=%s\n", r->words,
 	    r->faults, r->leaks, r->leak_word, r->leaks ? "leaked" : "clean");
 }

@@ -103,10 +103,27 @@ logged() {
   if [ $hit = yes ]; then echo yes; else echo "no: log since mark:${LOG_SEEN:- empty}" | cut -c1-160; fi
 }
 
+# image_under_attack KO: which vbh runs, for the scoreboard: the image the loader KO
+# embeds (its "image NAME" kernel log line) and whether that hypervisor answers TEST_*
+# (TEST_HASH of one frame of domain 0: VBH_E_NO_DOMAIN from vbh-test.bin, which checks
+# the range first and then the domain; VBH_E_UNKNOWN_CALL from the product vbh.bin).
+image_under_attack() {
+  local name st how
+  name=$(dmesg | sed -n 's/.*vbh: .* image \([^ ]*\) [0-9]* KiB.*/\1/p' | tail -n1)
+  st=$(kv status "$(atk hc 0x31 0 0 1 0)")
+  case $st in
+    6) how="TEST_* answered" ;;
+    1) how="TEST_* refused" ;;
+    *) how="TEST_HASH status ${st:-none}" ;;
+  esac
+  echo "${name:-unknown image} via $1 ($how)"
+}
+
 # --- scoreboard ---------------------------------------------------------------------
 scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
   local n c l u na p alive_txt
   echo "----- containment scoreboard ($1: $BOARD) -----"
+  echo "image: ${IMAGE:-none}"
   printf '%-24s %-10s %-44s %-36s %s\n' scenario verdict attempted defence observed
   awk -F'|' '{ printf "%-24s %-10s %-44s %-36s %s\n", $1, $2, $3, $4, substr($5, 1, 100) }' "$BOARD"
   c=$(grep -c '^[^|]*|contained|' "$BOARD"); l=$(grep -c '^[^|]*|LEAKED|' "$BOARD")
@@ -119,7 +136,7 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
   fi
   n=$((c + l + u))
   if alive; then alive_txt="hypervisor alive"; else alive_txt="hypervisor NOT answering"; fi
-  echo "contained $c/$n, leaked $l, unproven $u, n/a $na, $alive_txt"
+  echo "contained $c/$n, leaked $l, unproven $u, n/a $na, $alive_txt, image ${IMAGE:-none}"
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios
 }

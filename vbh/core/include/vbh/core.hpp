@@ -11,6 +11,7 @@
 #include <vbh/host_stage2.hpp>
 #include <vbh/hypercall.hpp>
 #include <vbh/spinlock.hpp>
+#include <vbh/test_hooks.hpp>
 
 namespace vbh {
 
@@ -44,21 +45,6 @@ public:
         HypercallOut out = perform(*op);
         s2_.release();
         return out;
-    }
-
-    // Run fn(words) -> HypercallOut on a frame the host owns, holding the lock so that
-    // no other CPU can donate the frame while fn writes into it (the exit path's
-    // STATS_READ / LOG_READ output frames, threats.md #2 and #4). Status::range if the
-    // frame is not RAM, Status::state if the host does not own it.
-    template <class Fn, class Relax = NoRelax>
-    HypercallOut with_host_frame(std::uint64_t pfn, Fn fn, Relax relax = {}) {
-        LockGuard guard{lock_, relax};
-        FrameMeta m = frames_.at(Pfn{pfn});
-        if (m.owner() == Owner::none)
-            return {Status::range};
-        if (m.owner() != Owner::host)
-            return {Status::state};
-        return fn(mem_.words(Pfn{pfn}));
     }
 
     // Unlocked views, for tests and for init before any other CPU runs.
@@ -125,8 +111,18 @@ private:
         case Call::hyp_donate: return donate(op.range, Transition::hyp_donate, op.dom);
         case Call::donate_list: return donate_list(op.dom);
         case Call::reclaim: return reclaim(op.range, op.dom);
-        case Call::test_fill: fill(mem_, op.range, op.arg); return {};
-        case Call::test_hash: return {Status::ok, hash(mem_, op.range), 0};
+        // Compiled and reached only in a test-hooks build; the product's decode()
+        // never yields these (vbh/test_hooks.hpp).
+        case Call::test_fill:
+            if constexpr (test_hooks) {
+                fill(mem_, op.range, op.arg);
+                return {};
+            }
+            return {Status::unknown_call};
+        case Call::test_hash:
+            if constexpr (test_hooks)
+                return {Status::ok, hash(mem_, op.range), 0};
+            return {Status::unknown_call};
         }
         return {Status::invalid};
     }

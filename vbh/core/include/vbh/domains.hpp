@@ -18,8 +18,6 @@ struct Domain {
     constexpr bool operator==(const Domain&) const = default;
 };
 
-inline constexpr std::uint32_t domain_flags_known = VBH_DOMAIN_TEST;
-
 class DomainTable {
 public:
     static constexpr std::uint32_t capacity = VBH_MAX_DOMAINS;

@@ -26,16 +26,11 @@
 
 namespace vbh {
 
-enum class ExitReason : std::uint8_t {
-    hypercall = VBH_EXIT_HYPERCALL,
-    msr_read = VBH_EXIT_MSR_READ,
-    msr_write = VBH_EXIT_MSR_WRITE,
-    npf = VBH_EXIT_NPF,
-    nmi = VBH_EXIT_NMI,
-    virt_insn = VBH_EXIT_VIRT_INSN,
-    shutdown = VBH_EXIT_SHUTDOWN,
-    other = VBH_EXIT_OTHER,
-};
+// One member per VBH_EXIT_KINDS entry (stats.h), with its value: the index into
+// vbh_cpu_stats.exits.
+#define VBH_EXIT_MEMBER_(name, value, text) text = VBH_EXIT_##name,
+enum class ExitReason : std::uint8_t { VBH_EXIT_KINDS(VBH_EXIT_MEMBER_) };
+#undef VBH_EXIT_MEMBER_
 
 struct Exit {
     ExitReason reason = ExitReason::other;
