@@ -1,6 +1,8 @@
 // The host's nested page table: identity map of physical memory minus the
 // hypervisor's and the protected domains' frames, edited by the core through its
-// HostStage2 seam (the core's EngineStage2 adapter over the ept/ engine).
+// HostStage2 seam (the core's EngineStage2 adapter over the ept/ engine). The core sees
+// it through HostStage2List, the list of every host stage-2 (vbh/stage2_mirror.hpp): the
+// NPT alone today; the IOMMU's tables for the host's devices join it as mirrors.
 // CrossCpuFlush is the cross-CPU invalidation of docs/launch.md: bump the NPT
 // generation, kick every CPU in guest mode with an NMI, wait until each has flushed
 // or left guest mode.
@@ -9,6 +11,7 @@
 #include <ept/ept.hpp>
 #include <vbh/engine_stage2.hpp>
 #include <vbh/image/memory.hpp>
+#include <vbh/stage2_mirror.hpp>
 
 namespace vbh::image {
 
@@ -19,6 +22,8 @@ struct CrossCpuFlush {
 using NptTable = ept::Table<ept::Npt, HypFrames>;
 using HostNpt = EngineStage2<NptTable, CrossCpuFlush>;
 
-static_assert(HostStage2<HostNpt>);
+using HostStage2List = Stage2Mirror<HostNpt>;
+
+static_assert(HostStage2<HostStage2List>);
 
 } // namespace vbh::image
