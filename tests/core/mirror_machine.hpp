@@ -1,7 +1,8 @@
 // A fake machine whose core edits two host stage-2 tables through a Stage2Mirror: the
 // host NPT (ept::Npt, RWX) as the primary and, as the one mirror, a VT-d second-level
 // table (ept::Vtd, RW: what an IOMMU driver would give the host's devices), each the
-// real ept/ engine over its own FramePool behind EngineStage2. The mirror is wrapped in
+// real ept/ engine over its own FramePool behind EngineStage2 (the NPT's is the
+// Stage2Mirror itself, as in the image). The mirror is wrapped in
 // Checked<>, which can refuse a chosen reserve (failure injection) and records whether
 // every edit was followed by a flush before the call returned.
 // Both tables start as the image builds the NPT: identity over [0, top) minus the
@@ -108,10 +109,9 @@ public:
             init_ok &= npt->unmap(h.base, h.size).has_value() && vtd->unmap(h.base, h.size).has_value();
         npt_pool->release_retired(); // the image flushes everything at launch
         vtd_pool->release_retired();
-        npt_s2.emplace(*npt, LogFlush{&order, 'n'}, npt_attrs);
         vtd_s2.emplace(*vtd, LogFlush{&order, 'v'}, dma_attrs);
         checked.emplace(*vtd_s2);
-        mirror.emplace(*npt_s2, *checked);
+        mirror.emplace(*checked, *npt, LogFlush{&order, 'n'}, npt_attrs); // the NPT's adapter
         meta.resize(top);
         core = std::make_unique<MachineCore>(*mirror, mem);
         CoreConfig cfg{meta.data(), meta.size() * 2, ram.data(), std::uint32_t(ram.size()),
@@ -162,7 +162,6 @@ public:
     std::optional<NptTable> npt;
     std::optional<VtdTable> vtd;
     std::string order; // flush log: 'n' NPT, 'v' VT-d
-    std::optional<NptS2> npt_s2;
     std::optional<VtdS2> vtd_s2;
     std::optional<Checked<VtdS2>> checked;
     std::optional<Mirror> mirror;

@@ -19,9 +19,10 @@ constexpr std::uint64_t mib = 1ull << 20;
 // --- The fan-out itself, over the core tests' recording fake --------------------------
 
 TEST(Stage2Mirror, EveryCallReachesEveryMember) {
-    FakeStage2 a{64}, b{64}, c{64};
-    Stage2Mirror<FakeStage2, FakeStage2, FakeStage2> m{a, b, c};
+    FakeStage2 b{64}, c{64};
+    Stage2Mirror<FakeStage2, FakeStage2, FakeStage2> m{b, c, 64}; // the primary is m
     static_assert(HostStage2<decltype(m)>);
+    FakeStage2& a = m.primary();
     const FrameRange r{Pfn{8}, 4};
     ASSERT_TRUE(m.reserve(r).has_value());
     EXPECT_EQ(a.reservations() + b.reservations() + c.reservations(), 3u);
@@ -38,15 +39,16 @@ TEST(Stage2Mirror, EveryCallReachesEveryMember) {
 
 TEST(Stage2Mirror, ARefusalAnywhereReleasesEveryMember) {
     for (int refuser = 0; refuser < 3; ++refuser) {
-        FakeStage2 s[3] = {FakeStage2{64}, FakeStage2{64}, FakeStage2{64}};
-        Stage2Mirror<FakeStage2, FakeStage2, FakeStage2> m{s[0], s[1], s[2]};
+        FakeStage2 b{64}, c{64};
+        Stage2Mirror<FakeStage2, FakeStage2, FakeStage2> m{b, c, 64};
+        FakeStage2* s[3] = {&m.primary(), &b, &c};
         ASSERT_TRUE(m.reserve(FrameRange{Pfn{1}, 1}).has_value());
-        s[refuser].set_budget(1); // its second reserve fails
+        s[refuser]->set_budget(1); // its second reserve fails
         auto r = m.reserve(FrameRange{Pfn{2}, 1});
         ASSERT_FALSE(r.has_value());
         EXPECT_EQ(r.error(), Status::no_memory);
-        for (auto& x : s)
-            EXPECT_EQ(x.reservations(), 0u) << "refuser " << refuser;
+        for (auto* x : s)
+            EXPECT_EQ(x->reservations(), 0u) << "refuser " << refuser;
     }
 }
 

@@ -113,7 +113,7 @@ void setup_machine() {
     auto meta = g.frames.alloc_virt((bytes + page - 1) / page);
     if (!meta)
         die("no memory for the frame table");
-    CoreT& core = g.core.emplace(*g.stage2, g.direct);
+    CoreT& core = g.core.emplace(*g.npt, g.direct);
     if (!core.init(CoreConfig{*meta, bytes, br.ram_ranges, br.nr_ram_ranges, br.hyp_ranges,
                               br.nr_hyp_ranges}))
         die("core init failed");

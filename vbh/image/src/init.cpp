@@ -89,7 +89,7 @@ static Result<void> setup_core() {
     auto meta = g.frames.alloc_virt((bytes + page - 1) / page);
     if (!meta)
         return unexpected(meta.error());
-    CoreT& core = g.core.emplace(*g.stage2, g.direct);
+    CoreT& core = g.core.emplace(*g.npt, g.direct);
     return core.init(CoreConfig{*meta, bytes, g.br.ram_ranges, g.br.nr_ram_ranges, g.br.hyp_ranges,
                                 g.br.nr_hyp_ranges});
 }

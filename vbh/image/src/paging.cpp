@@ -84,7 +84,7 @@ Result<void> build_host_npt() {
     if (!t)
         return unexpected(t.error());
     NptTable& npt = g.npt_table.emplace(*t);
-    g.stage2.emplace(g.npt.emplace(npt, CrossCpuFlush{}));
+    g.npt.emplace(npt, CrossCpuFlush{});
     const std::uint64_t top = 1ull << g.br.phys_addr_bits;
     if (auto m = npt.map(0, 0, top, ept::Attrs{Perm::rwx, MemType::wb}); !m)
         return unexpected(m.error());

@@ -1,6 +1,6 @@
 // HostStage2: the narrow view the core has of the host's nested page table (NPT/EPT).
 // The table maps host physical memory 1:1; the core only removes frames from it and
-// puts them back. The implementation is the ept/ engine on target (EngineStage2), behind
+// puts them back. The implementation is the ept/ engine on target (EngineStage2) inside
 // a Stage2Mirror that repeats every call on the IOMMU's tables (stage2_mirror.hpp);
 // tests use fakes.
 //

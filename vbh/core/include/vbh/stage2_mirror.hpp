@@ -6,9 +6,12 @@
 // every mirror under the same lock, in the same hypercall, before it returns. pKVM does
 // the same by calling its IOMMU driver's host_stage2_idmap on every host stage-2 update.
 //
-// Static dispatch: the list is a template parameter pack, each call a fold over it; with
-// one member the mirror inlines to direct calls on that member (the hypercall hot path).
-// The mirror holds references: each member lives where its owner keeps it.
+// Static dispatch: the list is a template parameter pack walked at compile time. The
+// mirror is its primary (a public base, built in place from the primary's constructor
+// arguments): a list of one compiles to exactly the primary's code, with no pointer to
+// follow on the hypercall path (tests/exitcost counts instructions), and whatever else
+// the primary offers (the NPT's table() for VMCB.N_CR3 and lookups) stays reachable.
+// Mirrors are held by reference: each lives where its owner (the IOMMU driver) keeps it.
 //
 // Semantics (the HostStage2 contract of host_stage2.hpp, lifted to the list):
 //   reserve(r)       asks every member in list order (primary first). All or nothing: if
@@ -52,14 +55,17 @@
 namespace vbh {
 
 template <HostStage2 Primary, HostStage2... Mirrors>
-class Stage2Mirror {
+class Stage2Mirror : public Primary {
 public:
-    explicit Stage2Mirror(Primary& primary, Mirrors&... mirrors) : primary_{primary}, mirrors_{mirrors...} {}
+    // Stage2Mirror(mirror..., primary constructor arguments...)
+    template <class... A>
+    explicit Stage2Mirror(Mirrors&... mirrors, A&&... primary_args)
+        : Primary(static_cast<A&&>(primary_args)...), mirrors_{mirrors...} {}
     Stage2Mirror(const Stage2Mirror&) = delete;
     Stage2Mirror& operator=(const Stage2Mirror&) = delete;
 
     Result<void> reserve(FrameRange r) {
-        Result<void> res = primary_.reserve(r);
+        Result<void> res = Primary::reserve(r);
         if (res)
             mirrors_.each_until([&](auto& s) { return (res = s.reserve(r)).has_value(); });
         if (!res)
@@ -68,26 +74,26 @@ public:
     }
 
     void unmap(FrameRange r) {
-        primary_.unmap(r);
+        Primary::unmap(r);
         mirrors_.each([&](auto& s) { s.unmap(r); });
     }
 
     void map_identity(FrameRange r) {
-        primary_.map_identity(r);
+        Primary::map_identity(r);
         mirrors_.each([&](auto& s) { s.map_identity(r); });
     }
 
     void flush_all_cpus() {
         mirrors_.each([](auto& s) { s.flush_all_cpus(); });
-        primary_.flush_all_cpus();
+        Primary::flush_all_cpus();
     }
 
     void release() {
-        primary_.release();
+        Primary::release();
         mirrors_.each([](auto& s) { s.release(); });
     }
 
-    Primary& primary() { return primary_; }
+    Primary& primary() { return *this; }
 
 private:
     // A list of references walked at compile time (no <tuple>: the image is
@@ -110,8 +116,7 @@ private:
         List<T...> tail;
     };
 
-    Primary& primary_;
-    List<Mirrors...> mirrors_;
+    [[no_unique_address]] List<Mirrors...> mirrors_;
 };
 
 } // namespace vbh

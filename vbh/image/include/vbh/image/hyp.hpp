@@ -21,7 +21,7 @@ struct DirectMap {
 };
 
 using HypTable = ept::Table<ept::Hpt, HypFrames>;
-using CoreT = Core<HostStage2List, DirectMap>;
+using CoreT = Core<HostNpt, DirectMap>;
 
 struct Hyp {
     vbh_boot_record br{};
@@ -30,7 +30,6 @@ struct Hyp {
     Lazy<HypTable> hpt{};
     Lazy<NptTable> npt_table{};
     Lazy<HostNpt> npt{};
-    Lazy<HostStage2List> stage2{}; // what the core edits: npt and its mirrors
     DirectMap direct{};
     Lazy<CoreT> core{};
     EventLog log{};

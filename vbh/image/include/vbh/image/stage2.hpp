@@ -1,8 +1,8 @@
 // The host's nested page table: identity map of physical memory minus the
 // hypervisor's and the protected domains' frames, edited by the core through its
-// HostStage2 seam (the core's EngineStage2 adapter over the ept/ engine). The core sees
-// it through HostStage2List, the list of every host stage-2 (vbh/stage2_mirror.hpp): the
-// NPT alone today; the IOMMU's tables for the host's devices join it as mirrors.
+// HostStage2 seam (the core's EngineStage2 adapter over the ept/ engine). HostNpt is that
+// adapter inside a Stage2Mirror (vbh/stage2_mirror.hpp), which repeats every edit on a
+// list of mirrors: none today; the IOMMU's tables for the host's devices join it there.
 // CrossCpuFlush is the cross-CPU invalidation of docs/launch.md: bump the NPT
 // generation, kick every CPU in guest mode with an NMI, wait until each has flushed
 // or left guest mode.
@@ -20,10 +20,8 @@ struct CrossCpuFlush {
 };
 
 using NptTable = ept::Table<ept::Npt, HypFrames>;
-using HostNpt = EngineStage2<NptTable, CrossCpuFlush>;
+using HostNpt = Stage2Mirror<EngineStage2<NptTable, CrossCpuFlush>>;
 
-using HostStage2List = Stage2Mirror<HostNpt>;
-
-static_assert(HostStage2<HostStage2List>);
+static_assert(HostStage2<HostNpt>);
 
 } // namespace vbh::image
