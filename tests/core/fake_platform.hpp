@@ -42,6 +42,7 @@ public:
     // At most `n` reserve() calls succeed per hypercall; -1: unlimited.
     void set_budget(std::int64_t n) { budget_ = n; }
     std::uint64_t flushes() const { return flushes_; }
+    std::size_t reservations() const { return reserved_.size(); }
 
 private:
     // perform may only touch what decode reserved (validate, then commit).

@@ -1,6 +1,7 @@
 #include <vbh/image/memory.hpp>
 
 #include <cstring>
+#include <new>
 
 namespace vbh::image {
 
@@ -33,8 +34,15 @@ std::uint64_t HypMemory::virt_of_phys(std::uint64_t pa) const {
 
 void HypFrames::init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_off) {
     mem_ = &mem;
+    new (free_buf_) FreeList;
+    // The retired stack: one 32-bit frame number per pool frame, from the pool's end.
+    const std::uint64_t frames = end_off > start_off ? (end_off - start_off) / page : 0;
+    const std::uint64_t stack_frames = (frames * sizeof(std::uint32_t) + page - 1) / page;
+    end_ = start_off + (frames - stack_frames) * page;
     next_ = start_off;
-    end_ = end_off;
+    retired_ = reinterpret_cast<std::uint32_t*>(mem_->virt_base() + end_);
+    capacity_ = frames - stack_frames;
+    nretired_ = 0;
 }
 
 ept::Slot* HypFrames::entries(std::uint64_t pa) {
@@ -44,12 +52,18 @@ ept::Slot* HypFrames::entries(std::uint64_t pa) {
     return reinterpret_cast<ept::Slot*>(va);
 }
 
+void HypFrames::park(std::uint64_t pa) {
+    free_list().push_front(*new (virt(pa)) FreeFrame);
+}
+
 Result<std::uint64_t> HypFrames::alloc() {
     std::uint64_t pa;
     {
         LockGuard g{lock_};
-        if (nfree_ > 0) {
-            pa = free_[--nfree_];
+        if (!free_list().empty()) {
+            FreeFrame& f = free_list().front();
+            free_list().pop_front();
+            pa = mem_->phys(&f);
         } else {
             if (next_ >= end_)
                 return unexpected(Status::no_memory);
@@ -57,25 +71,28 @@ Result<std::uint64_t> HypFrames::alloc() {
             next_ += page;
         }
     }
-    std::memset(virt(pa), 0, page);
+    std::memset(virt(pa), 0, page); // the link too
     return pa;
 }
 
 std::size_t HypFrames::available() const {
-    return std::size_t((end_ - next_) / page) + nfree_;
+    return std::size_t((end_ - next_) / page) + free_list().size();
 }
 
+// Only frames alloc() gave out are retired, each at most once before the next release:
+// the stack, one slot per pool frame, cannot overflow.
 void HypFrames::retire(std::uint64_t pa) {
+    const std::uint64_t va = mem_->virt_of_phys(pa);
     LockGuard g{lock_};
-    if (nretired_ < max_parked)
-        retired_[nretired_++] = pa; // beyond that the frame is leaked, never reused early
+    if (va == 0 || nretired_ == capacity_)
+        __builtin_trap(); // not ours, or retired twice: the table engine is broken
+    retired_[nretired_++] = std::uint32_t((va - mem_->virt_base()) / page);
 }
 
 void HypFrames::release_retired() {
     LockGuard g{lock_};
-    while (nretired_ > 0 && nfree_ < max_parked)
-        free_[nfree_++] = retired_[--nretired_];
-    nretired_ = 0;
+    while (nretired_ > 0)
+        park(mem_->phys_of_offset(std::uint64_t(retired_[--nretired_]) * page));
 }
 
 Result<void*> HypFrames::alloc_virt(std::uint64_t n) {
@@ -97,9 +114,9 @@ Result<void*> HypFrames::alloc_contig(std::uint64_t n) {
             contiguous = mem_->phys_of_offset(off + i * page) == first + i * page;
         if (!contiguous)
             continue;
-        // Frames skipped to reach a contiguous run go to the free stack.
-        for (std::uint64_t s = next_; s < off && nfree_ < max_parked; s += page)
-            free_[nfree_++] = mem_->phys_of_offset(s);
+        // Frames skipped to reach a contiguous run go to the free list.
+        for (std::uint64_t s = next_; s < off; s += page)
+            park(mem_->phys_of_offset(s));
         next_ = off + n * page;
         void* v = reinterpret_cast<void*>(mem_->virt_base() + off);
         std::memset(v, 0, n * page);

@@ -1,12 +1,17 @@
 // HostStage2: the narrow view the core has of the host's nested page table (NPT/EPT).
 // The table maps host physical memory 1:1; the core only removes frames from it and
-// puts them back. The implementation is the ept/ engine on target; tests use a fake.
+// puts them back. The implementation is the ept/ engine on target (EngineStage2) inside
+// a Stage2Mirror that repeats every call on the IOMMU's tables (stage2_mirror.hpp);
+// tests use fakes.
 //
 // Contract (validate, then commit; style.md §6):
 //   reserve(r)      decode phase, may fail with Status::no_memory and then changes
 //                   nothing; sets aside the table frames that one later unmap(r) or
 //                   map_identity(r) may need (splitting a large page). Reservations
-//                   accumulate until release().
+//                   accumulate until release(). After a refusal the caller abandons
+//                   the operation and calls release(); a list of stage-2s
+//                   (Stage2Mirror) may already have dropped the earlier reservations
+//                   of the same operation by then.
 //   unmap(r)        perform phase, cannot fail; r was reserved.
 //   map_identity(r) perform phase, cannot fail; r was reserved. Read/write/execute,
 //                   write-back (the host's normal memory attributes).

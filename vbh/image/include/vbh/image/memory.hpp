@@ -1,7 +1,7 @@
 // Hypervisor memory: the physically scattered chunks the loader reserved (hyp_ranges),
 // mapped back to back at hyp_virt_base both in the kernel (vmap) and in the
 // hypervisor's own tables (boot.h). HypMemory translates between the two views;
-// HypFrames is the bounded frame pool over the part after the boot record, and the
+// HypFrames is the frame pool over the part after the boot record, and the
 // TableMemory (ept/memory.hpp) that every page table of the hypervisor lives in.
 #pragma once
 
@@ -9,6 +9,8 @@
 #include <vbh/boot.h>
 #include <vbh/result.hpp>
 #include <vbh/spinlock.hpp>
+
+#include <boost/intrusive/slist.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -41,12 +43,21 @@ private:
 };
 
 // Frames come from a bump pointer over [start, end) of hypervisor memory and, once
-// freed or released after a flush, from a free stack. Page tables retired by the
-// engine wait in `retired_` until the caller has flushed every CPU (memory.hpp).
+// freed, from a free list. Neither list has a cap: every frame of the pool can be on it.
+//
+// Free frames hold the list themselves: a free frame is hypervisor memory nobody reads,
+// so its first 8 bytes are the link (a Boost.Intrusive slist, constructed in init():
+// its constructor is not constexpr, and the image runs no global constructors).
+//
+// Retired frames cannot: a page table the engine has unlinked may still be walked until
+// the flush, by another CPU's walker through a cached upper-level entry, by an IOMMU, or
+// by a lock-free lookup (ept/memory.hpp). A link in its first entry would read as a
+// not-present entry there (a spurious NPF for a CPU, a DMA fault for a device). They
+// wait, as frame numbers, in a stack carved from the end of the pool at init: 4 bytes
+// per pool frame (1/1024 of the pool), enough for every frame the pool can hand out to
+// be retired at once. release_retired(), after the flush, moves them to the free list.
 class HypFrames {
 public:
-    static constexpr std::size_t max_parked = 1024;
-
     void init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_off);
 
     // ept::TableMemory
@@ -62,15 +73,24 @@ public:
     // n frames, physically contiguous (MSRPM/IOPM), zeroed; virtual address.
     Result<void*> alloc_contig(std::uint64_t n);
     void* virt(std::uint64_t pa) const { return reinterpret_cast<void*>(mem_->virt_of_phys(pa)); }
+    std::size_t retired() const { return nretired_; }
 
 private:
+    struct FreeFrame : boost::intrusive::slist_base_hook<
+                           boost::intrusive::link_mode<boost::intrusive::normal_link>> {};
+    using FreeList = boost::intrusive::slist<FreeFrame, boost::intrusive::constant_time_size<true>,
+                                             boost::intrusive::linear<true>>;
+    FreeList& free_list() { return *reinterpret_cast<FreeList*>(free_buf_); }
+    const FreeList& free_list() const { return *reinterpret_cast<const FreeList*>(free_buf_); }
+    void park(std::uint64_t pa); // onto the free list; lock held
+
     HypMemory* mem_ = nullptr;
     std::uint64_t next_ = 0; // offset of the next never-used frame
     std::uint64_t end_ = 0;
-    std::uint64_t free_[max_parked] = {};
-    std::size_t nfree_ = 0;
-    std::uint64_t retired_[max_parked] = {};
+    alignas(FreeList) unsigned char free_buf_[sizeof(FreeList)] = {};
+    std::uint32_t* retired_ = nullptr; // offset / page of each retired frame
     std::size_t nretired_ = 0;
+    std::size_t capacity_ = 0; // of retired_: every frame the pool can hand out
     SpinLock lock_;
 };
 
