@@ -1,4 +1,4 @@
-// Several CPUs (threads) issuing hypercalls at once (threats.md #4, #5): the global
+// Several CPUs (threads) issuing hypercalls at once (docs/threats.md #4, #5): the global
 // lock keeps ownership, counters and the host table in step, and an argument array
 // rewritten during the call is validated as copied, never re-read.
 #include "harness.hpp"

@@ -1,4 +1,4 @@
-// Hostile hypercalls (threats.md #2, #3): each fails with its exact status and leaves
+// Hostile hypercalls (docs/threats.md #2, #3): each fails with its exact status and leaves
 // ownership, domains, the host table and memory exactly as they were.
 #include "harness.hpp"
 

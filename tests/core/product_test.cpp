@@ -1,7 +1,7 @@
 // The product's answers to the test hooks (vbh/test_hooks.hpp), against vbh_core_product:
 // the core as vbh.bin has it, built without VBH_TEST_HOOKS. TEST_FILL and TEST_HASH are
 // unknown calls and DOMAIN_CREATE with VBH_DOMAIN_TEST is an unknown flag bit, whatever
-// the arguments, and none of them changes anything. tests/guest-scenarios/nohooks.sh
+// the arguments, and none of them changes anything. tests/scenarios/nohooks.sh
 // shows the same on the booted vbh.bin.
 #include "harness.hpp"
 

@@ -9,7 +9,7 @@
 // vbh_vmrun (vmrun.S: VMLOAD, VMRUN, #VMEXIT, VMSAVE) is replaced by the "hardware"
 // below: it checks what the handler left in the VMCB, then writes the next exit the way
 // #VMEXIT does (AMD APM vol. 2 §15.6: EXITCODE, EXITINFO1/2, guest RIP/RAX/CPL/EFER;
-// no NEXT_RIP, as under QEMU TCG, platform.md quirk 1). tests/exitcost/run.sh counts
+// no NEXT_RIP, as under QEMU TCG, docs/platform.md quirk 1). tests/exitcost/run.sh counts
 // instructions per exit with callgrind.
 #include "../../vbh/image/src/loop.cpp"
 

@@ -5,7 +5,7 @@
 # frame nobody defends); then, with vbh.containment=vbh, loads vbh.ko and repeats each
 # attack against a TEST-domain secret and a hypervisor frame, and prints a scoreboard.
 # vbh is the test loader /lib/vbh/test/vbh.ko with the test image vbh-test.bin: the suite
-# needs its TEST_* calls (the product refuses them: tests/guest-scenarios/nohooks.sh).
+# needs its TEST_* calls (the product refuses them: tests/scenarios/nohooks.sh).
 #   vbh.containment=bare   harness proofs only (no vbh.ko needed)
 #   vbh.containment=vbh    the full suite (default when the test loader exists)
 # Helpers: /lib/vbh/bin/containment-*.sh and vbh_ring3 (tests/containment/build.sh).

@@ -4,7 +4,7 @@
  * write "[@CPU] COMMAND NUMBERS..." and read back the reply (key=value lines, the
  * last one carrying result=...). "@CPU" runs the command on that CPU (work_on_cpu),
  * e.g. on a CPU that just came back online. "help" lists the commands. Driven from
- * busybox sh by qemu-nested/guest/scenarios/containment.sh; see docs/containment.md.
+ * busybox sh by tests/scenarios/containment.sh; see docs/containment.md.
  *
  * THIS MODULE ATTACKS THE KERNEL IT RUNS IN. Load it only into a throw-away test VM.
  */

@@ -74,7 +74,7 @@ Result<Op> decode_test(Call call, const HypercallRegs& r, const FrameTable& fram
 
 // arg0 = list address, arg1 = entries, arg2 = dom. The array must sit in one frame
 // the host may read anyway (host-owned or shared): passing a hypervisor or private
-// frame would make the hypervisor read it on the host's behalf (threats.md #2).
+// frame would make the hypervisor read it on the host's behalf (docs/threats.md #2).
 Result<Op> decode_donate_list(const HypercallRegs& r, const FrameTable& frames,
                               const DomainTable& domains) {
     constexpr std::uint64_t entry = sizeof(vbh_frame_range);

@@ -1,7 +1,7 @@
 // The hypercalls the exit path answers itself: statistics, exit cycles and the event
 // log, each copied into one host-owned frame the caller names (log.h, stats.h). The
 // frame was checked by the environment (RAM, owned by the host: never hypervisor or
-// donated memory, threats.md #2). The host may scribble on that frame while we write
+// donated memory, docs/threats.md #2). The host may scribble on that frame while we write
 // it; no value is ever read back from it.
 #include <vbh/exit.hpp>
 

@@ -19,7 +19,7 @@ struct HypEnv {
     explicit HypEnv(PerCpu* pc) : pc_{pc} {}
 
     // A frame the host may receive output in: RAM the host owns (never hypervisor,
-    // donated or lent memory: threats.md #2), mapped in the host NPT right now.
+    // donated or lent memory: docs/threats.md #2), mapped in the host NPT right now.
     // Reached through the direct map. host_writing is set first and cleared by
     // host_frame_done(): a concurrent donate unmaps the frame, then its cross-CPU
     // flush waits for host_writing == 0, so either we see the frame unmapped or the

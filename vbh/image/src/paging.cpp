@@ -7,7 +7,7 @@
 //   VA = PA for every RAM range except hypervisor memory   RW NX WB (direct map)
 //   the local APIC page                  RW NX UC
 // Host NPT: [0, 2^phys_addr_bits) identity, RWX, U/S = 1 (nested walks are user
-// accesses: platform.md quirk 6), largest pages, minus every hyp_range.
+// accesses: docs/platform.md quirk 6), largest pages, minus every hyp_range.
 #include <vbh/arch/apic.hpp>
 #include <vbh/image/hyp.hpp>
 #include <vbh/image/paging.hpp>

@@ -1,5 +1,5 @@
 // Cross-CPU invalidation after a host NPT edit (docs/launch.md,
-// "Cross-CPU invalidation"; threats.md #5).
+// "Cross-CPU invalidation"; docs/threats.md #5).
 #include <vbh/arch/apic.hpp>
 #include <vbh/image/hyp.hpp>
 

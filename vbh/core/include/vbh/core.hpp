@@ -26,12 +26,9 @@ public:
     Result<void> init(const CoreConfig& cfg) { return init_frame_table(frames_, cfg); }
 
     // One hypercall from any CPU, with the caller's registers already copied out of the
-    // VMCB/VMCS. relax() runs while waiting for the lock; only a platform whose
-    // cross-CPU flush waits for CPUs inside the hypervisor needs one (docs/hypercalls.md,
-    // "Locking").
-    template <class Relax = NoRelax>
-    HypercallOut dispatch(const HypercallRegs& regs, Cpl cpl, Relax relax = {}) {
-        LockGuard guard{lock_, relax};
+    // VMCB/VMCS. Lock order: docs/hypercalls.md, "Locking".
+    HypercallOut dispatch(const HypercallRegs& regs, Cpl cpl) {
+        LockGuard guard{lock_};
         auto op = decode(regs, cpl, frames_, domains_);
         if (!op)
             return {op.error()};
@@ -53,7 +50,7 @@ public:
 
 private:
     // Copy the caller's array into hypervisor memory once, then validate the copy:
-    // another CPU rewriting it meanwhile changes nothing we check (threats.md #4).
+    // another CPU rewriting it meanwhile changes nothing we check (docs/threats.md #4).
     Result<void> copy_list(const Op& op) {
         const std::uint64_t* src = mem_.words(list_frame(op));
         std::uint64_t first = (op.arg & (frame_bytes - 1)) / sizeof(std::uint64_t);
@@ -151,7 +148,7 @@ private:
         return {Status::ok, total, 0};
     }
 
-    // Zeroed before the host's table maps the frames again (threats.md #6).
+    // Zeroed before the host's table maps the frames again (docs/threats.md #6).
     void return_to_host(FrameRange r, Transition t, DomainId dom) {
         scrub(mem_, r);
         s2_.map_identity(r);

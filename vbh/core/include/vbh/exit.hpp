@@ -3,7 +3,7 @@
 // the rest of the hypervisor comes through the ExitEnv concept, so the same code runs
 // on target and against a fake in tests/exit.
 //
-// Policy (threats.md #2, #3, #7, #8):
+// Policy (docs/threats.md #2, #3, #7, #8):
 //   hypercall  ring 0 only (VBH_E_DENIED otherwise, no state change); STATS_READ,
 //              LOG_READ, CYCLES_READ, LAUNCH_SEAL, DEVIRT here, the rest to the core.
 //   msr        the backend's rules (ExitEnv::rdmsr/wrmsr; svm/msr.hpp).

@@ -4,7 +4,7 @@
 // a Stage2Mirror that repeats every call on the IOMMU's tables (stage2_mirror.hpp);
 // tests use fakes.
 //
-// Contract (validate, then commit; style.md §6):
+// Contract (validate, then commit: docs/architecture.md, "Code"):
 //   reserve(r)      decode phase, may fail with Status::no_memory and then changes
 //                   nothing; sets aside the table frames that one later unmap(r) or
 //                   map_identity(r) may need (splitting a large page). Reservations
@@ -16,7 +16,7 @@
 //   map_identity(r) perform phase, cannot fail; r was reserved. Read/write/execute,
 //                   write-back (the host's normal memory attributes).
 //   flush_all_cpus() invalidate cached translations of the host table on every CPU and
-//                   return when all have done so (threats.md #5). Called after every
+//                   return when all have done so (docs/threats.md #5). Called after every
 //                   perform that edited the table, before the hypercall returns; an
 //                   implementation may skip it when no cached entry can be stale.
 //   release()       give back what reserve() set aside and perform did not consume.
