@@ -1,5 +1,7 @@
 #include "calls.hpp"
 
+#include "abi_names.hpp"
+
 #include <vbh/abi.h>
 
 #include <array>
@@ -19,13 +21,7 @@ constexpr CallName call_names[] = {VBH_CALLS(VBHCTL_CALL_)};
 #undef VBHCTL_CALL_
 
 // Indexed by enum vbh_status (dense from 0).
-constexpr auto status_names = [] {
-    std::array<const char*, VBH_STATUS_COUNT> a{};
-#define VBHCTL_STATUS_(name, value, text) a[value] = #text;
-    VBH_STATUSES(VBHCTL_STATUS_)
-#undef VBHCTL_STATUS_
-    return a;
-}();
+constexpr auto status_names = VBHCTL_NAMES(VBH_STATUSES, VBH_STATUS_COUNT);
 
 bool same_name(std::string_view a, std::string_view b) {
     if (a.size() != b.size())

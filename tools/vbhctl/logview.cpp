@@ -1,5 +1,6 @@
 #include "logview.hpp"
 
+#include "abi_names.hpp"
 #include "calls.hpp"
 #include "text.hpp"
 
@@ -16,13 +17,7 @@ namespace {
 #define VBHCTL_LOG_VALUE_(name, value, text) value,
 constexpr std::uint32_t log_kind_end = std::max({VBH_LOG_KINDS(VBHCTL_LOG_VALUE_)}) + 1;
 #undef VBHCTL_LOG_VALUE_
-constexpr auto kind_names = [] {
-    std::array<const char*, log_kind_end> a{};
-#define VBHCTL_LOG_NAME_(name, value, text) a[value] = #text;
-    VBH_LOG_KINDS(VBHCTL_LOG_NAME_)
-#undef VBHCTL_LOG_NAME_
-    return a;
-}();
+constexpr auto kind_names = VBHCTL_NAMES(VBH_LOG_KINDS, log_kind_end);
 
 bool store(vbh_log_entry& e, std::string_view key, std::string_view value) {
     if (key == "kind") {

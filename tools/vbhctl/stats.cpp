@@ -1,5 +1,6 @@
 #include "stats.hpp"
 
+#include "abi_names.hpp"
 #include "calls.hpp"
 #include "json.hpp"
 #include "text.hpp"
@@ -14,13 +15,7 @@ namespace {
 
 // Indexed by enum vbh_exit_kind, from VBH_EXIT_KINDS (stats.h) like the loader's
 // exit_NAME= keys.
-constexpr auto exit_names = [] {
-    std::array<const char*, VBH_EXIT_KIND_COUNT> a{};
-#define VBHCTL_EXIT_NAME_(name, value, text) a[value] = #text;
-    VBH_EXIT_KINDS(VBHCTL_EXIT_NAME_)
-#undef VBHCTL_EXIT_NAME_
-    return a;
-}();
+constexpr auto exit_names = VBHCTL_NAMES(VBH_EXIT_KINDS, VBH_EXIT_KIND_COUNT);
 
 // The counters after the per-reason exits, in the loader's order.
 struct Counter {
