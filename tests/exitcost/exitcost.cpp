@@ -73,7 +73,10 @@ void setup_cpu0() {
     pc->self = pc;
     pc->block = block;
     pc->cpu = 0;
-    Backend::setup(pc->hw, block->hw, [](const void* p) { return g.mem.phys(p); });
+    struct {
+        std::uint64_t phys(const void* p) const { return g.mem.phys(p); }
+    } hyp_mem;
+    Backend::setup(pc->hw, block->hw, hyp_mem);
     pc->stats.version = VBH_STATS_VERSION;
     pc->stats.launched = 1;
     auto cycles = g.frames.alloc_virt(1);

@@ -59,13 +59,13 @@ static void build_idt() {
 
 static Result<void> setup_cpus() {
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i) {
-        auto mem = g.frames.alloc_virt(cpu_block_pages);
-        if (!mem)
-            return unexpected(mem.error());
+        auto frames = g.frames.alloc_virt(cpu_block_pages);
+        if (!frames)
+            return unexpected(frames.error());
         auto cycles = g.frames.alloc_virt(1);
         if (!cycles)
             return unexpected(cycles.error());
-        auto* block = static_cast<CpuBlock*>(*mem);
+        auto* block = static_cast<CpuBlock*>(*frames);
         PerCpu* pc = &block->cpu;
         pc->self = pc;
         pc->block = block;
@@ -73,22 +73,23 @@ static Result<void> setup_cpus() {
         pc->cycles->version = VBH_CYCLES_VERSION;
         pc->cycles->cpu = i;
         pc->cpu = i;
-        Backend::setup(pc->hw, block->hw, [](const void* p) { return g.mem.phys(p); });
+        BackendMemory mem;
+        Backend::setup(pc->hw, block->hw, mem);
         g.cpus[i] = pc;
     }
     return {};
 }
 
-// The backend's shared state: the CPU must support it; then its permission maps.
+Result<void*> BackendMemory::alloc_contig(std::uint64_t n) { return g.frames.alloc_contig(n); }
+std::uint64_t BackendMemory::phys(const void* p) const { return g.mem.phys(p); }
+
+// The backend's shared state: the CPU must support it; then what it keeps for every
+// CPU (SVM: the permission maps).
 static Result<void> setup_backend() {
     if (const Status s = Backend::check_cpu(); s != Status::ok)
         return unexpected(s);
-    auto msrpm = g.frames.alloc_contig(Backend::msrpm_frames);
-    auto iopm = g.frames.alloc_contig(Backend::iopm_frames);
-    if (!msrpm || !iopm)
-        return unexpected(Status::no_memory);
-    Backend::init({*msrpm, g.mem.phys(*msrpm)}, {*iopm, g.mem.phys(*iopm)});
-    return {};
+    BackendMemory mem;
+    return Backend::init(mem);
 }
 
 static Result<void> setup_core() {

@@ -25,10 +25,10 @@ Status Svm::check_cpu() {
     return Status::ok;
 }
 
-void Svm::init(ContigFrames msrpm, ContigFrames iopm) {
-    build_msrpm(static_cast<std::uint8_t*>(msrpm.virt));
-    shared.msrpm_pa = msrpm.phys;
-    shared.iopm_pa = iopm.phys;
+void Svm::init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint64_t iopm_pa) {
+    build_msrpm(msrpm);
+    shared.msrpm_pa = msrpm_pa;
+    shared.iopm_pa = iopm_pa;
 }
 
 // CS/SS/DS/ES with their hidden parts, from the descriptors the selectors name in

@@ -15,12 +15,22 @@
 
 namespace vbh::image {
 
+// What the image lends a backend at init: zeroed, physically contiguous frames of
+// hypervisor memory and the physical address of any byte of it (init.cpp).
+struct BackendMemory {
+    Result<void*> alloc_contig(std::uint64_t n);
+    std::uint64_t phys(const void* p) const;
+};
+
 template <class B>
 concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuState& v,
                                const arch::KernelState& k, const vbh_guest_entry& e,
-                               std::uint64_t* tsc, std::uint64_t x, std::uint32_t n) {
+                               BackendMemory& mem, std::uint64_t* tsc, std::uint64_t x,
+                               std::uint32_t n) {
     typename B::Stage2; // the host stage-2 table format (ept/)
     { B::check_cpu() } -> std::same_as<Status>;
+    { B::init(mem) } -> std::same_as<Result<void>>;
+    { B::setup(c, p, mem) } -> std::same_as<void>;
     { B::prepare(c, k, e, x, n) } -> std::same_as<Status>;
     { B::enable(c, k) } -> std::same_as<void>;
     { B::start(c) } -> std::same_as<void>;

@@ -30,34 +30,34 @@ struct Shared {
 };
 extern Shared shared;
 
-// The contiguous frames init() needs from the image: a zeroed, physically contiguous
-// run of n frames and its physical address.
-struct ContigFrames {
-    void* virt;
-    std::uint64_t phys;
-};
-
 struct Svm {
     using Cpu = svm::Cpu;
     using Pages = svm::Pages;
     using Stage2 = ept::Npt; // the host's stage-2 format
 
-    static constexpr std::uint64_t msrpm_frames = 2; // 8 KiB (§15.11)
-    static constexpr std::uint64_t iopm_frames = 3;  // 12 KiB (§15.10.1); IOIO_PROT off
-
-    // Once at init: CPU support (SVM, NPT, not disabled by firmware) and the shared
-    // MSR/IO permission maps.
+    // Once at init: CPU support (SVM, NPT, not disabled by firmware), then the shared
+    // MSR/IO permission maps. mem is the image's hypervisor memory:
+    // mem.alloc_contig(n) gives n zeroed, physically contiguous frames, mem.phys(p)
+    // the physical address of a byte of hypervisor memory.
     static Status check_cpu();
-    static void init(ContigFrames msrpm, ContigFrames iopm);
+    template <class Mem>
+    static Result<void> init(Mem& mem) {
+        auto msrpm = mem.alloc_contig(2); // 8 KiB (§15.11)
+        auto iopm = mem.alloc_contig(3);  // 12 KiB (§15.10.1); IOIO_PROT stays off
+        if (!msrpm || !iopm)
+            return unexpected(Status::no_memory);
+        init_maps(static_cast<std::uint8_t*>(*msrpm), mem.phys(*msrpm), mem.phys(*iopm));
+        return {};
+    }
 
-    // phys(const void*): the physical address of a page of hypervisor memory (the
-    // per-CPU block is virtually contiguous, not physically).
-    template <class Phys>
-    static void setup(Cpu& c, Pages& p, Phys phys) {
-        c.l1 = {&p.host_guest, phys(&p.host_guest)};
+    // The per-CPU block is virtually contiguous, not physically: each page's physical
+    // address comes from mem.phys().
+    template <class Mem>
+    static void setup(Cpu& c, Pages& p, Mem& mem) {
+        c.l1 = {&p.host_guest, mem.phys(&p.host_guest)};
         c.active = c.l1;
-        c.hyp_state_pa = phys(&p.hyp_state);
-        c.hsave_pa = phys(p.hsave);
+        c.hyp_state_pa = mem.phys(&p.hyp_state);
+        c.hsave_pa = mem.phys(p.hsave);
     }
 
     // Launch, in the kernel's context: build the host's control block from the
@@ -130,6 +130,9 @@ struct Svm {
     // returns. devirt(): VBH_HC_DEVIRT; returns into the kernel after its VMMCALL.
     static void rollback(Cpu& c, const arch::KernelState& k);
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
+
+private:
+    static void init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint64_t iopm_pa);
 };
 
 } // namespace vbh::svm
