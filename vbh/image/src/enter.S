@@ -1,5 +1,6 @@
-/* The image's vendor-neutral way in and out of the hypervisor's own context on one
- * CPU (x86-64 only: descriptor tables, CR3, stack). The backend's world switch is its
+/* The image's vendor-neutral way into the hypervisor's own context on one CPU (x86-64
+ * only: descriptor tables, CR3, stack); the way back after a failed launch unwinds the
+ * launch entry's frame (header.S, vbh_launch_return). The backend's world switch is its
  * own (svm/src/vmrun.S). */
 	.text
 
@@ -36,28 +37,5 @@ vbh_enter_hyp:
 	call vbh_vcpu_start
 	ud2
 	.size vbh_enter_hyp, . - vbh_enter_hyp
-
-/* void vbh_launch_return(uint64_t linux_rsp, int64_t status, uint16_t cs, uint16_t ss)
- * Failed launch: the kernel's tables/GDT/IDT/TR are back; reload CS and SS from the
- * kernel's GDT and return from launch() to its caller (see vbh_launch_entry). */
-	.globl vbh_launch_return
-	.type vbh_launch_return, @function
-vbh_launch_return:
-	mov %cx, %ss
-	push %rdx
-	lea 1f(%rip), %rax
-	push %rax
-	lretq
-1:	mov %rdi, %rsp
-	mov %rsi, %rax
-	add $8, %rsp
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %rbx
-	pop %rbp
-	ret
-	.size vbh_launch_return, . - vbh_launch_return
 
 	.section .note.GNU-stack, "", @progbits

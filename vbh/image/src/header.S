@@ -17,6 +17,7 @@ vbh_launch_entry:
 	sub $8, %rsp
 	mov %rsp, %rdx
 	call vbh_launch
+.Lunwind: /* rsp = the frame above; rax = the status to return */
 	add $8, %rsp
 	pop %r15
 	pop %r14
@@ -26,5 +27,21 @@ vbh_launch_entry:
 	pop %rbp
 	ret
 	.size vbh_launch_entry, . - vbh_launch_entry
+
+/* void vbh_launch_return(uint64_t linux_rsp, int64_t status, uint16_t cs, uint16_t ss)
+ * Failed launch: the kernel's tables/GDT/IDT/TR are back; reload CS and SS from the
+ * kernel's GDT and return `status` from vbh_launch_entry's frame at linux_rsp. */
+	.globl vbh_launch_return
+	.type vbh_launch_return, @function
+vbh_launch_return:
+	mov %cx, %ss
+	push %rdx
+	lea 1f(%rip), %rax
+	push %rax
+	lretq
+1:	mov %rdi, %rsp
+	mov %rsi, %rax
+	jmp .Lunwind
+	.size vbh_launch_return, . - vbh_launch_return
 
 	.section .note.GNU-stack, "", @progbits

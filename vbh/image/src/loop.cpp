@@ -12,7 +12,7 @@ extern "C" [[noreturn]] void vbh_launch_return(std::uint64_t rsp, std::int64_t s
 namespace vbh::image {
 
 // The first VMRUN on this CPU failed its checks: put the kernel back and return
-// VBH_E_STATE from launch() to its caller (enter.S).
+// VBH_E_STATE from launch() to its caller (header.S).
 [[noreturn]] static void launch_failed(PerCpu* pc) {
     const LaunchSave s = pc->save;
     g.log.record(VBH_LOG_LAUNCH_FAIL, pc->cpu, 0, pc->entry.rip, Backend::exit_code(pc->hw));
