@@ -1,7 +1,7 @@
 // The one table of model-specific register numbers vbh uses, and the architectural
 // EFER bits (AMD APM vol. 2 appendix A and §3.1.7; Intel SDM vol. 4). Vendor-only
 // MSRs are named here too; which ones a backend intercepts, and why, is the
-// backend's business (svm/msr_policy.hpp).
+// backend's business (svm/msr.hpp).
 #pragma once
 
 #include <cstdint>
