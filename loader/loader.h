@@ -101,6 +101,7 @@ struct vbh_loader {
 	 * host may not read hypervisor memory. */
 	u32 nr_hyp_ranges;
 	struct vbh_mem_range hyp_ranges[VBH_MAX_HYP_RANGES];
+	struct vbh_hyp_layout layout; /* init()'s report, copied after it returned */
 	int cpuhp_state;
 };
 extern struct vbh_loader vbh_loader;

@@ -107,9 +107,13 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %p, image %s %llu KiB%s\n",
 		bytes >> 20, m->nr_ranges, m->virt, VBH_IMAGE_NAME, img->mem_size >> 10, VBH_BUILD);
 	err = vbh_call_init(img, br_offset);
-	if (err)
+	if (err) {
 		vbh_hypmem_free(m);
-	return err;
+		return err;
+	}
+	memcpy(&vbh_loader.layout, &((struct vbh_boot_record *)(m->virt + br_offset))->layout,
+	       sizeof(vbh_loader.layout));
+	return 0;
 }
 
 /* Launch every online CPU, seal. On failure the machine is back in host mode. */

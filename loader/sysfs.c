@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * /sys/kernel/vbh: status, hyp_ranges, stats, exit_cycles, log. Formats are specified in
+ * /sys/kernel/vbh: status, hyp_ranges, hyp_layout, stats, exit_cycles, log. Formats are specified in
  * docs/loader.md; tests parse them, so change both together.
  */
 #include <linux/atomic.h>
 #include <linux/cpu.h>
+#include <linux/ctype.h>
 #include <linux/kobject.h>
 #include <linux/smp.h>
 #include <linux/sysfs.h>
@@ -58,6 +59,32 @@ static ssize_t hyp_ranges_show(struct kobject *k, struct kobj_attribute *a, char
 	return n;
 }
 
+static const char *const vbh_layout_names[VBH_LAYOUT_NR] = {
+#define VBH_LAYOUT_NAME(name) #name,
+	VBH_LAYOUT_KINDS(VBH_LAYOUT_NAME)
+#undef VBH_LAYOUT_NAME
+};
+
+/* "KIND FIRST_PFN COUNT" per kind the hypervisor reported (boot.h, vbh_hyp_layout);
+ * kind names in lower case. */
+static ssize_t hyp_layout_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	const char *c;
+	u32 i;
+
+	for (i = 0; i < VBH_LAYOUT_NR; i++) {
+		const struct vbh_layout_entry *e = &vbh_loader.layout.kind[i];
+
+		if (!e->count)
+			continue;
+		for (c = vbh_layout_names[i]; *c; c++)
+			n += sysfs_emit_at(buf, n, "%c", tolower(*c));
+		n += sysfs_emit_at(buf, n, " %#llx %llu\n", e->pfn, e->count);
+	}
+	return n;
+}
+
 static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
 	return vbh_stats_show(buf);
@@ -76,6 +103,7 @@ static ssize_t log_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
 /* Physical addresses and guest RIPs (KASLR) are for root only. */
 static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR(hyp_ranges, 0400, hyp_ranges_show, NULL);
+static struct kobj_attribute vbh_hyp_layout_attr = __ATTR(hyp_layout, 0400, hyp_layout_show, NULL);
 static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
 static struct kobj_attribute vbh_exit_cycles_attr = __ATTR_RO(exit_cycles);
 static struct kobj_attribute vbh_log_attr = __ATTR(log, 0400, log_show, NULL);
@@ -83,6 +111,7 @@ static struct kobj_attribute vbh_log_attr = __ATTR(log, 0400, log_show, NULL);
 static struct attribute *vbh_attrs[] = {
 	&vbh_status_attr.attr,
 	&vbh_hyp_ranges_attr.attr,
+	&vbh_hyp_layout_attr.attr,
 	&vbh_stats_attr.attr,
 	&vbh_exit_cycles_attr.attr,
 	&vbh_log_attr.attr,

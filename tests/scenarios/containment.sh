@@ -14,7 +14,7 @@ ko=/lib/vbh/test/vbh.ko
 IMAGE="none (bare kernel)"
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
-for f in lib mem svm hc; do
+for f in lib mem svm hc kinds; do
   f=$CDIR/containment-$f.sh
   [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
   . "$f"
@@ -66,9 +66,10 @@ svm_vbh
 hc_vbh
 races_vbh
 scrub_vbh
+kinds_vbh
 hotplug vbh
-if alive; then pass hypervisor_alive "VBH_HC_VERSION answers after the suite"
-else fail hypervisor_alive "VBH_HC_VERSION does not answer"; fi
+if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the suite"
+else fail hypervisor_alive "VBH_HC_VERSION does not answer on$ALIVE_WHY"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"
 info "hypervisor CPU 0 counters: $(one "$(atk stats 0)")"
 scoreboard vbh

@@ -54,6 +54,39 @@ struct vbh_mem_range {
 	uint64_t size;           /* bytes, 4 KiB multiple */
 };
 
+/*
+ * Where the hypervisor keeps each kind of its state (CPU 0's copy of per-CPU kinds):
+ * for debugging and for the containment suite, which attacks every kind, not only the
+ * image's first page. All of it lies in hyp_ranges, which the host NPT never maps.
+ * X(name): VBH_LAYOUT_name indexes vbh_hyp_layout.kind[].
+ */
+#define VBH_LAYOUT_KINDS(X) \
+	X(IMAGE)          /* code, data and .bss of the image */ \
+	X(LOG)            /* the violation log ring (in .bss) */ \
+	X(STACK)          /* CPU 0's hypervisor stack */ \
+	X(PERCPU)         /* CPU 0's per-CPU page (saved registers, counters) */ \
+	X(CONTROL_BLOCKS) /* CPU 0's backend pages (SVM: host VMCB, VMSAVE area, \
+	                     host save area) */ \
+	X(NPT_ROOT)       /* the host nested page table's root */ \
+	X(HYP_PT_ROOT)    /* the hypervisor's own page table root (its CR3) */ \
+	X(FRAME_TABLE)    /* the ownership table */
+
+enum vbh_layout_kind {
+#define VBH_LAYOUT_ENUM(name) VBH_LAYOUT_##name,
+	VBH_LAYOUT_KINDS(VBH_LAYOUT_ENUM)
+#undef VBH_LAYOUT_ENUM
+	VBH_LAYOUT_NR
+};
+
+struct vbh_layout_entry {
+	uint64_t pfn;            /* first frame */
+	uint64_t count;          /* frames, physically contiguous; 0 = not reported */
+};
+
+struct vbh_hyp_layout {
+	struct vbh_layout_entry kind[VBH_LAYOUT_NR];
+};
+
 struct vbh_boot_record {
 	uint32_t magic;          /* VBH_BOOT_MAGIC */
 	uint32_t abi_version;
@@ -70,6 +103,9 @@ struct vbh_boot_record {
 	uint64_t acpi_dmar;      /* physical address of the DMAR table, 0 if none */
 	uint64_t acpi_ivrs;      /* physical address of the IVRS table, 0 if none */
 	uint64_t flags;          /* VBH_BOOT_* */
+	/* Out: written by init() before it returns VBH_OK, read by the loader before any
+	 * launch (sysfs hyp_layout, docs/loader.md). */
+	struct vbh_hyp_layout layout;
 };
 
 #define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* honoured by the test image vbh-test.bin only

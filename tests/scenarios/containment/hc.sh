@@ -13,6 +13,23 @@ ram_end_pfn() { # first pfn after the highest "System RAM" range of /proc/iomem
   printf '0x%x' $(((0x$e + 1) >> 12))
 }
 
+# ram_hole: "RAM FIRST LAST": the last whole RAM frame before, and the first and last
+# pfns of, the first hole between two "System RAM" ranges of
+# /proc/iomem (top level), whole frames only: a non-RAM gap with RAM on both sides,
+# e.g. the legacy VGA/ROM window 0xa0-0xff. Empty if RAM has no hole.
+ram_hole() {
+  grep '^[0-9a-f]*-[0-9a-f]* : System RAM' /proc/iomem | sed 's/^\([0-9a-f]*\)-\([0-9a-f]*\).*/\1 \2/' |
+  { prev=
+    while read -r b e; do
+      if [ -n "$prev" ]; then
+        first=$(((prev + 1 + 0xfff) >> 12)) last=$(((0x$b >> 12) - 1))
+        [ "$first" -le "$last" ] &&
+          { printf '0x%x 0x%x 0x%x\n' $((((prev + 1) >> 12) - 1)) "$first" "$last"; break; }
+      fi
+      prev=0x$e
+    done; }
+}
+
 # hc_case NAME WANT ATTEMPT CALL ARGS...: WANT is one status or several "2|5".
 # Any refusal blocks the attack; only the exact status counts as evidence, so a wrong
 # error code is "unproven", and a hostile call that succeeds is LEAKED.
@@ -39,14 +56,24 @@ hc_control() {
 }
 
 hc_vbh() {
-  local end max=0xffffffffffffffff
+  local end hole max=0xffffffffffffffff
   DEFENCE="validate every frame, exact status"
   end=$(ram_end_pfn)
   hc_case hc_unknown $E_UNKNOWN "unknown call 0x7f" 0x7f 0 0 0 0
   hc_case hc_beyond_ram $E_RANGE "donate first pfn after RAM ($end)" 0x22 "$end" 1 "$DOM" 0
   hc_case hc_beyond_pa $E_RANGE "donate pfn 2^40" 0x22 0x10000000000 1 "$DOM" 0
-  hc_case hc_mmio_lapic $E_RANGE "donate LAPIC pfn 0xfee00" 0x22 0xfee00 1 "$DOM" 0
-  hc_case hc_mmio_hpet $E_RANGE "donate HPET pfn 0xfed00" 0x22 0xfed00 1 "$DOM" 0
+  hc_case hc_mmio_lapic $E_RANGE "donate LAPIC pfn 0xfee00 (MMIO above RAM)" 0x22 0xfee00 1 "$DOM" 0
+  hc_case hc_mmio_hpet $E_RANGE "donate HPET pfn 0xfed00 (MMIO above RAM)" 0x22 0xfed00 1 "$DOM" 0
+  hole=$(ram_hole)
+  if [ -n "$hole" ]; then
+    set -- $hole
+    hc_case hc_hole_first $E_RANGE "donate pfn $2, first of a hole inside RAM" 0x22 "$2" 1 "$DOM" 0
+    hc_case hc_hole_last $E_RANGE "donate pfn $3, last of a hole inside RAM" 0x22 "$3" 1 "$DOM" 0
+    hc_case hc_hole_span $E_RANGE "donate RAM pfn $1 up to hole pfn $2" 0x22 "$1" $(($2 - $1 + 1)) "$DOM" 0
+  else
+    ATTEMPT="donate a frame in a hole inside RAM"
+    record hc_hole_first unproven "no hole between System RAM ranges in /proc/iomem"
+  fi
   hc_case hc_hyp_frame $E_STATE "donate a hypervisor frame" 0x22 "$H" 1 "$DOM" 0
   hc_case hc_count_zero $E_INVALID "donate count 0" 0x22 "$C" 0 "$DOM" 0
   hc_case hc_count_overflow $E_OVERFLOW "donate count 2^64-1" 0x22 "$C" $max "$DOM" 0

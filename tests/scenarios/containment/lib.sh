@@ -62,7 +62,7 @@ judge() {
   local name=$1 ctl=$2 blocked=$3 obs=$4 ev=${5:-no} why=
   if [ "$blocked" != yes ]; then record "$name" LEAKED "$obs"; return; fi
   proven "$ctl" || why="no control: harness $ctl never succeeded with the defence off"
-  alive || why="$why; hypervisor not answering VBH_HC_VERSION"
+  alive || why="$why; hypervisor not answering VBH_HC_VERSION on$ALIVE_WHY"
   secret_intact || why="$why; secret hash changed"
   case $ev in
     yes|status) ;;
@@ -74,7 +74,23 @@ judge() {
 }
 
 # --- hypervisor state (vbh run) -------------------------------------------------------
-alive() { [ "$(res "$(atk hc 0 0 0 0 0)")" = returned ] && [ "$(kv status "$(atk hc 0 0 0 0 0)")" = 0 ]; }
+# alive: every online CPU answers VBH_HC_VERSION from guest mode (a hypervisor that
+# hangs or lost one CPU is not alive). Sets ALIVE_WHY to the CPUs that did not.
+alive() {
+  local c r
+  ALIVE_WHY=
+  for c in $(cpu_list); do
+    r=$(atk @"$c" hc 0 0 0 0 0)
+    [ "$(res "$r")" = returned ] && [ "$(kv status "$r")" = 0 ] || ALIVE_WHY="$ALIVE_WHY cpu$c"
+  done
+  [ -z "$ALIVE_WHY" ]
+}
+cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1,3")
+  local part
+  for part in $(tr ',' ' ' < /sys/devices/system/cpu/online); do
+    case $part in *-*) seq "${part%-*}" "${part#*-}" ;; *) echo "$part" ;; esac
+  done
+}
 secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
 secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
 
@@ -135,7 +151,7 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
     return
   fi
   n=$((c + l + u))
-  if alive; then alive_txt="hypervisor alive"; else alive_txt="hypervisor NOT answering"; fi
+  if alive; then alive_txt="hypervisor alive on every CPU"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
   echo "contained $c/$n, leaked $l, unproven $u, n/a $na, $alive_txt, image ${IMAGE:-none}"
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios

@@ -104,18 +104,31 @@ races_vbh() {
   done
 }
 
-# Threat 6: frames of a destroyed domain come back scrubbed.
+# Threat 6: frames of a destroyed domain come back scrubbed. Every step the verdict
+# relies on is checked: the domain exists, the frames were donated and filled with a
+# non-zero pattern (TEST_HASH in the domain differs from the hash of zeroed frames),
+# and the destroy succeeded; otherwise "zero after destroy" would prove nothing.
 scrub_vbh() {
-  local d r zero
+  local d c f h x r zero why=
   ATTEMPT="read frames after DOMAIN_DESTROY" DEFENCE="scrub on reclaim/destroy"
-  d=$(kv out0 "$(atk hc 0x10 1 0 0 0)")
-  atk hc 0x22 "$R" 2 "$d" 0 > /dev/null
-  atk hc 0x30 "$d" "$R" 2 0x5c > /dev/null
-  atk hc 0x11 "$d" 0 0 0 > /dev/null
-  r=$(atk hash "$R" 2)
   zero=$(kv hash "$(atk hash "$Z" 2)")
+  r=$(atk hc 0x10 1 0 0 0); c=$(kv status "$r"); d=$(kv out0 "$r")
+  [ "$c" = 0 ] || why="$why create=$c"
+  x=$(kv status "$(atk hc 0x22 "$R" 2 "$d" 0)")
+  [ "$x" = 0 ] || why="$why donate=$x"
+  f=$(kv status "$(atk hc 0x30 "$d" "$R" 2 0x5c)")
+  [ "$f" = 0 ] || why="$why fill=$f"
+  h=$(kv out0 "$(atk hc 0x31 "$d" "$R" 2 0)")
+  [ -n "$h" ] && [ "$h" != "$zero" ] || why="$why filled_hash=${h:-none}=zero"
+  x=$(kv status "$(atk hc 0x11 "$d" 0 0 0)")
+  [ "$x" = 0 ] || why="$why destroy=$x"
+  r=$(atk hash "$R" 2)
+  if [ -n "$why" ]; then
+    record scrub_on_destroy unproven "a step failed:$why; then $(one "$r")"
+    return
+  fi
   [ "$(res "$r")" = read ] && [ "$(kv hash "$r")" = "$zero" ] && b=yes || b=no
-  judge scrub_on_destroy dmap_read $b "dom $d destroyed: $(one "$r") zero=$zero" status
+  judge scrub_on_destroy dmap_read $b "dom $d filled (hash $h), destroyed: $(one "$r") zero=$zero" status
 }
 
 hotplug() { # hotplug MODE: cycle CPU 1, then attack from it

@@ -16,6 +16,11 @@ extern "C" char vbh_isr_table[];
 namespace vbh::image {
 
 bool relocate_self();
+void report_layout(vbh_hyp_layout& out, const void* frame_table, std::uint64_t table_bytes);
+
+// The ownership table's memory, for the layout report.
+static const void* frame_table = nullptr;
+static std::uint64_t frame_table_bytes = 0;
 
 // In .data, not .bss: the loader copies .data from the file but need not zero .bss
 // before init, which zeroes it itself.
@@ -97,6 +102,8 @@ static Result<void> setup_core() {
     auto meta = g.frames.alloc_virt((bytes + page - 1) / page);
     if (!meta)
         return unexpected(meta.error());
+    frame_table = *meta;
+    frame_table_bytes = bytes;
     CoreT& core = g.core.emplace(*g.npt, g.direct);
     return core.init(CoreConfig{*meta, bytes, g.br.ram_ranges, g.br.nr_ram_ranges, g.br.hyp_ranges,
                                 g.br.nr_hyp_ranges});
@@ -136,6 +143,7 @@ Status init(vbh_boot_record* br) {
         arch::Serial::puts("vbh-hyp: init failed\n");
         return r.error();
     }
+    report_layout(br->layout, frame_table, frame_table_bytes);
     arch::Serial::puts("vbh-hyp: init ok, pool frames left ");
     arch::Serial::dec(g.frames.available());
     arch::Serial::put('\n');
