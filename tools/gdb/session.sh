@@ -3,7 +3,8 @@
 # debugging tools: boot the "debug" scenario with boot.sh --gdb, release the machine,
 # wait until vbh.ko is loaded and its sections are printed, then attach gdb in batch
 # mode: load the symbols (vbh-symbols), break in the hypervisor's hypercall handler,
-# let a guest VBH_HC_VERSION hit it, show the call, step, finish, detach. Passes when
+# let a guest VBH_HC_VERSION hit it, show the call, step into the core's dispatch; at
+# the next hit, finish the handler (the call's result), detach. Passes when
 # gdb stopped in the hypervisor at the breakpoint for a VERSION call that returned OK,
 # and the guest scenario then passed too.
 #   tools/gdb/session.sh [--no-build] [--port N]     transcript: out/gdb/session.txt
@@ -27,11 +28,14 @@ cp "$root/out/qemu/vbh.ko" "$out/vbh.ko"
 
 console=$out/console.txt
 "$root/qemu-nested/boot.sh" --no-build --initrd "$initrd" --gdb-port "$port" --verbose \
-  --scenario debug --append vbh.debug_secs=90 > "$console" 2>&1 &
+  --scenario debug --append vbh.debug_secs=20 > "$console" 2>&1 &
 bpid=$!
 trap 'kill $bpid 2>/dev/null' EXIT
 cd "$root"
-g() { timeout 300 gdb -q -batch -nx -x tools/gdb/vbh.gdb -ex "target remote :$port" "$@" 2>&1; }
+g() { # gdb in batch mode; trace-commands echoes each command ("+cmd") into the transcript
+  timeout 300 gdb -q -batch -nx -ex 'set trace-commands on' -x tools/gdb/vbh.gdb \
+    -ex "target remote :$port" "$@" 2>&1
+}
 
 for _ in $(seq 60); do grep -q 'QEMU waits for gdb' "$console" && break; sleep 1; done
 sleep 2
@@ -46,7 +50,11 @@ g -ex "vbh-symbols $console $out/vbh.ko" \
   -ex 'bt 3' \
   -ex 'print/x a' \
   -ex 'print/x $rip - $vbh_base' \
-  -ex 'next' -ex 'next' \
+  -ex 'next' \
+  -ex 'step' \
+  -ex 'bt 2' \
+  -ex continue \
+  -ex 'print/x a' \
   -ex 'finish' \
   -ex 'delete' \
   -ex detach > "$out/session.txt"
@@ -58,7 +66,8 @@ tail -n 12 "$console"
 ok=1
 grep -q "Breakpoint 1, vbh::local_hypercall<vbh::image::HypEnv>" "$out/session.txt" || { echo "session: breakpoint not hit"; ok=0; }
 grep -Eq "rax = 0x0,|rax = 0x0$" "$out/session.txt" || { echo "session: the call was not VBH_HC_VERSION (0)"; ok=0; }
-grep -q "Value returned" "$out/session.txt" || { echo "session: finish returned nothing"; ok=0; }
+tr -d ' \n' < "$out/session.txt" | grep -q 'Valuereturnedis$[0-9]*={status=vbh::Status::ok,out0=1,' ||
+  { echo "session: finish did not return {ok, VBH_ABI_VERSION 0.1}"; ok=0; }
 [ $rc = 0 ] || { echo "session: the guest scenario failed"; ok=0; }
 [ $ok = 1 ] && echo "gdb session: PASS (transcript $out/session.txt)"
 [ $ok = 1 ]

@@ -52,8 +52,9 @@ class VbhSymbols(gdb.Command):
         ko = args[1] if len(args) > 1 else os.path.join(ROOT, "out/qemu/vbh.ko")
         elf = args[2] if len(args) > 2 else os.path.join(ROOT, "build/qemu/vbh/image/vbh.elf")
         sections = module_sections(log)
+        # .symtab/.strtab are the kernel's kallsyms copies, not sections of the file.
         extra = " ".join(f"-s {name} {addr:#x}" for name, addr in sorted(sections.items())
-                         if name != ".text")
+                         if name not in (".text", ".symtab", ".strtab"))
         gdb.execute(f"add-symbol-file {ko} {sections['.text']:#x} {extra}")
         base = int(gdb.parse_and_eval("(unsigned long)vbh_loader.mem.virt"))
         if base == 0:
