@@ -21,7 +21,7 @@ defaults() {
   initrd='' build=1 verbose=0 retries=1 series=6.12 gdb=0 gdb_port=1234
 }
 
-usage() { sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 parse() { # parse ARGS...: sets the option variables
   while [ $# -gt 0 ]; do
     case $1 in
