@@ -123,7 +123,7 @@ vbhctl_man() { # vbhctl_man BINARY: section 8 page; subcommands from their own -
 }
 
 built_using() { # the source packages statically linked into vbhctl (Debian policy 7.8)
-  local p src ver list=()
+  local p src list=()
   for p in libc6-dev libstdc++-12-dev; do
     src=$(dpkg-query -W -f='${source:Package} (= ${source:Version})' "$p" 2>/dev/null) || continue
     list+=("$src")
@@ -164,5 +164,5 @@ dkms_deb
 vbhctl_deb
 rm -rf "$out/stage"
 lint || { log "lintian reported errors"; exit 1; }
-log "ok: $(cd "$out" && ls ./*.deb | xargs)  (version $version from packaging/VERSION)"
+log "ok: $(cd "$out" && echo ./*.deb)  (version $version from packaging/VERSION)"
 if [ $check = 1 ]; then exec "$root/tools/package-test.sh"; fi

@@ -31,7 +31,7 @@ console=$out/console.txt
   --scenario debug --append vbh.debug_secs=20 > "$console" 2>&1 &
 bpid=$!
 trap 'kill $bpid 2>/dev/null' EXIT
-cd "$root"
+cd "$root" || exit 1
 g() { # gdb in batch mode; trace-commands echoes each command ("+cmd") into the transcript
   timeout 300 gdb -q -batch -nx -ex 'set trace-commands on' -x tools/gdb/vbh.gdb \
     -ex "target remote :$port" "$@" 2>&1
