@@ -5,7 +5,11 @@
 #   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
 #                       [--no-build] [--initrd FILE] [--retries N] [--verbose]
-# Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch. A scenario file may set its
+#                       [--series 6.12|6.1] [--gdb] [--gdb-port N]
+# Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch --series 6.12. --series 6.1
+# boots Debian's 6.1 kernel with its own initramfs (build.sh --series 6.1). --gdb: QEMU
+# waits for a debugger on --gdb-port (1234) before the first instruction
+# (tools/gdb/vbh.gdb, docs/debugging.md). A scenario file may set its
 # own defaults in a header line "# boot: --cpu qemu64 --timeout 120"; the command line
 # wins. --verbose streams the whole serial console. Logs: out/qemu/logs/. A boot that
 # dies before /init runs (stock kernel, nothing of vbh loaded) is retried --retries times (1).
@@ -14,10 +18,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
 defaults() {
   smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
-  initrd=$out/initramfs.cpio.gz build=1 verbose=0 retries=1
+  initrd='' build=1 verbose=0 retries=1 series=6.12 gdb=0 gdb_port=1234
 }
 
-usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 parse() { # parse ARGS...: sets the option variables
   while [ $# -gt 0 ]; do
     case $1 in
@@ -26,7 +30,9 @@ parse() { # parse ARGS...: sets the option variables
       --append) append="$append ${2:?}"; shift ;; --qemu) qemu_args="$qemu_args ${2:?}"; shift ;;
       --mem) mem=${2:?}; shift ;;          --no-build) build=0 ;;
       --initrd) initrd=${2:?}; shift ;;    --retries) retries=${2:?}; shift ;;
-      --verbose|-v) verbose=1 ;;           *) usage ;;
+      --verbose|-v) verbose=1 ;;           --series) series=${2:?}; shift ;;
+      --gdb) gdb=1 ;;                      --gdb-port) gdb=1 gdb_port=${2:?}; shift ;;
+      *) usage ;;
     esac
     shift
   done
@@ -42,6 +48,11 @@ sfile=$(scenario_file "$scenario") || { echo "boot: no scenario '$scenario'" >&2
 defaults
 # shellcheck disable=SC2046 # header options are words
 parse $(sed -n 's/^# boot: //p' "$sfile") "$@"
+sfx=''; [ "$series" = 6.12 ] || sfx=-$series  # build.sh's file names for a series
+[ -n "$initrd" ] || initrd=$out/initramfs$sfx.cpio.gz
+if [ $gdb = 1 ]; then  # a person at the debugger: no early deadline, no second boot
+  timeout=${timeout:-3600} retries=0
+fi
 if [ -z "$timeout" ]; then  # boot + baseline + workload + margin
   wl=$(echo " $append " | sed -n 's/.* vbh\.workload_secs=\([0-9]*\) .*/\1/p')
   bl=$(echo " $append " | sed -n 's/.* vbh\.baseline_secs=\([0-9]*\) .*/\1/p')
@@ -54,24 +65,31 @@ mkdir -p "$out/logs"
 
 if [ $build = 1 ]; then
   t0=$SECONDS
-  printf 'building (qemu-nested/build.sh) ... '
-  if "$root/qemu-nested/build.sh" > "$out/logs/build.log" 2>&1; then
+  printf 'building (qemu-nested/build.sh --series %s) ... ' "$series"
+  if "$root/qemu-nested/build.sh" --series "$series" > "$out/logs/build.log" 2>&1; then
     echo "ok ($((SECONDS - t0)) s)"
   else
     echo "${red}FAILED${off}"; tail -n 30 "$out/logs/build.log"
     echo "build log: $out/logs/build.log"; exit 1
   fi
 fi
-if [ ! -r "$out/kernel.env" ] || [ ! -r "$initrd" ]; then
-  echo "boot: nothing built yet; run without --no-build" >&2; exit 1
+if [ ! -r "$out/kernel$sfx.env" ] || [ ! -r "$initrd" ]; then
+  echo "boot: nothing built yet for $series; run without --no-build" >&2; exit 1
 fi
 # shellcheck source=/dev/null
-. "$out/kernel.env"
+. "$out/kernel$sfx.env"
+if [ $gdb = 1 ]; then  # -S: stop before the first instruction until gdb says continue
+  qemu_args="$qemu_args -S -gdb tcp:127.0.0.1:$gdb_port"
+fi
 
 # no_timer_check: on a loaded host, TCG can miss the kernel's early "timer through the
 # interrupt-remapped IO-APIC" probe and the boot panics (seen under load, not a vbh bug).
 cmdline="console=ttyS0 panic=-1 intel_iommu=on no_timer_check vbh.scenario=$scenario${append}"
 echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
+if [ $gdb = 1 ]; then
+  echo "QEMU waits for gdb on 127.0.0.1:$gdb_port:" \
+    "gdb -x tools/gdb/vbh.gdb -ex 'target remote :$gdb_port' -ex continue (docs/debugging.md)"
+fi
 
 show() { # show LINE: live progress for one serial line
   local l=${1%$'\r'} r
@@ -87,9 +105,9 @@ show() { # show LINE: live progress for one serial line
 boot_once() { # boot into a new $log and follow it until the guest powers off, reports
   # VBH-DONE or times out. Sets status, wall, init_wall (empty if /init never spoke).
   local seen=0 done_at='' total line
-  log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario-smp$smp.log
+  log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario$sfx-smp$smp.log
   while ! (set -C; : > "$log") 2>/dev/null; do  # taken by a boot in the same second
-    sleep 1; log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario-smp$smp.log
+    sleep 1; log=$out/logs/$(date -u +%Y%m%d-%H%M%S)-$scenario$sfx-smp$smp.log
   done  # (and it exists before QEMU's background shell opens it)
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
@@ -110,7 +128,7 @@ boot_once() { # boot into a new $log and follow it until the guest powers off, r
     kill -0 $qpid 2>/dev/null || { wait $qpid || true; status=exited; break; }
     if [ -n "$done_at" ] && [ $((SECONDS - done_at)) -gt 20 ]; then status=hung; break; fi
     if [ $((SECONDS - start)) -ge "$timeout" ]; then status=timeout; break; fi
-    if [ -z "$init_wall" ] && [ $((SECONDS - start)) -ge 180 ]; then status=timeout; break; fi
+    if [ -z "$init_wall" ] && [ $gdb = 0 ] && [ $((SECONDS - start)) -ge 180 ]; then status=timeout; break; fi
     sleep 0.5
   done
   wall=$((SECONDS - start))

@@ -4,20 +4,31 @@
 # CMake targets vbh_image, vbh_image_test and vbhctl when defined, and the files that every executable
 # tests/*/build.sh puts into the OUTDIR given as its only argument (-> /lib/vbh/bin).
 #   qemu-nested/build.sh                     6.12: module(s), vbh_image, vbhctl, initramfs
+#   qemu-nested/build.sh --series 6.1        the same for Debian's 6.1 kernel: every module
+#                                            built against 6.1, its own initramfs and env
 #   qemu-nested/build.sh --kver-series 6.1   compile check of the modules against 6.1
-# Outputs: out/qemu/initramfs.cpio.gz, out/qemu/kernel.env (KVER, VMLINUZ, KDIR).
+#   ... --vbh-ko FILE                        pack FILE as /lib/vbh/vbh.ko instead of the
+#                                            loader built here (e.g. the DKMS-built module)
+# Outputs: out/qemu/initramfs.cpio.gz, out/qemu/kernel.env (KVER, VMLINUZ, KDIR); with
+# --series S other than 6.12: out/qemu/initramfs-S.cpio.gz, out/qemu/kernel-S.env.
 # Incremental (make, ninja); the initramfs is repacked every time (about a second).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 here=$root/qemu-nested
 out=$root/out/qemu
 bdir=$root/build/qemu
-series=6.12
-case ${1:-} in
-  "") ;;
-  --kver-series) series=${2:?--kver-series needs a series, e.g. 6.1} ;;
-  *) echo "usage: $0 [--kver-series 6.1]" >&2; exit 2 ;;
-esac
+series=6.12 compile_only=0 vbh_ko=''
+while [ $# -gt 0 ]; do
+  case $1 in
+    --series) series=${2:?--series needs 6.12 or 6.1}; shift ;;
+    --kver-series) series=${2:?--kver-series needs a series, e.g. 6.1}; compile_only=1; shift ;;
+    --vbh-ko) vbh_ko=$(realpath "${2:?--vbh-ko needs a file}"); shift ;;
+    *) echo "usage: $0 [--series 6.12|6.1 | --kver-series 6.1] [--vbh-ko FILE]" >&2; exit 2 ;;
+  esac
+  shift
+done
+sfx=''  # 6.12 keeps the historical file names; another series gets its own
+[ "$series" = 6.12 ] || sfx=-$series
 mkdir -p "$out"
 log() { echo "build: $*" >&2; }
 exec 9> "$out/.build.lock"  # one build at a time: several helpers boot from one tree
@@ -69,24 +80,36 @@ copy_sources() { # copy_sources SRC DST: the git-visible files of SRC (no build 
 
 failed=()  # what did not build; the initramfs is still packed without it
 
-modules() { # build every module; .ko files end up in $out/modules-$series/
+modules() { # build every module; .ko files end up in $out/modules-$series/, the loaders
+  # in $out/vbh$sfx.ko and $out/vbh-test$sfx.ko
   local kodir=$out/modules-$series d
-  rm -rf "$kodir" "$out/vbh.ko" "$out/vbh-test.ko"; mkdir -p "$kodir"
+  rm -rf "$kodir" "$out/vbh$sfx.ko" "$out/vbh-test$sfx.ko"; mkdir -p "$kodir"
   copy_sources "$here/testmod" "$out/build-$series/testmod"
   kmake "$out/build-$series/testmod" && cp "$out/build-$series/testmod"/*.ko "$kodir/"
   if [ "$series" != 6.12 ]; then
-    shadow_loader || failed+=(loader)
+    if shadow_loader; then cp "$out/build-$series/loader/vbh.ko" "$out/vbh$sfx.ko"; else failed+=(loader); fi
+    [ $compile_only = 1 ] || test_loader || failed+=(loader-test)
   elif kmake "$root/loader"; then
     cp "$root/loader/vbh.ko" "$out/vbh.ko"
     test_loader || failed+=(loader-test)
   else
     failed+=(loader)
   fi
-  for d in "$root"/tests/guest-modules/*/; do  # in place, so only for the booted kernel
-    if [ "$series" != 6.12 ] || [ ! -e "$d/Kbuild" ]; then continue; fi
-    if kmake "${d%/}"; then cp "${d%/}"/*.ko "$kodir/"; else failed+=("${d#"$root"/}"); fi
+  for d in "$root"/tests/guest-modules/*/; do  # 6.12 in place, another series in a copy
+    [ -e "$d/Kbuild" ] || continue
+    d=$(guest_module_dir "${d%/}")
+    if kmake "$d"; then cp "$d"/*.ko "$kodir/"; else failed+=("${d#"$root"/}"); fi
   done
   check_vermagic "$kodir"
+}
+
+guest_module_dir() { # guest_module_dir SRC: where to build it for $series. A copy keeps the
+  # repository's relative layout (Kbuild files reach ../../../hypercalls/include).
+  if [ "$series" = 6.12 ]; then echo "$1"; return; fi
+  local tree=$out/build-$series/tree
+  mkdir -p "$tree"; ln -sfn "$root/hypercalls" "$tree/hypercalls"
+  copy_sources "$1" "$tree/${1#"$root"/}" >&2
+  echo "$tree/${1#"$root"/}"
 }
 
 test_loader() { # the test loader (docs/loader.md): loader/ built in a copy with VBH_TEST=1,
@@ -97,7 +120,7 @@ test_loader() { # the test loader (docs/loader.md): loader/ built in a copy with
   copy_sources "$root/loader" "$d"
   log "make -C $KDIR M=${d#"$root"/} VBH_TEST=1 VBH_IMAGE=${img#"$root"/}"
   make -s -C "$KDIR" M="$d" -j "$(nproc)" VBH_ROOT="$root" VBH_TEST=1 VBH_IMAGE="$img" modules &&
-    cp "$d/vbh.ko" "$out/vbh-test.ko"
+    cp "$d/vbh.ko" "$out/vbh-test$sfx.ko"
 }
 
 shadow_loader() { # compile loader/ for another series in a copy: loader/'s objects
@@ -134,7 +157,7 @@ shared_libs() { # shared_libs ELF DIR: copy ELF's dynamic loader (its PT_INTERP 
 
 pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhctl, vbh.bin, and
   # the shared libraries of the dynamically linked programs (vbh-bench: libbenchmark)
-  local st=$out/initramfs a f
+  local st=$out/initramfs$sfx a f
   rm -rf "$st"
   mkdir -p "$st"/{bin,dev,proc,sys,tmp,root,usr/bin,lib/vbh/scenarios,lib/vbh/modules,lib/vbh/bin,lib/firmware}
   cp /bin/busybox "$st/bin/busybox"
@@ -144,10 +167,11 @@ pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhc
   cp "$root"/tests/scenarios/*.sh "$st/lib/vbh/scenarios/"  # sub-folders: parts, not scenarios
   find "$out/guest-bin" -type f -exec cp {} "$st/lib/vbh/bin/" \;
   for f in "$st"/lib/vbh/bin/*; do shared_libs "$f" "$st" || failed+=("shared libraries of ${f##*/}"); done
-  cp "$out"/modules-6.12/*.ko "$st/lib/vbh/modules/"
+  cp "$out/modules-$series"/*.ko "$st/lib/vbh/modules/"
   for f in "$out"/modules/*.ko; do if [ -e "$f" ]; then cp "$f" "$st/lib/vbh/modules/"; fi; done
-  if [ -e "$out/vbh.ko" ]; then cp "$out/vbh.ko" "$st/lib/vbh/vbh.ko"; fi
-  if [ -e "$out/vbh-test.ko" ]; then mkdir -p "$st/lib/vbh/test"; cp "$out/vbh-test.ko" "$st/lib/vbh/test/vbh.ko"; fi
+  if [ -n "$vbh_ko" ]; then cp "$vbh_ko" "$st/lib/vbh/vbh.ko"
+  elif [ -e "$out/vbh$sfx.ko" ]; then cp "$out/vbh$sfx.ko" "$st/lib/vbh/vbh.ko"; fi
+  if [ -e "$out/vbh-test$sfx.ko" ]; then mkdir -p "$st/lib/vbh/test"; cp "$out/vbh-test$sfx.ko" "$st/lib/vbh/test/vbh.ko"; fi
   f=$(image)
   if [ -n "$f" ]; then cp "$f" "$st/lib/vbh/vbh.bin"; ln -s ../vbh/vbh.bin "$st/lib/firmware/vbh.bin"; fi
   f=$(vbhctl)
@@ -156,25 +180,25 @@ pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhc
     shared_libs "$f" "$st" || failed+=("shared libraries of vbhctl")
   fi
   echo "kernel=$KVER git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)" \
-    "vbh.ko=$([ -e "$st/lib/vbh/vbh.ko" ] && echo yes || echo no)" \
+    "vbh.ko=$([ -e "$st/lib/vbh/vbh.ko" ] && echo "${vbh_ko:-yes}" || echo no)" \
     "test/vbh.ko=$([ -e "$st/lib/vbh/test/vbh.ko" ] && echo yes || echo no)" \
     "vbh.bin=$([ -n "$(image)" ] && echo yes || echo no) vbhctl=$([ -n "$f" ] && echo yes || echo no)" \
     "built=$(date -u +%FT%TZ)" > "$st/lib/vbh/build-info"
   (cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 > "$out/initramfs.tmp"
-  mv "$out/initramfs.tmp" "$out/initramfs.cpio.gz"
+  mv "$out/initramfs.tmp" "$out/initramfs$sfx.cpio.gz"
   log "initramfs: $(cat "$st/lib/vbh/build-info")"
 }
 
 "$root/tools/deps.sh" qemu
-if [ "$series" = 6.12 ]; then eval "$("$here/kernel.sh")"
+if [ $compile_only = 0 ]; then eval "$("$here/kernel.sh" --series "$series")"
 else eval "$("$here/kernel.sh" --series "$series" --headers-only)"; fi
-# The 6.1 check only compiles: any vbh.bin will do for the .incbin.
-if [ "$series" = 6.12 ] || [ -z "$(image)" ]; then cmake_targets || failed+=(cmake); fi
+# The compile check only compiles: any vbh.bin will do for the .incbin.
+if [ $compile_only = 0 ] || [ -z "$(image)" ]; then cmake_targets || failed+=(cmake); fi
 modules
-if [ "$series" = 6.12 ]; then
+if [ $compile_only = 0 ]; then
   guest_bins
   pack
-  printf 'KVER=%q\nVMLINUZ=%q\nKDIR=%q\n' "$KVER" "$VMLINUZ" "$KDIR" > "$out/kernel.env"
+  printf 'KVER=%q\nVMLINUZ=%q\nKDIR=%q\n' "$KVER" "$VMLINUZ" "$KDIR" > "$out/kernel$sfx.env"
 fi
 if [ ${#failed[@]} -gt 0 ]; then log "FAILED ($series, $KVER): ${failed[*]}"; exit 1; fi
 log "ok ($series, $KVER)"

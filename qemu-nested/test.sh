@@ -15,7 +15,10 @@
 #   containment     smp 2   the attack suite: harnesses proven bare, then against
 #                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
-# and compile-check the modules against the newest Debian 6.1 headers. Every scenario in
+#   gdb-session     smp 2   debug scenario under boot.sh --gdb, driven by tools/gdb/session.sh
+#   build-6.1               everything built against Debian's newest 6.1 kernel
+#   launch-6.1      smp 2   launch on 6.1, 10 s workload
+#   containment-6.1 smp 2   the attack suite on 6.1 (attack module built against 6.1) Every scenario in
 # tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
 # out of CI by accident.
 # Prints the time of each step; exits 1 if any step failed.
@@ -49,7 +52,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench)
+       containment bench debug)
 scenario_table() { # every file is in the table and every table entry is a file
   local f n bad=0 have=" ${table[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -111,7 +114,19 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step containment pass boot --scenario containment
   step bench-report pass bench_report
 fi
-step compile-6.1 pass "$root/qemu-nested/build.sh" --kver-series 6.1
+# The debugging tools (docs/debugging.md): gdb stops in the hypervisor at a hypercall.
+if [ -r "$root/out/qemu/initramfs.cpio.gz" ]; then
+  step gdb-session pass "$root/tools/gdb/session.sh" --no-build
+fi
+# Debian's 6.1 kernel: built (every module against 6.1) and booted, not only compiled.
+step build-6.1 pass "$root/qemu-nested/build.sh" --series 6.1
+initrd61=$root/out/qemu/test-initramfs-6.1.cpio.gz
+if cp "$root/out/qemu/initramfs-6.1.cpio.gz" "$initrd61" 2>/dev/null; then
+  boot61() { "$root/qemu-nested/boot.sh" --no-build --series 6.1 --initrd "$initrd61" "$@"; }
+  step launch-6.1 pass boot61 --scenario launch --smp 2 --append vbh.workload_secs=10 \
+    --append vbh.baseline_secs=5
+  step containment-6.1 pass boot61 --scenario containment
+fi
 
 echo
 echo "qemu-nested/test.sh summary (logs: $logs):"

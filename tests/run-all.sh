@@ -51,6 +51,9 @@ step report-selftest /usr/bin/python3 tools/report/test_report.py
 if [ "${VBH_SKIP_QEMU:-0}" != 1 ] && [ -x qemu-nested/test.sh ]; then
   step qemu ./qemu-nested/test.sh
 fi
+# The Debian packages (docs/packaging.md): built, lintian without errors, installed with
+# apt (DKMS builds vbh.ko for the 6.12 and the 6.1 kernel), purged without a trace.
+[ -x tools/package.sh ] && step package ./tools/package.sh --check
 
 echo
 [ $failed -eq 0 ] || echo "failed steps: ${failures[*]}"

@@ -8,10 +8,15 @@
 #include <linux/linkage.h>
 #include <asm/ibt.h>
 #include <asm/unwind_hints.h>
+#include <linux/version.h>
 
 	.text
 SYM_CODE_START(vbh_attack_l2_stub)
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+	UNWIND_HINT_EMPTY	/* Linux 6.4 renamed it UNWIND_HINT_UNDEFINED */
+#else
 	UNWIND_HINT_UNDEFINED
+#endif
 	ENDBR	/* only to keep objtool quiet: VMRUN enters here, no indirect branch */
 	movq (%rbx), %rcx
 	vmmcall

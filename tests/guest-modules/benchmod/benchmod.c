@@ -22,6 +22,7 @@
  * VMMCALL raises #UD (AMD APM vol. 3, VMMCALL) and an unimplemented MSR raises #GP; both
  * are then counted as errors instead of oopsing, and the loop stops at the first one.
  */
+#include <linux/fs.h>	/* struct file_operations: 6.12 gets it through miscdevice.h, 6.1 not */
 #include <linux/kobject.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
