@@ -73,7 +73,18 @@ Result<void> iommu_create_table() {
 
 // At seal, on the hypervisor's page tables. All or nothing: a unit that cannot be
 // owned leaves every unit as it was (none has been enabled yet when probes fail).
+// Serialised: two CPUs sealing at once must not both program the units.
+static Status own_units();
+
 Status iommu_own() {
+    static SpinLock lock;
+    lock.lock();
+    const Status s = own_units();
+    lock.unlock();
+    return s;
+}
+
+static Status own_units() {
     if (iommu.owned || iommu.nr_units == 0)
         return Status::ok;
     bool coherent = true;
