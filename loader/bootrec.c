@@ -108,6 +108,88 @@ static u64 vbh_acpi_table(const char *name)
 	return phys;
 }
 
+/*
+ * VT-d remapping units (VT-d spec §8.1-§8.3): the DMAR table is a 48-byte header and a
+ * list of remapping structures (type, length); type 0 (DRHD) is one unit: flags
+ * (bit 0 INCLUDE_PCI_ALL), size (bits 3:0, 2^n register pages; 0 on older tables),
+ * segment, register base. vbh owns every unit from the seal on (docs/iommu.md), so a
+ * unit the host's VT-d driver already runs (translation, interrupt remapping or queued
+ * invalidation enabled in GSTS) is refused here, before anything is allocated.
+ */
+#define VBH_DMAR_GSTS 0x1c
+#define VBH_GSTS_TES BIT(31)
+#define VBH_GSTS_QIES BIT(26)
+#define VBH_GSTS_IRES BIT(25)
+
+static struct {
+	u32 nr;
+	struct vbh_dmar_unit u[VBH_MAX_DMAR_UNITS];
+} vbh_dmar;
+
+static int vbh_dmar_check(const struct vbh_dmar_unit *u)
+{
+	void __iomem *regs = ioremap(u->reg_base, PAGE_SIZE);
+	u32 gsts;
+
+	if (!regs)
+		return -ENOMEM;
+	gsts = readl(regs + VBH_DMAR_GSTS);
+	iounmap(regs);
+	if (!(gsts & (VBH_GSTS_TES | VBH_GSTS_QIES | VBH_GSTS_IRES)))
+		return 0;
+	pr_err(VBH_PFX "VT-d unit %#llx is in use by the host's IOMMU driver (GSTS %#x:%s%s%s); vbh must own the IOMMU: boot the host with intel_iommu=off intremap=off\n",
+	       u->reg_base, gsts, gsts & VBH_GSTS_TES ? " translation" : "",
+	       gsts & VBH_GSTS_IRES ? " interrupt-remapping" : "",
+	       gsts & VBH_GSTS_QIES ? " queued-invalidation" : "");
+	return -EBUSY;
+}
+
+int vbh_dmar_read(void)
+{
+	struct acpi_table_header *h;
+	const u8 *p, *end;
+	u32 i;
+	int err = 0;
+
+	vbh_dmar.nr = 0;
+	if (acpi_disabled || ACPI_FAILURE(acpi_get_table(ACPI_SIG_DMAR, 1, &h)))
+		return 0;
+	p = (const u8 *)h + sizeof(struct acpi_table_dmar);
+	end = (const u8 *)h + h->length;
+	while (!err && p + sizeof(struct acpi_dmar_header) <= end) {
+		const struct acpi_dmar_header *s = (const void *)p;
+		const struct acpi_dmar_hardware_unit *d = (const void *)p;
+
+		if (s->length < sizeof(*s) || p + s->length > end)
+			break;
+		p += s->length;
+		if (s->type != ACPI_DMAR_TYPE_HARDWARE_UNIT || s->length < sizeof(*d))
+			continue;
+		if (vbh_dmar.nr == VBH_MAX_DMAR_UNITS || (d->address & ~PAGE_MASK)) {
+			pr_err(VBH_PFX "DMAR: unit %u at %#llx unsupported (more than %u units or unaligned)\n",
+			       vbh_dmar.nr, d->address, VBH_MAX_DMAR_UNITS);
+			err = -E2BIG;
+			break;
+		}
+		vbh_dmar.u[vbh_dmar.nr++] = (struct vbh_dmar_unit){
+			.reg_base = d->address,
+			/* byte 5: "size" since VT-d 2.x, "reserved" (0) in older headers */
+			.reg_pages = 1u << (((const u8 *)d)[5] & 0xf),
+			.segment = d->segment,
+			.flags = d->flags,
+		};
+	}
+	acpi_put_table(h);
+	for (i = 0; !err && i < vbh_dmar.nr; i++)
+		err = vbh_dmar_check(&vbh_dmar.u[i]);
+	return err;
+}
+
+u32 vbh_dmar_units(void)
+{
+	return vbh_dmar.nr;
+}
+
 void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 		      const struct vbh_ram_map *ram, u64 br_offset, u64 flags)
 {
@@ -127,8 +209,10 @@ void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 	br->acpi_dmar = vbh_acpi_table(ACPI_SIG_DMAR);
 	br->acpi_ivrs = vbh_acpi_table(ACPI_SIG_IVRS);
 	br->flags = flags;
-	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx IVRS %#llx%s\n",
+	br->nr_dmar_units = vbh_dmar.nr;
+	memcpy(br->dmar_units, vbh_dmar.u, sizeof(vbh_dmar.u));
+	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx (%u VT-d unit(s)) IVRS %#llx%s\n",
 		ram->nr, ram->r[ram->nr - 1].base + ram->r[ram->nr - 1].size, br->nr_cpus,
-		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, br->acpi_ivrs,
+		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, vbh_dmar.nr, br->acpi_ivrs,
 		flags & VBH_BOOT_DEMO_ATTACKABLE ? ", DEMO_ATTACKABLE (test loader)" : "");
 }

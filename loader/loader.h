@@ -48,6 +48,9 @@ struct vbh_ram_map {
 	struct vbh_mem_range r[VBH_MAX_RAM_RANGES];
 };
 int vbh_ram_map_read(struct vbh_ram_map *map);
+/* The VT-d units of the DMAR table; -EBUSY if the host's IOMMU driver runs one. */
+int vbh_dmar_read(void);
+u32 vbh_dmar_units(void);
 void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 		      const struct vbh_ram_map *ram, u64 br_offset, u64 flags);
 

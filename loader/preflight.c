@@ -97,5 +97,5 @@ int vbh_preflight(void)
 	if (nr_cpu_ids > VBH_MAX_CPUS)
 		pr_warn(VBH_PFX "%u possible CPUs, only 0..%u can ever be launched\n",
 			nr_cpu_ids, VBH_MAX_CPUS - 1);
-	return 0;
+	return vbh_dmar_read();
 }

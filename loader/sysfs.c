@@ -39,9 +39,14 @@ static ssize_t status_show(struct kobject *k, struct kobj_attribute *a, char *bu
 	else
 		state = atomic_read(&guests) == online && here ? "running" : "failed";
 	if (!here)
-		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=none\n",
+		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=none iommu=none\n",
 				  state, atomic_read(&guests), online);
-	return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u\n", state,
+	/* The seal succeeds only once vbh owns every VT-d unit (docs/iommu.md). */
+	if (vbh_loader.launcher.sealed && vbh_dmar_units())
+		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u iommu=vtd:%u\n",
+				  state, atomic_read(&guests), online, ver >> 16, ver & 0xffff,
+				  vbh_dmar_units());
+	return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u iommu=none\n", state,
 			  atomic_read(&guests), online, ver >> 16, ver & 0xffff);
 }
 

@@ -18,7 +18,10 @@
 #   gdb-session     smp 2   debug scenario under boot.sh --gdb, driven by tools/gdb/session.sh
 #   build-6.1               everything built against Debian's newest 6.1 kernel
 #   launch-6.1      smp 2   launch on 6.1, 10 s workload
-#   containment-6.1 smp 2   the attack suite on 6.1 (attack module built against 6.1) Every scenario in
+#   containment-6.1 smp 2   the attack suite on 6.1 (attack module built against 6.1)
+#   iommuhost       smp 2   host booted with intel_iommu=on: insmod refused, naming the
+#                           boot parameters (docs/iommu.md)
+# Every scenario in
 # tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
 # out of CI by accident.
 # Prints the time of each step; exits 1 if any step failed.
@@ -52,7 +55,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug)
+       containment bench debug iommuhost)
 scenario_table() { # every file is in the table and every table entry is a file
   local f n bad=0 have=" ${table[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -113,6 +116,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step svm-failtest pass "$root/tests/exit/qemu/failtest.sh"
   step containment pass boot --scenario containment
   step bench-report pass bench_report
+  step iommuhost pass boot --scenario iommuhost
 fi
 # The debugging tools (docs/debugging.md): gdb stops in the hypervisor at a hypercall.
 if [ -r "$root/out/qemu/initramfs.cpio.gz" ]; then

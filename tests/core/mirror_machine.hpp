@@ -1,17 +1,24 @@
 // A fake machine whose core edits two host stage-2 tables through a Stage2Mirror: the
 // host NPT (ept::Npt, RWX) as the primary and, as the one mirror, a VT-d second-level
-// table (ept::Vtd, RW: what an IOMMU driver would give the host's devices), each the
+// table (ept::Vtd, RW: what the IOMMU driver gives the host's devices), each the
 // real ept/ engine over its own FramePool behind EngineStage2 (the NPT's is the
-// Stage2Mirror itself, as in the image). The mirror is wrapped in
+// Stage2Mirror itself, as in the image). The VT-d side is the driver's own pieces, as
+// the image has them (vbh/image/iommu.hpp): its table memory iommu::DmaMemory (not
+// coherent: every entry write is flushed) and a flush that is one VtdUnit's domain
+// invalidation on a simulated unit (fake_vtd.hpp), which notes how many entry writes
+// its last completed invalidation covered. The mirror is wrapped in
 // Checked<>, which can refuse a chosen reserve (failure injection) and records whether
 // every edit was followed by a flush before the call returned.
 // Both tables start as the image builds the NPT: identity over [0, top) minus the
 // hypervisor's ranges.
 #pragma once
 
+#include "fake_vtd.hpp"
 #include "sparse_memory.hpp"
 
 #include <ept/ept.hpp>
+#include <iommu/vtd_tables.hpp>
+#include <iommu/vtd_unit.hpp>
 #include <vbh/core.hpp>
 #include <vbh/engine_stage2.hpp>
 #include <vbh/stage2_mirror.hpp>
@@ -84,7 +91,13 @@ class MirrorMachine {
 public:
     using Pool = ept::FramePool<PoolFrames>;
     using NptTable = ept::Table<ept::Npt, Pool>;
-    using VtdTable = ept::Table<ept::Vtd, Pool>;
+    struct CountingPool : Pool {
+        std::uint64_t writes = 0;
+        void wrote(ept::Slot*) { ++writes; }
+    };
+    using VtdPool = iommu::DmaMemory<CountingPool>;
+    using VtdTable = ept::Table<ept::Vtd, VtdPool>;
+    using Unit = iommu::VtdUnit<FakeVtd>;
     // Each flush appends its table's tag to `order` (which table invalidated when).
     struct LogFlush {
         std::string* order;
@@ -92,7 +105,17 @@ public:
         void operator()() const { order->push_back(tag); }
     };
     using NptS2 = EngineStage2<NptTable, LogFlush>;
-    using VtdS2 = EngineStage2<VtdTable, LogFlush>;
+    // The image's VtdFlushAll for one unit: log, invalidate, and a unit that did not
+    // complete is a failure (the image stops the machine).
+    struct UnitFlush {
+        std::string* order;
+        Unit* unit;
+        void operator()() const {
+            order->push_back('v');
+            EXPECT_TRUE(unit->invalidate_domain(iommu::vbh_domain)) << "IOTLB invalidation timed out";
+        }
+    };
+    using VtdS2 = EngineStage2<VtdTable, UnitFlush>;
     using Mirror = Stage2Mirror<NptS2, Checked<VtdS2>>;
     using MachineCore = Core<Mirror, SparseMemory>;
 
@@ -109,7 +132,11 @@ public:
             init_ok &= npt->unmap(h.base, h.size).has_value() && vtd->unmap(h.base, h.size).has_value();
         npt_pool->release_retired(); // the image flushes everything at launch
         vtd_pool->release_retired();
-        vtd_s2.emplace(*vtd, LogFlush{&order, 'v'}, dma_attrs);
+        vtd_pool->set_coherent(false);
+        unit_state.writes = &vtd_pool->writes;
+        unit.emplace(FakeVtd{unit_state});
+        init_ok &= unit->probe(ept::Vtd::levels) == Status::ok && unit->enable(0x1000) == Status::ok;
+        vtd_s2.emplace(*vtd, UnitFlush{&order, &*unit}, dma_attrs);
         checked.emplace(*vtd_s2);
         mirror.emplace(*checked, *npt, LogFlush{&order, 'n'}, npt_attrs); // the NPT's adapter
         meta.resize(top);
@@ -158,7 +185,9 @@ public:
     }
 
     std::unique_ptr<Pool> npt_pool = std::make_unique<Pool>(0);
-    std::unique_ptr<Pool> vtd_pool = std::make_unique<Pool>(0);
+    std::unique_ptr<VtdPool> vtd_pool = std::make_unique<VtdPool>();
+    FakeVtdState unit_state;
+    std::optional<Unit> unit;
     std::optional<NptTable> npt;
     std::optional<VtdTable> vtd;
     std::string order; // flush log: 'n' NPT, 'v' VT-d

@@ -249,6 +249,8 @@ TEST(Stage2MirrorCore, RandomSequencesKeepTheIommuTableEqualToTheNpt) {
                          std::to_string(regs.rax) + " status " + to_string(out.status));
             ASSERT_EQ(m.mismatch(), "");
             ASSERT_FALSE(m.checked->unflushed()) << "an IOMMU edit was not flushed before return";
+            ASSERT_EQ(m.unit_state.writes_at_invalidation, m.vtd_pool->writes)
+                << "the call returned with IOMMU table writes no completed invalidation covered";
             ASSERT_FALSE(m.checked->holds_reservation());
             if (m.checked->refused()) {
                 ++injected;

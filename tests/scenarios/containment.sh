@@ -1,5 +1,5 @@
 # shellcheck shell=dash
-# boot: --cpu EPYC,+svm,+npt --smp 2 --timeout 900 --append no_timer_check
+# boot: --cpu EPYC,+svm,+npt --smp 2 --timeout 900 --append no_timer_check --qemu -device --qemu edu,dma_mask=0xffffffffffff
 # Containment suite (docs/containment.md): vbh_attack.ko, a hostile host kernel,
 # attacks vbh. Every boot first proves each harness with no vbh loaded (against a host
 # frame nobody defends); then, with vbh.containment=vbh, loads vbh.ko and repeats each
@@ -14,7 +14,7 @@ ko=/lib/vbh/test/vbh.ko
 IMAGE="none (bare kernel)"
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
-for f in lib mem svm hc kinds; do
+for f in lib mem svm hc kinds dma; do
   f=$CDIR/containment-$f.sh
   [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
   . "$f"
@@ -35,6 +35,7 @@ maps_bare
 svm_bare
 races_bare
 hotplug bare
+dma_bare
 if [ "$mode" = bare ]; then
   ATTEMPT="hostile hypercalls, TOCTOU, scrub" DEFENCE="vbh"
   record hypercalls n/a "need vbh: run with vbh.containment=vbh"
@@ -68,6 +69,7 @@ races_vbh
 scrub_vbh
 kinds_vbh
 hotplug vbh
+dma_vbh
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the suite"
 else fail hypervisor_alive "VBH_HC_VERSION does not answer on$ALIVE_WHY"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"

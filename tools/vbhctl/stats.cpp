@@ -22,13 +22,14 @@ struct Counter {
     const char* name;
     std::uint64_t vbh_cpu_stats::*field;
 };
-constexpr std::array<Counter, 6> counters{
+constexpr std::array<Counter, 7> counters{
     Counter{"total_exits", &vbh_cpu_stats::total_exits},
     Counter{"flushes", &vbh_cpu_stats::flushes},
     Counter{"kicks_sent", &vbh_cpu_stats::kicks_sent},
     Counter{"kicks_taken", &vbh_cpu_stats::kicks_taken},
     Counter{"nmis_reflected", &vbh_cpu_stats::nmis_reflected},
     Counter{"faults_reflected", &vbh_cpu_stats::faults_reflected},
+    Counter{"dma_faults", &vbh_cpu_stats::dma_faults},
 };
 
 std::uint64_t* field_for(vbh_cpu_stats& s, std::string_view key) {

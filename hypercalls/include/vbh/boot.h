@@ -38,6 +38,7 @@
 #define VBH_MAX_CPUS 64u
 #define VBH_MAX_HYP_RANGES 64u
 #define VBH_MAX_RAM_RANGES 128u
+#define VBH_MAX_DMAR_UNITS 8u
 
 /* At offset 0 of the flat image file (vbh.bin). */
 struct vbh_image_header {
@@ -103,6 +104,17 @@ struct vbh_boot_record {
 	uint64_t acpi_dmar;      /* physical address of the DMAR table, 0 if none */
 	uint64_t acpi_ivrs;      /* physical address of the IVRS table, 0 if none */
 	uint64_t flags;          /* VBH_BOOT_* */
+	/* VT-d remapping units (DRHD structures of the DMAR table, ACPI 6.5 / VT-d §8.3),
+	 * found by the loader; vbh owns every one from VBH_HC_LAUNCH_SEAL on (docs/iommu.md). */
+	uint32_t nr_dmar_units;
+	uint32_t reserved0;
+	struct vbh_dmar_unit {
+		uint64_t reg_base;   /* physical, 4 KiB aligned: the unit's register set */
+		uint32_t reg_pages;  /* 4 KiB pages of registers (DRHD size field, 1 if 0) */
+		uint16_t segment;    /* PCI segment the unit serves */
+		uint8_t flags;       /* DRHD flags: bit 0 INCLUDE_PCI_ALL */
+		uint8_t reserved;
+	} dmar_units[VBH_MAX_DMAR_UNITS];
 	/* Out: written by init() before it returns VBH_OK, read by the loader before any
 	 * launch (sysfs hyp_layout, docs/loader.md). */
 	struct vbh_hyp_layout layout;

@@ -32,7 +32,10 @@
 	                                  info = value */ \
 	X(VIRT_INSN, 7, virt_insn)     /* SVM/VMX instruction refused with #UD: info = \
 	                                  exit code */ \
-	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */
+	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */ \
+	X(DMA_FAULT, 9, dma_fault)     /* IOMMU blocked a device access: addr = page, \
+	                                  rip = unit register base, info = source id \
+	                                  (bus:dev.fn) | reason << 16 | write << 24 */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };

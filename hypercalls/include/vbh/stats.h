@@ -55,6 +55,7 @@ struct vbh_cpu_stats {
 	uint64_t kicks_taken;    /* NMI exits that were kicks (not re-injected) */
 	uint64_t nmis_reflected; /* NMI exits re-injected into the host */
 	uint64_t faults_reflected; /* #GP injected for blocked accesses */
+	uint64_t dma_faults;     /* IOMMU fault records this CPU drained into the log */
 };
 
 /*

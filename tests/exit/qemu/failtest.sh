@@ -25,9 +25,9 @@ cp "$root/tests/scenarios/svm_failtest.sh" "$st/lib/vbh/scenarios/"
 cat "$root/out/qemu/initramfs.cpio.gz" "$out/overlay-failtest.cpio.gz" > "$out/initramfs-failtest.cpio.gz"
 log=$out/svm_failtest-smp2.log
 timeout 300 qemu-system-x86_64 -accel tcg -M q35 -cpu EPYC,+svm,+npt -smp 2 -m 1G \
-  -device intel-iommu -nographic -no-reboot -kernel "$VMLINUZ" \
+  -device intel-iommu,aw-bits=48 -nographic -no-reboot -kernel "$VMLINUZ" \
   -initrd "$out/initramfs-failtest.cpio.gz" \
-  -append "console=ttyS0 panic=-1 intel_iommu=on no_timer_check vbh.scenario=svm_failtest" \
+  -append "console=ttyS0 panic=-1 intel_iommu=off intremap=off no_timer_check vbh.scenario=svm_failtest" \
   < /dev/null > "$log" 2>&1 || true
 grep -E '^(VBH-CHECK|VBH-DONE|vbh-hyp)' "$log" || true
 n=$(grep -c 'vbh-hyp: VMRUN failed (VMEXIT_INVALID) on cpu 1, rolled back' "$log" || true)

@@ -43,7 +43,12 @@ struct HypEnv {
     bool take_kick(std::uint32_t cpu) {
         return __atomic_exchange_n(&g.cpus[cpu]->kick_pending, 0, __ATOMIC_SEQ_CST) != 0;
     }
-    EventLog& log() { return g.log; }
+    // Every use of the log (a reader, or an exit about to record) first moves the
+    // IOMMU's fault records into it: the units' interrupt stays masked (iommu.hpp).
+    EventLog& log() {
+        iommu_drain();
+        return g.log;
+    }
     vbh_cpu_stats* stats(std::uint32_t cpu) {
         return cpu < g.br.nr_cpus ? &g.cpus[cpu]->stats : nullptr;
     }
@@ -51,7 +56,13 @@ struct HypEnv {
         return cpu < g.br.nr_cpus ? g.cpus[cpu]->cycles : nullptr;
     }
     std::uint32_t nr_cpus() { return g.br.nr_cpus; }
-    bool try_seal() { return __atomic_exchange_n(&g.sealed, 1, __ATOMIC_SEQ_CST) == 0; }
+    // Sealing takes the IOMMU units (iommu_own): the seal fails, and the loader rolls
+    // the launch back, if one cannot be owned.
+    bool try_seal() {
+        if (__atomic_load_n(&g.sealed, __ATOMIC_SEQ_CST) || iommu_own() != Status::ok)
+            return false;
+        return __atomic_exchange_n(&g.sealed, 1, __ATOMIC_SEQ_CST) == 0;
+    }
     bool sealed() { return __atomic_load_n(&g.sealed, __ATOMIC_ACQUIRE) != 0; }
 
 private:

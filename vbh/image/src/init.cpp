@@ -1,7 +1,7 @@
 // init(): once, on one CPU, in kernel context (boot.h). Relocate, check the boot
 // record, then build everything the CPUs need before any launch: the frame pool, the
 // backend's shared state (SVM: the permission maps), per-CPU blocks, the hypervisor's page tables, the host NPT and
-// the core's ownership map. Touches only hypervisor memory and reads MSRs/CPUID.
+// its DMA mirror (the IOMMU units are only enabled at seal), the core's ownership map. Touches only hypervisor memory and reads MSRs/CPUID.
 #include <vbh/arch/desc.hpp>
 #include <vbh/arch/serial.hpp>
 #include <vbh/core_config.hpp>
@@ -115,6 +115,8 @@ static Result<void> build() {
     if (auto r = setup_cpus(); !r)
         return r;
     if (auto r = build_hyp_tables(); !r)
+        return r;
+    if (auto r = iommu_map_registers(); !r)
         return r;
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
         if (auto r = unmap_guard(&g.cpus[i]->block->guard); !r)

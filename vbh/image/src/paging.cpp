@@ -6,8 +6,10 @@
 //   per-CPU stack guard pages            not mapped
 //   VA = PA for every RAM range except hypervisor memory   RW NX WB (direct map)
 //   the local APIC page                  RW NX UC
+//   the IOMMU units' register pages      RW NX UC (iommu_map_registers)
 // Host NPT: [0, 2^phys_addr_bits) identity, RWX, U/S = 1 (nested walks are user
-// accesses: docs/platform.md quirk 6), largest pages, minus every hyp_range.
+// accesses: docs/platform.md quirk 6), largest pages, minus every hyp_range and the
+// IOMMU units' register pages. Its DMA mirror (iommu.hpp): the same view, RW.
 #include <vbh/arch/apic.hpp>
 #include <vbh/image/hyp.hpp>
 #include <vbh/image/paging.hpp>
@@ -80,23 +82,41 @@ Result<void> unmap_guard(const void* guard) {
     return {};
 }
 
-Result<void> build_host_npt() {
-    auto t = NptTable::create(g.frames);
-    if (!t)
-        return unexpected(t.error());
-    NptTable& npt = g.npt_table.emplace(*t);
-    g.npt.emplace(npt, CrossCpuFlush{});
+// One identity view, built the same way in the NPT and in its DMA mirror (the mirror
+// contract: both start equal). The IOMMU units' register pages are never in it: the
+// host would reprogram the IOMMU (an NPF, refused and logged) and a device could DMA
+// into them.
+template <class T>
+static Result<void> build_identity(T& t, Attrs a) {
     const std::uint64_t top = 1ull << g.br.phys_addr_bits;
-    if (auto m = npt.map(0, 0, top, ept::Attrs{Perm::rwx, MemType::wb}); !m)
+    if (auto m = t.map(0, 0, top, a); !m)
         return unexpected(m.error());
+    for (std::uint32_t i = 0; i < iommu.nr_units; ++i) {
+        const auto& u = g.br.dmar_units[i];
+        if (auto m = t.unmap(u.reg_base, std::uint64_t(u.reg_pages) * page); !m)
+            return unexpected(m.error());
+    }
     // vbh-test.bin only (vbh/test_hooks.hpp): the containment suite proves its harness
     // on hypervisor memory left mapped. vbh.bin ignores the flag and always hides it.
     if (test_hooks && (g.br.flags & VBH_BOOT_DEMO_ATTACKABLE))
         return {};
     for (std::uint32_t i = 0; i < g.mem.nr_ranges(); ++i)
-        if (auto m = npt.unmap(g.mem.range(i).base, g.mem.range(i).size); !m)
+        if (auto m = t.unmap(g.mem.range(i).base, g.mem.range(i).size); !m)
             return unexpected(m.error());
     return {};
+}
+
+Result<void> build_host_npt() {
+    auto t = NptTable::create(g.frames);
+    if (!t)
+        return unexpected(t.error());
+    NptTable& npt = g.npt_table.emplace(*t);
+    if (auto r = iommu_create_table(); !r)
+        return r;
+    g.npt.emplace(*iommu.stage2, npt, CrossCpuFlush{});
+    if (auto r = build_identity(npt, Attrs{Perm::rwx, MemType::wb}); !r)
+        return r;
+    return build_identity(*iommu.table, Attrs{Perm::rw, MemType::wb});
 }
 
 } // namespace vbh::image
