@@ -26,14 +26,14 @@ TEST(CycleBucket, IsFloorLog2CappedAtTheLastBucket) {
 TEST(ExitClock, ChargesEachExitUpToTheNextEntry) {
     vbh_cpu_cycles c{};
     ExitClock clock;
-    clock.entered(c, 100); // first VMRUN: no exit open yet
+    clock.entered(100); // first VMRUN: no exit open yet
     EXPECT_EQ(c.kind[VBH_EXIT_HYPERCALL].count, 0u);
-    clock.exited(VBH_EXIT_HYPERCALL, 1000);
-    clock.entered(c, 1000 + 3000);
-    clock.exited(VBH_EXIT_NPF, 9000);
-    clock.entered(c, 9000 + 40);
-    clock.exited(VBH_EXIT_HYPERCALL, 20000);
-    clock.entered(c, 20000 + 5000);
+    clock.exited(c, VBH_EXIT_HYPERCALL, 1000);
+    clock.entered(1000 + 3000);
+    clock.exited(c, VBH_EXIT_NPF, 9000);
+    clock.entered(9000 + 40);
+    clock.exited(c, VBH_EXIT_HYPERCALL, 20000);
+    clock.entered(20000 + 5000);
 
     const vbh_exit_cycles& hc = c.kind[VBH_EXIT_HYPERCALL];
     EXPECT_EQ(hc.count, 2u);
@@ -50,9 +50,9 @@ TEST(ExitClock, ChargesEachExitUpToTheNextEntry) {
 TEST(ExitClock, AnEntryClosesAnExitOnlyOnce) {
     vbh_cpu_cycles c{};
     ExitClock clock;
-    clock.exited(VBH_EXIT_NMI, 50);
-    clock.entered(c, 80);
-    clock.entered(c, 500); // a VMRUN with no exit in between (cannot happen, but)
+    clock.exited(c, VBH_EXIT_NMI, 50);
+    clock.entered(80);
+    clock.entered(500); // a VMRUN with no exit in between (cannot happen, but)
     EXPECT_EQ(c.kind[VBH_EXIT_NMI].count, 1u);
     EXPECT_EQ(c.kind[VBH_EXIT_NMI].sum, 30u);
 }
@@ -60,13 +60,30 @@ TEST(ExitClock, AnEntryClosesAnExitOnlyOnce) {
 TEST(ExitClock, ATscThatWentBackIsNotADuration) {
     vbh_cpu_cycles c{};
     ExitClock clock;
-    clock.exited(VBH_EXIT_MSR_WRITE, 1'000'000);
-    clock.entered(c, 10); // the guest wrote the TSC (not intercepted)
+    clock.exited(c, VBH_EXIT_MSR_WRITE, 1'000'000);
+    clock.entered(10); // the guest wrote the TSC (not intercepted)
     EXPECT_EQ(c.kind[VBH_EXIT_MSR_WRITE].count, 0u);
-    clock.exited(VBH_EXIT_MSR_WRITE, 20);
-    clock.entered(c, 70);
+    clock.exited(c, VBH_EXIT_MSR_WRITE, 20);
+    clock.entered(70);
     EXPECT_EQ(c.kind[VBH_EXIT_MSR_WRITE].count, 1u);
     EXPECT_EQ(c.kind[VBH_EXIT_MSR_WRITE].max, 50u);
+}
+
+TEST(ExitClock, AnExitLongerThanTheUncappedRangeLandsInTheLastBucket) {
+    vbh_cpu_cycles c{};
+    ExitClock clock;
+    clock.exited(c, VBH_EXIT_NPF, 100);
+    clock.entered(100 + uncapped_cycles - 1);
+    clock.exited(c, VBH_EXIT_NPF, 0);
+    clock.entered(uncapped_cycles);
+    clock.exited(c, VBH_EXIT_NPF, 5);
+    clock.entered(5 + (1ull << 40));
+    const vbh_exit_cycles& k = c.kind[VBH_EXIT_NPF];
+    EXPECT_EQ(k.count, 3u);
+    EXPECT_EQ(k.max, 1ull << 40);
+    EXPECT_EQ(k.hist[VBH_CYCLE_BUCKETS - 2], 1u);
+    EXPECT_EQ(k.hist[VBH_CYCLE_BUCKETS - 1], 2u);
+    EXPECT_EQ(k.sum, uncapped_cycles - 1 + uncapped_cycles + (1ull << 40));
 }
 
 TEST(ExitClock, AnUnknownKindCountsAsOther) {

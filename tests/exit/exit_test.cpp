@@ -19,11 +19,21 @@ struct ExitTest : ::testing::Test {
     }
 };
 
-TEST_F(ExitTest, VersionFromRing0GoesToCoreAndAdvancesRipByThree) {
+// The null hypercall is answered on the exit path: no core lock, no decode.
+TEST_F(ExitTest, VersionFromRing0IsAnsweredWithoutTheCoreAndAdvancesRipByThree) {
     const auto rip = v.rip;
     EXPECT_EQ(call(VBH_HC_VERSION), ExitAction::resume);
     EXPECT_EQ(v.reg(Gpr::rax), VBH_OK);
     EXPECT_EQ(v.reg(Gpr::rdi), VBH_ABI_VERSION);
+    EXPECT_EQ(v.reg(Gpr::rsi), 0u);
+    EXPECT_EQ(v.rip, rip + 3);
+    EXPECT_EQ(env.core_calls, 0);
+}
+
+TEST_F(ExitTest, OwnershipCallsFromRing0GoToTheCore) {
+    const auto rip = v.rip;
+    EXPECT_EQ(call(VBH_HC_DOMAIN_CREATE), ExitAction::resume);
+    EXPECT_EQ(v.reg(Gpr::rax), VBH_E_UNKNOWN_CALL); // the fake core knows only VERSION
     EXPECT_EQ(v.rip, rip + 3);
     EXPECT_EQ(env.core_calls, 1);
 }

@@ -50,6 +50,7 @@ struct FakeEnv {
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
     EventLog& log() { return event_log; }
     vbh_cpu_stats* stats(std::uint32_t cpu) { return cpu < cpus ? &cpu_stats[cpu] : nullptr; }
+    vbh_cpu_stats& own_stats(const VcpuState& v) { return cpu_stats[v.cpu]; }
     vbh_cpu_cycles* cycles(std::uint32_t cpu) { return cpu < cpus ? &cpu_cycles[cpu] : nullptr; }
     std::uint32_t nr_cpus() { return cpus; }
     bool try_seal() { return !std::exchange(is_sealed, true); }

@@ -4,30 +4,69 @@
 # Exits non-zero if any target crashes, leaks, times out or finds a broken invariant
 # (the crashing input is kept under BUILD_DIR/fuzz-artifacts/).
 #   tests/fuzz/run.sh BUILD_DIR SECONDS
+#   tests/fuzz/run.sh BUILD_DIR --long HOURS [JOBS]
+# --long: a campaign (docs/fuzzing.md): every target for HOURS, one after the other,
+# with JOBS parallel workers each (default 1) sharing the target's corpus; the log of
+# each worker stays in BUILD_DIR/fuzz-long/, and a summary line per target gives the
+# executions, the rate and the coverage reached.
 set -uo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 BUILD_DIR SECONDS" >&2; exit 2; }
+usage() { echo "usage: $0 BUILD_DIR SECONDS | $0 BUILD_DIR --long HOURS [JOBS]" >&2; exit 2; }
+[ $# -ge 2 ] || usage
 build=$(cd "$1" && pwd) || exit 2
-seconds=$2
+jobs=1
+if [ "$2" = --long ]; then
+  [ $# -ge 3 ] || usage
+  seconds=$(awk -v h="$3" 'BEGIN { if (h + 0 <= 0) exit 1; printf "%d", h * 3600 }') || usage
+  jobs=${4:-1}
+  long=1
+else
+  [ $# -eq 2 ] || usage
+  seconds=$2
+  long=0
+fi
 targets=$(find "$build/tests/fuzz" -maxdepth 1 -type f -name 'fuzz_*' -perm -u+x | sort)
 [ -n "$targets" ] || { echo "fuzz: no targets in $build/tests/fuzz (build vbh_fuzz_targets)" >&2; exit 1; }
+
+# stat NAME LOGS...: libFuzzer's final statistic NAME summed over the logs.
+stat() {
+  local name=$1; shift
+  sed -n "s/^stat::$name: *//p" "$@" | awk '{ s += $1 } END { print s + 0 }'
+}
 
 status=0
 for bin in $targets; do
   name=$(basename "$bin")
   corpus=$build/fuzz-corpus/$name
   artifacts=$build/fuzz-artifacts/$name/
-  log=$build/fuzz-$name.log
   mkdir -p "$corpus" "$artifacts"
-  "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
-      -artifact_prefix="$artifacts" "$corpus" >"$log" 2>&1
-  rc=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  if [ $rc -eq 0 ]; then
-    echo "fuzz: $name ok: ${runs:-?} runs in ${seconds} s, ${rate:-?} exec/s, corpus $(ls "$corpus" | wc -l) inputs"
+  if [ $long -eq 0 ]; then
+    logs=("$build/fuzz-$name.log")
+    "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
+        -artifact_prefix="$artifacts" "$corpus" >"${logs[0]}" 2>&1
+    rc=$?
   else
-    echo "fuzz: $name FAILED (exit $rc), log $log:"
-    grep -E 'ERROR|invariant|SUMMARY|Test unit written' "$log" | head -20
+    dir=$build/fuzz-long/$name
+    mkdir -p "$dir"
+    logs=()
+    pids=()
+    for j in $(seq 1 "$jobs"); do
+      logs+=("$dir/worker-$j.log")
+      "$bin" -max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=4096 \
+          -artifact_prefix="$artifacts" -seed="$j$(date +%s)" "$corpus" >"$dir/worker-$j.log" 2>&1 &
+      pids+=($!)
+    done
+    rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  fi
+  runs=$(stat number_of_executed_units "${logs[@]}")
+  rate=$(stat average_exec_per_sec "${logs[@]}")
+  cov=$(grep -ho 'cov: [0-9]*' "${logs[@]}" | awk '{ if ($2 > m) m = $2 } END { print m + 0 }')
+  if [ $rc -eq 0 ]; then
+    echo "fuzz: $name ok: $runs runs in $seconds s, $rate exec/s, cov $cov, corpus $(ls "$corpus" | wc -l) inputs"
+    echo "VBH-METRIC fuzz_${name}_exec_per_sec $rate exec/s"
+  else
+    echo "fuzz: $name FAILED (exit $rc), logs ${logs[*]}:"
+    grep -hE 'ERROR|invariant|SUMMARY|Test unit written' "${logs[@]}" | head -20
     status=1
   fi
 done

@@ -56,6 +56,22 @@ struct BigPool : ::testing::Test {
     }
 };
 
+// virt_of_phys() searches the ranges by physical base; the boot record lists them in
+// virtual order (here B lies above C physically).
+TEST_F(BigPool, PhysToVirtFindsEveryFrameOfEveryChunkAndNothingElse) {
+    for (std::uint64_t off = 0; off < pages * page; off += page) {
+        const std::uint64_t pa = mem.phys_of_offset(off);
+        EXPECT_EQ(mem.virt_of_phys(pa + 8), br.hyp_virt_base + off + 8) << off;
+    }
+    for (std::uint64_t pa : {0ull, 0x10000000ull - 1, 0x10000000ull + 1100 * page,
+                             0x20000000ull - 8, 0x20000000ull + 1499 * page, 0x30000000ull - 1,
+                             0x30000000ull + page, ~0ull})
+        EXPECT_EQ(mem.virt_of_phys(pa), 0u) << pa;
+    HypMemory empty;
+    empty.init(vbh_boot_record{});
+    EXPECT_EQ(empty.virt_of_phys(0), 0u);
+}
+
 TEST_F(BigPool, RetiredStackCostsOneFramePerThousand) {
     // 2600 frames: 2600 * 4 bytes of retired stack = 3 frames.
     EXPECT_EQ(total, pages - 3);

@@ -179,7 +179,27 @@ def gbench_section(run):
                      "deprivileged above nop (ns)"], rows))
 
 
-def hypcyc_section(run):
+# tests/exitcost/run.sh's kinds by the exit kind they stand for (docs/exit-cost.md: its
+# cpuid row is the unknown-exit path, ExitReason::other).
+EXITCOST_KIND = {"hypercall": "hypercall", "msr_write": "msr_write", "npf": "npf",
+                 "other": "cpuid"}
+
+
+def read_exitcost(path):
+    """{kind: instructions per exit} from tests/exitcost/run.sh's VBH-METRIC lines."""
+    out = {}
+    if not path:
+        return out
+    with open(path, errors="replace") as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 3 and w[0] == "VBH-METRIC" and w[1].startswith("exitcost_"):
+                out[w[1][len("exitcost_"):]] = float(w[2])
+    return out
+
+
+def hypcyc_section(run, exitcost=None):
+    exitcost = exitcost or {}
     hc = vbhlog.hyp_cycles(run)
     if not hc:
         return ("n/a: no hypervisor exit-cycle figures in this log (this vbh has no "
@@ -191,12 +211,19 @@ def hypcyc_section(run):
                      num(vbhlog.cycles_to_ns(run, d["mean"])),
                      "n/a" if mb is None else f"[2^{mb}, 2^{mb + 1})",
                      num(None if mb is None else 2 ** mb, "{:.0f}"),
-                     num(d["max"], "{:.0f}"), num(vbhlog.cycles_to_ns(run, d["max"]))])
+                     num(d["max"], "{:.0f}"), num(vbhlog.cycles_to_ns(run, d["max"])),
+                     num(exitcost.get(EXITCOST_KIND.get(kind, "")), "{:.0f}")])
     return ("TSC cycles vbh itself spent per exit, from #VMEXIT to the next VMRUN "
             "(/sys/kernel/vbh/exit_cycles, whole boot, all CPUs), by exit kind. The median "
-            "bucket is the log2 bucket that holds the median exit.\n\n"
+            "bucket is the log2 bucket that holds the median exit. The last column is the "
+            "hypervisor's instructions on that path, counted on the build machine "
+            "(tests/exitcost/run.sh, callgrind; docs/exit-cost.md): next to the cycles it "
+            "tells how much of an exit is vbh's own code and how much the world switch "
+            "and its TLB/cache effects (n/a: no count for that kind, or run.sh was not "
+            "given one).\n\n"
             + table(["kind", "exits (count)", "mean (cycles)", "mean (ns)", "median bucket",
-                     "median bucket from (cycles)", "max (cycles)", "max (ns)"], rows))
+                     "median bucket from (cycles)", "max (cycles)", "max (ns)",
+                     "vbh instructions per exit"], rows))
 
 
 def footprint_section(run):
@@ -220,7 +247,7 @@ def checks_section(run):
             + table(["check", "result", "detail"], rows))
 
 
-def write_report(log, outdir, host_load=None):
+def write_report(log, outdir, host_load=None, exitcost=None):
     with open(log, errors="replace") as f:
         run = vbhlog.parse(f.read())
     if not vbhlog.workloads(run):
@@ -229,7 +256,7 @@ def write_report(log, outdir, host_load=None):
     parts = ["# vbh benchmark report\n", "![workload ratios and round-trip costs](report.png)\n"]
     for title, body in zip(SECTIONS, [run_section(run, log, host_load), workload_section(run),
                                       exits_section(run), roundtrip_section(run),
-                                      gbench_section(run), hypcyc_section(run),
+                                      gbench_section(run), hypcyc_section(run, read_exitcost(exitcost)),
                                       footprint_section(run), checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
     with open(os.path.join(outdir, "report.md"), "w") as f:
@@ -245,6 +272,8 @@ def main():
     ap.add_argument("--out", default="out/report", help="output directory")
     ap.add_argument("--check", metavar="DIR", help="validate DIR/report.md and report.png")
     ap.add_argument("--host-load", help="host load average during the boot (run.sh)")
+    ap.add_argument("--exitcost", metavar="FILE",
+                    help="output of tests/exitcost/run.sh: instructions per exit")
     ap.add_argument("--require-depriv", action="store_true",
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
@@ -256,7 +285,7 @@ def main():
         sys.exit(1 if problems else 0)
     if not a.log:
         ap.error("LOG or --check DIR is required")
-    write_report(a.log, a.out, a.host_load)
+    write_report(a.log, a.out, a.host_load, a.exitcost)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,23 @@ boot() {
   [ $rc = 0 ] || echo "run.sh: boot.sh reported failures (exit $rc); writing the report anyway" >&2
 }
 
+# Instructions per exit of the same tree (docs/exit-cost.md), for the report's
+# "Hypervisor time per exit" table; any GCC build dir will do, build/qemu exists by now.
+exitcost() {
+  local ec=$root/out/report/exitcost.txt dir=$root/build/qemu
+  mkdir -p "$root/out/report"
+  [ -f "$dir/CMakeCache.txt" ] || { echo "run.sh: no $dir: no instruction counts" >&2; return 0; }
+  if "$root/tests/exitcost/run.sh" "$dir" > "$ec" 2>&1; then
+    exitcost_args=(--exitcost "$ec")
+  else
+    echo "run.sh: tests/exitcost/run.sh failed (see $ec): no instruction counts" >&2
+  fi
+}
+
 need_matplotlib
 [ -n "$log" ] || boot
-"$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"}
+exitcost_args=()
+exitcost
+"$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"} \
+  "${exitcost_args[@]}"
 "$py" "$root/tools/report/report.py" --check "$root/out/report" $req

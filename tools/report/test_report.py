@@ -125,7 +125,12 @@ class ReportTest(unittest.TestCase):
         log = os.path.join(cls.master.name, "bench.log")
         with open(log, "w") as f:
             f.write(LOG)
-        report.write_report(log, os.path.join(cls.master.name, "report"))
+        exitcost = os.path.join(cls.master.name, "exitcost.txt")
+        with open(exitcost, "w") as f:  # tests/exitcost/run.sh's output; no npf row here
+            f.write("exit-kind instructions/exit harness total\n"
+                    "VBH-METRIC exitcost_hypercall 134.0 instr\n"
+                    "VBH-METRIC exitcost_msr_write 143.0 instr\n")
+        report.write_report(log, os.path.join(cls.master.name, "report"), exitcost=exitcost)
 
     @classmethod
     def tearDownClass(cls):
@@ -219,9 +224,10 @@ class ReportTest(unittest.TestCase):
     def test_hyp_cycles(self):
         # CPUs summed: 400 exits, mean (100*3000 + 300*1000) / 400 = 1500 cycles = 750 ns
         # at 2 GHz; the median exit lies in bucket 9 (300 of 400); max over CPUs 9000.
-        self.assertIn("| hypercall | 400 | 1500 | 750.0 | [2^9, 2^10) | 512 | 9000 | 4500.0 |",
+        # The last column: instructions per exit from the exitcost file.
+        self.assertIn("| hypercall | 400 | 1500 | 750.0 | [2^9, 2^10) | 512 | 9000 | 4500.0 | 134 |",
                       self.md)
-        self.assertIn("| msr_write | 10 | 2000 | 1000.0 | [2^10, 2^11) | 1024 | 2500 | 1250.0 |",
+        self.assertIn("| msr_write | 10 | 2000 | 1000.0 | [2^10, 2^11) | 1024 | 2500 | 1250.0 | 143 |",
                       self.md)
         self.assertLess(self.md.index("| hypercall | 400"), self.md.index("| msr_write | 10"))
 

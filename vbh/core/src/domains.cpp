@@ -16,7 +16,10 @@ Result<DomainId> DomainTable::free_slot() const {
 }
 
 void DomainTable::create(DomainId id, std::uint32_t flags) {
-    slots_[id.value] = Domain{true, flags, 0, 0};
+    Domain d;
+    d.live = true;
+    d.flags = flags;
+    slots_[id.value] = d;
 }
 
 void DomainTable::destroy(DomainId id) {

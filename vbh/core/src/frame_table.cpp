@@ -56,12 +56,13 @@ void FrameTable::apply(Transition t, FrameRange r, DomainId dom) {
         meta_[i] = after(t, meta_[i], dom);
 }
 
-FrameRange FrameTable::next_run(Pfn from, FrameMeta m) const {
+FrameRange FrameTable::next_run(Pfn from, FrameMeta m, std::uint64_t end) const {
+    end = end < frames_ ? end : frames_;
     std::uint64_t i = from.value;
-    while (i < frames_ && !(meta_[i] == m))
+    while (i < end && !(meta_[i] == m))
         ++i;
     std::uint64_t first = i;
-    while (i < frames_ && meta_[i] == m)
+    while (i < end && meta_[i] == m)
         ++i;
     return FrameRange{Pfn{first}, i - first};
 }

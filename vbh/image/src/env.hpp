@@ -52,6 +52,8 @@ struct HypEnv {
     vbh_cpu_stats* stats(std::uint32_t cpu) {
         return cpu < g.br.nr_cpus ? &g.cpus[cpu]->stats : nullptr;
     }
+    // v is this CPU's own vCPU (pc_->vcpu): its counters are at hand, no lookup.
+    vbh_cpu_stats& own_stats(const VcpuState&) { return pc_->stats; }
     vbh_cpu_cycles* cycles(std::uint32_t cpu) {
         return cpu < g.br.nr_cpus ? g.cpus[cpu]->cycles : nullptr;
     }

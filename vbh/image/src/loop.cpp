@@ -52,31 +52,42 @@ static bool before_entry(PerCpu* pc) {
     return true;
 }
 
+// Out of line: the exit path only pays for the call.
+[[noreturn, gnu::noinline, gnu::cold]] static void exit_fatal(PerCpu* pc, const Exit& x) {
+    fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
+          pc->vcpu.rip);
+}
+
+[[noreturn, gnu::noinline, gnu::cold]] static void entry_failed(PerCpu* pc) {
+    if (!pc->entered)
+        launch_failed(pc);
+    fatal("VMEXIT_INVALID", pc->cpu, pc->vcpu.rip);
+}
+
+// One straight path from #VMEXIT to the next VMRUN for the common exits: everything
+// a rare case needs (NMI drain, fatal, devirt, a failed entry) is a call off it.
 [[noreturn]] void vcpu_loop(PerCpu* pc) {
     HypEnv env{pc};
     for (;;) {
         const bool flush = before_entry(pc);
         const bool ok = Backend::run(pc->hw, pc->vcpu, flush, pc->tsc);
         __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
-        pc->clock.entered(*pc->cycles, pc->tsc[0]);
-        if (!ok) [[unlikely]] {
-            if (!pc->entered)
-                launch_failed(pc);
-            fatal("VMEXIT_INVALID", pc->cpu, pc->vcpu.rip);
-        }
+        pc->clock.entered(pc->tsc[0]);
+        if (!ok) [[unlikely]]
+            entry_failed(pc);
         pc->entered = true;
         const Exit x = Backend::exit(pc->hw);
-        pc->clock.exited(std::uint8_t(x.reason), pc->tsc[1]);
-        if (x.reason == ExitReason::nmi)
+        pc->clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
+        if (x.reason == ExitReason::nmi) [[unlikely]]
             drain_nmi(pc);
         Backend::read(pc->hw, pc->vcpu);
         const ExitAction a = dispatch_exit(pc->vcpu, x, env);
+        // A fatal exit never resumes this guest: nothing to write back.
+        if (a == ExitAction::fatal) [[unlikely]]
+            exit_fatal(pc, x);
         Backend::write(pc->hw, pc->vcpu);
-        if (a == ExitAction::devirt)
+        if (a == ExitAction::devirt) [[unlikely]]
             devirt(pc);
-        if (a == ExitAction::fatal)
-            fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
-                  pc->vcpu.rip);
     }
 }
 

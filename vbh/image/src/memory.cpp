@@ -5,12 +5,22 @@
 
 namespace vbh::image {
 
+// The loader's ranges do not overlap (it reserved each one), so sorting them by base
+// makes virt_of_phys() a binary search. At most VBH_MAX_HYP_RANGES: insertion sort.
 void HypMemory::init(const vbh_boot_record& br) {
     virt_ = br.hyp_virt_base;
     size_ = br.hyp_size;
     nr_ = br.nr_hyp_ranges;
-    for (std::uint32_t i = 0; i < nr_; ++i)
+    std::uint64_t off = 0;
+    for (std::uint32_t i = 0; i < nr_; ++i) {
         ranges_[i] = br.hyp_ranges[i];
+        Span s{ranges_[i].base, ranges_[i].size, virt_ + off};
+        off += ranges_[i].size;
+        std::uint32_t k = i;
+        for (; k > 0 && by_base_[k - 1].base > s.base; --k)
+            by_base_[k] = by_base_[k - 1];
+        by_base_[k] = s;
+    }
 }
 
 std::uint64_t HypMemory::phys_of_offset(std::uint64_t off) const {
@@ -20,16 +30,6 @@ std::uint64_t HypMemory::phys_of_offset(std::uint64_t off) const {
         off -= ranges_[i].size;
     }
     return ~0ull;
-}
-
-std::uint64_t HypMemory::virt_of_phys(std::uint64_t pa) const {
-    std::uint64_t off = 0;
-    for (std::uint32_t i = 0; i < nr_; ++i) {
-        if (pa >= ranges_[i].base && pa - ranges_[i].base < ranges_[i].size)
-            return virt_ + off + (pa - ranges_[i].base);
-        off += ranges_[i].size;
-    }
-    return 0;
 }
 
 void HypFrames::init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_off) {
@@ -43,13 +43,6 @@ void HypFrames::init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_
     retired_ = reinterpret_cast<std::uint32_t*>(mem_->virt_base() + end_);
     capacity_ = frames - stack_frames;
     nretired_ = 0;
-}
-
-ept::Slot* HypFrames::entries(std::uint64_t pa) {
-    const std::uint64_t va = mem_->virt_of_phys(pa);
-    if (va == 0)
-        __builtin_trap(); // the engine only walks tables it got from us
-    return reinterpret_cast<ept::Slot*>(va);
 }
 
 void HypFrames::park(std::uint64_t pa) {

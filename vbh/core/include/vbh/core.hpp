@@ -80,12 +80,28 @@ private:
     }
 
     Result<void> reserve_destroy(DomainId dom) {
-        FrameMeta owned{Owner::domain, dom};
-        for (auto run = frames_.next_run(Pfn{0}, owned); run.count != 0;
-             run = frames_.next_run(Pfn{run.end()}, owned))
-            if (auto r = s2_.reserve(run); !r)
-                return r;
-        return {};
+        Result<void> out;
+        for_each_run(dom, FrameMeta{Owner::domain, dom}, domains_[dom].owned, [&](FrameRange run) {
+            if (out)
+                out = s2_.reserve(run);
+        });
+        return out;
+    }
+
+    // fn(run) for each maximal run of frames equal to m, which are `frames` in all and
+    // lie in the domain's span: the walk stops at the last one. A teardown costs the
+    // span of the domain's frames, not the size of RAM.
+    template <class Fn>
+    void for_each_run(DomainId dom, FrameMeta m, std::uint64_t frames, Fn&& fn) const {
+        const Domain& d = domains_[dom];
+        for (std::uint64_t from = d.first; frames != 0;) {
+            const FrameRange run = frames_.next_run(Pfn{from}, m, d.end);
+            if (run.count == 0)
+                break;
+            fn(run);
+            frames -= run.count < frames ? run.count : frames;
+            from = run.end();
+        }
     }
 
     HypercallOut perform(const Op& op) {
@@ -99,6 +115,7 @@ private:
         case Call::share:
             frames_.apply(Transition::share, op.range, op.dom);
             d.borrowed += op.range.count;
+            d.extend(op.range);
             return {};
         case Call::unshare:
             frames_.apply(Transition::unshare, op.range, op.dom);
@@ -130,8 +147,10 @@ private:
         s2_.unmap(r);
         s2_.flush_all_cpus();
         frames_.apply(t, r, dom);
-        if (t == Transition::donate)
+        if (t == Transition::donate) {
             domains_[dom].owned += r.count;
+            domains_[dom].extend(r);
+        }
         return {Status::ok, r.count, 0};
     }
 
@@ -143,6 +162,7 @@ private:
         for (std::uint32_t i = 0; i < list_.count; ++i) {
             frames_.apply(Transition::donate, list_.ranges[i], dom);
             total += list_.ranges[i].count;
+            domains_[dom].extend(list_.ranges[i]);
         }
         domains_[dom].owned += total;
         return {Status::ok, total, 0};
@@ -163,18 +183,16 @@ private:
     }
 
     HypercallOut destroy(DomainId dom) {
-        FrameMeta owned{Owner::domain, dom}, lent{Owner::shared, dom};
+        const Domain& d = domains_[dom];
         std::uint64_t scrubbed = 0, unshared = 0;
-        for (auto run = frames_.next_run(Pfn{0}, owned); run.count != 0;
-             run = frames_.next_run(Pfn{run.end()}, owned)) {
+        for_each_run(dom, FrameMeta{Owner::domain, dom}, d.owned, [&](FrameRange run) {
             return_to_host(run, Transition::destroy, dom);
             scrubbed += run.count;
-        }
-        for (auto run = frames_.next_run(Pfn{0}, lent); run.count != 0;
-             run = frames_.next_run(Pfn{run.end()}, lent)) {
+        });
+        for_each_run(dom, FrameMeta{Owner::shared, dom}, d.borrowed, [&](FrameRange run) {
             frames_.apply(Transition::destroy, run, dom);
             unshared += run.count;
-        }
+        });
         if (scrubbed != 0)
             s2_.flush_all_cpus();
         domains_.destroy(dom);

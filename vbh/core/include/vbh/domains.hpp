@@ -3,6 +3,7 @@
 // lowest first.
 #pragma once
 
+#include <vbh/frame.hpp>
 #include <vbh/frame_state.hpp>
 #include <vbh/result.hpp>
 
@@ -15,7 +16,16 @@ struct Domain {
     std::uint32_t flags = 0;   // VBH_DOMAIN_*
     std::uint64_t owned = 0;   // frames in Owner::domain for this id
     std::uint64_t borrowed = 0; // frames in Owner::shared for this id
+    // Every frame it owns or borrows lies in [first, end): a teardown walks that
+    // span of the ownership map, not all of RAM (grown by each share and donate).
+    std::uint64_t first = ~std::uint64_t(0);
+    std::uint64_t end = 0;
     constexpr bool operator==(const Domain&) const = default;
+
+    constexpr void extend(FrameRange r) {
+        first = r.first.value < first ? r.first.value : first;
+        end = r.end() > end ? r.end() : end;
+    }
 };
 
 class DomainTable {

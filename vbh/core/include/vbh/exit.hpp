@@ -31,6 +31,10 @@ namespace vbh {
 #define VBH_EXIT_MEMBER_(name, value, text) text = VBH_EXIT_##name,
 enum class ExitReason : std::uint8_t { VBH_EXIT_KINDS(VBH_EXIT_MEMBER_) };
 #undef VBH_EXIT_MEMBER_
+// Every reason indexes the per-kind arrays (stats.exits, cycles.kind) unchecked.
+#define VBH_EXIT_IN_RANGE_(name, value, text) static_assert(VBH_EXIT_##name < VBH_EXIT_KIND_COUNT);
+VBH_EXIT_KINDS(VBH_EXIT_IN_RANGE_)
+#undef VBH_EXIT_IN_RANGE_
 
 struct Exit {
     ExitReason reason = ExitReason::other;
@@ -58,6 +62,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
     { e.log() } -> std::same_as<EventLog&>;
     { e.stats(cpu) } -> std::same_as<vbh_cpu_stats*>;   // nullptr beyond nr_cpus
+    { e.own_stats(v) } -> std::same_as<vbh_cpu_stats&>; // the exiting CPU's: never null
     { e.cycles(cpu) } -> std::same_as<vbh_cpu_cycles*>; // nullptr beyond nr_cpus
     { e.nr_cpus() } -> std::same_as<std::uint32_t>;
     { e.try_seal() } -> std::same_as<bool>;             // false if already sealed
@@ -101,12 +106,20 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
     }
 }
 
+// Inlined into the exit path (dispatch_exit): the null hypercall, VERSION, has no
+// arguments and touches no shared state, so it is answered here, with no call, no
+// core lock and no decode (the core gives its own callers the same answer, core.hpp).
 template <ExitEnv E>
-ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
+[[gnu::always_inline]] inline ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
     const HypercallRegs a{v.reg(Gpr::rax), v.reg(Gpr::rdi), v.reg(Gpr::rsi), v.reg(Gpr::rdx),
                           v.reg(Gpr::rcx)};
-    // Ring 3 must not reach the hypervisor (abi.h: ring 0 only).
-    const HypercallOut out = v.cpl != 0 ? HypercallOut{Status::denied} : local_hypercall(v, a, env);
+    HypercallOut out;
+    if (v.cpl != 0) // ring 3 must not reach the hypervisor (abi.h: ring 0 only)
+        out = {Status::denied};
+    else if (a.rax == VBH_HC_VERSION) [[likely]]
+        out = {Status::ok, VBH_ABI_VERSION, 0};
+    else
+        out = local_hypercall(v, a, env);
     v.set_reg(Gpr::rax, std::uint64_t(out.status));
     if (out.status == Status::ok) {
         v.set_reg(Gpr::rdi, out.out0);
@@ -140,15 +153,14 @@ ExitAction handle_msr(VcpuState& v, const Exit& x, E& env) {
 }
 
 template <ExitEnv E>
-ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats* s) {
+ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats& s) {
     // Another CPU may have mapped the frame again (reclaim) after this CPU faulted:
     // then the access is legitimate and is simply retried.
     if (env.host_accessible(x.gpa))
         return ExitAction::resume;
     env.log().record(VBH_LOG_NPF, v.cpu, x.gpa, v.rip, x.qual);
     v.inject = Event::gp(0);
-    if (s)
-        ++s->faults_reflected;
+    ++s.faults_reflected;
     return ExitAction::resume;
 }
 
@@ -157,11 +169,9 @@ ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats* s) {
 // fewer per exit (tests/exitcost, docs/exit-cost.md).
 template <ExitEnv E>
 [[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
-    vbh_cpu_stats* s = env.stats(v.cpu);
-    if (s) {
-        ++s->exits[std::uint8_t(x.reason)];
-        ++s->total_exits;
-    }
+    vbh_cpu_stats& s = env.own_stats(v);
+    ++s.exits[std::uint8_t(x.reason)];
+    ++s.total_exits;
     switch (x.reason) {
     case ExitReason::hypercall: return handle_hypercall(v, x, env);
     case ExitReason::msr_read:
@@ -169,12 +179,10 @@ template <ExitEnv E>
     case ExitReason::npf: return handle_npf(v, x, env, s);
     case ExitReason::nmi:
         if (env.take_kick(v.cpu)) {
-            if (s)
-                ++s->kicks_taken;
+            ++s.kicks_taken;
         } else {
             v.inject = Event::nmi();
-            if (s)
-                ++s->nmis_reflected;
+            ++s.nmis_reflected;
         }
         return ExitAction::resume;
     case ExitReason::virt_insn:

@@ -2,7 +2,7 @@
 // reads the TSC just before each VMRUN and just after its #VMEXIT (vmrun.S); an exit's
 // time is known only at the next VMRUN, when its reason is long decided, so the clock
 // keeps the open exit until then. The cost when nobody reads: two RDTSCs per exit and
-// 38 instructions (docs/exit-cost.md) that update this CPU's own page.
+// about 15 instructions (docs/exit-cost.md) that update this CPU's own page.
 #pragma once
 
 #include <vbh/stats.h>
@@ -19,10 +19,11 @@ constexpr unsigned cycle_bucket(std::uint64_t cycles) {
     return b < VBH_CYCLE_BUCKETS ? b : VBH_CYCLE_BUCKETS - 1;
 }
 
-inline void record_exit_cycles(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64_t cycles) {
-    if (kind >= VBH_EXIT_KIND_COUNT)
-        kind = VBH_EXIT_OTHER;
-    vbh_exit_cycles& k = c.kind[kind];
+// Durations below this need no cap on their bucket: every exit the hardware and TCG
+// produce. Longer ones, and a TSC that went back (below), take the slow path.
+inline constexpr std::uint64_t uncapped_cycles = std::uint64_t(1) << (VBH_CYCLE_BUCKETS - 1);
+
+inline void record_cycles(vbh_exit_cycles& k, std::uint64_t cycles) {
     ++k.count;
     k.sum += cycles;
     if (cycles > k.max)
@@ -30,28 +31,44 @@ inline void record_exit_cycles(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64
     ++k.hist[cycle_bucket(cycles)];
 }
 
+inline void record_exit_cycles(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64_t cycles) {
+    record_cycles(c.kind[kind < VBH_EXIT_KIND_COUNT ? kind : std::uint8_t(VBH_EXIT_OTHER)], cycles);
+}
+
 // Works from zeroed memory (the per-CPU block is not constructed): no exit is open.
 class ExitClock {
 public:
     // A VMRUN was entered at entry_tsc: that closes the exit still open, if any.
     // The TSC of one CPU does not go back; a guest write to it (not intercepted:
-    // TSC_OFFSET stays 0) could, and is then not a duration.
-    void entered(vbh_cpu_cycles& c, std::uint64_t entry_tsc) {
-        if (open_ && entry_tsc >= exit_tsc_)
-            record_exit_cycles(c, kind_, entry_tsc - exit_tsc_);
-        open_ = false;
+    // TSC_OFFSET stays 0) could, and is then not a duration. One unsigned compare
+    // takes both that and a duration too long for an uncapped bucket off the fast path.
+    void entered(std::uint64_t entry_tsc) {
+        vbh_exit_cycles* k = open_;
+        if (!k)
+            return;
+        open_ = nullptr;
+        const std::uint64_t d = entry_tsc - exit_tsc_;
+        if (d < uncapped_cycles) [[likely]] {
+            ++k->count;
+            k->sum += d;
+            if (d > k->max)
+                k->max = d;
+            ++k->hist[63u - unsigned(__builtin_clzll(d | 1))];
+        } else if (entry_tsc >= exit_tsc_) {
+            record_cycles(*k, d);
+        }
     }
-    // An exit of this kind happened at exit_tsc.
-    void exited(std::uint8_t kind, std::uint64_t exit_tsc) {
-        open_ = true;
-        kind_ = kind;
+    // An exit of this kind happened at exit_tsc; c is this CPU's histogram page.
+    // kind < VBH_EXIT_KIND_COUNT: the loop passes an ExitReason (vbh/exit.hpp), whose
+    // enumerators are exactly the VBH_EXIT_KINDS.
+    void exited(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64_t exit_tsc) {
+        open_ = &c.kind[kind];
         exit_tsc_ = exit_tsc;
     }
 
 private:
+    vbh_exit_cycles* open_ = nullptr;
     std::uint64_t exit_tsc_ = 0;
-    std::uint8_t kind_ = 0;
-    bool open_ = false;
 };
 
 } // namespace vbh

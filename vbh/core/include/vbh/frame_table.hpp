@@ -32,8 +32,8 @@ public:
     Status check(Transition t, FrameRange r, DomainId dom) const;
     // Moves every frame of r through t; r was accepted by check_ram() and check().
     void apply(Transition t, FrameRange r, DomainId dom);
-    // The first maximal run of frames equal to m at or after `from`; count 0 if none.
-    FrameRange next_run(Pfn from, FrameMeta m) const;
+    // The first maximal run of frames equal to m in [from, end); count 0 if none.
+    FrameRange next_run(Pfn from, FrameMeta m, std::uint64_t end = ~std::uint64_t(0)) const;
 
 private:
     FrameMeta* meta_ = nullptr;

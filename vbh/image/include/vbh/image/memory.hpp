@@ -29,17 +29,35 @@ public:
     std::uint64_t phys(const void* p) const {
         return phys_of_offset(reinterpret_cast<std::uint64_t>(p) - virt_);
     }
-    // Physical -> hypervisor virtual, or 0 if pa is not hypervisor memory.
-    std::uint64_t virt_of_phys(std::uint64_t pa) const;
+    // Physical -> hypervisor virtual, or 0 if pa is not hypervisor memory. A binary
+    // search over the ranges by physical base: the table engine asks at every level of
+    // every walk (HypFrames::entries), on the exit path too (a blocked host access).
+    std::uint64_t virt_of_phys(std::uint64_t pa) const {
+        std::uint32_t lo = 0;
+        for (std::uint32_t n = nr_; n > 1;) {
+            const std::uint32_t half = n / 2;
+            if (by_base_[lo + half].base <= pa)
+                lo += half;
+            n -= half;
+        }
+        const Span& s = by_base_[lo]; // with no ranges: all zero, size 0
+        if (pa - s.base >= s.size)     // pa below s.base wraps: not ours
+            return 0;
+        return s.virt + (pa - s.base);
+    }
     bool contains_phys(std::uint64_t pa) const { return virt_of_phys(pa) != 0; }
     std::uint32_t nr_ranges() const { return nr_; }
     const vbh_mem_range& range(std::uint32_t i) const { return ranges_[i]; }
 
 private:
+    struct Span {
+        std::uint64_t base, size, virt;
+    };
     std::uint64_t virt_ = 0;
     std::uint64_t size_ = 0;
     std::uint32_t nr_ = 0;
-    vbh_mem_range ranges_[VBH_MAX_HYP_RANGES] = {};
+    vbh_mem_range ranges_[VBH_MAX_HYP_RANGES] = {}; // in virtual (boot record) order
+    Span by_base_[VBH_MAX_HYP_RANGES] = {};         // the same, by physical base
 };
 
 // Frames come from a bump pointer over [start, end) of hypervisor memory and, once
@@ -61,7 +79,12 @@ public:
     void init(HypMemory& mem, std::uint64_t start_off, std::uint64_t end_off);
 
     // ept::TableMemory
-    ept::Slot* entries(std::uint64_t pa);
+    ept::Slot* entries(std::uint64_t pa) {
+        const std::uint64_t va = mem_->virt_of_phys(pa);
+        if (va == 0)
+            __builtin_trap(); // the engine only walks tables it got from us
+        return reinterpret_cast<ept::Slot*>(va);
+    }
     Result<std::uint64_t> alloc();
     std::size_t available() const;
     void retire(std::uint64_t pa);

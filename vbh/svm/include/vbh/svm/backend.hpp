@@ -92,7 +92,7 @@ struct Svm {
         s.rip = v.rip;
         s.efer = v.efer;
         s.cpl = v.cpl;
-        s.inject = {};
+        s.inject.type = Event::Type::none; // the rest of an Event is set with its type
     }
 
     // Write the handlers' results back before the next run().
@@ -120,7 +120,11 @@ struct Svm {
     static void close_nmi_window() { clgi(); }
 
     static MsrResult rdmsr(const VcpuState& s, std::uint32_t msr) { return emulate_rdmsr(s, msr); }
+    // EFER, the write the host makes on every CPU (boot, resume), takes its rule
+    // inline: the same as emulate_wrmsr()'s EFER case (msr.cpp), without the call.
     static MsrResult wrmsr(VcpuState& s, std::uint32_t msr, std::uint64_t x) {
+        if (msr == msr_efer) [[likely]]
+            return write_efer(s, x | efer_svme, efer_writable); // SVME stays 1
         return emulate_wrmsr(s, msr, x);
     }
 

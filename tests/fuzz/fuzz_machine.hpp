@@ -1,0 +1,200 @@
+// The hypercall fuzzer's machine: the core over the real NPT engine, built once and
+// put back after every input in proportion to what the input touched, so that an
+// input costs its calls and checks, not a rebuilt machine (docs/fuzzing.md).
+//
+//   FuzzPool     the table frames (a TableMemory like ept::FramePool) that records
+//                which frames were allocated or written since the snapshot;
+//   FuzzMemory   frame contents, zeroed again only where an input wrote;
+//   FuzzMachine  16 MiB of address space, the host NPT, the core; restore() puts
+//                back the table frames, ownership window and domains an input changed.
+#pragma once
+
+#include <ept/ept.hpp>
+#include <vbh/core.hpp>
+#include <vbh/engine_stage2.hpp>
+
+#include <cstring>
+#include <optional>
+
+namespace vbh::fuzz {
+
+inline constexpr std::uint64_t mib = 1ull << 20;
+inline constexpr std::uint64_t top = 16 * mib >> frame_shift; // 4096 frames
+
+template <std::size_t N>
+class FuzzPool {
+public:
+    FuzzPool() {
+        for (std::size_t i = 0; i < N; ++i)
+            free_[i] = std::uint32_t(N - 1 - i);
+        nfree_ = N;
+    }
+    FuzzPool(const FuzzPool&) = delete;
+    FuzzPool& operator=(const FuzzPool&) = delete;
+
+    // ept::TableMemory
+    ept::Slot* entries(std::uint64_t pa) { return frames_[index_of(pa)].e; }
+    Result<std::uint64_t> alloc() {
+        if (nfree_ == 0)
+            return unexpected(Status::no_memory);
+        const std::uint32_t i = free_[--nfree_];
+        touch(i);
+        for (ept::Slot& s : frames_[i].e)
+            s.store(0, std::memory_order_relaxed);
+        return pa_of(i);
+    }
+    std::size_t available() const { return nfree_; }
+    void retire(std::uint64_t pa) { retired_[nretired_++] = index_of(pa); }
+    void wrote(ept::Slot* e) {
+        ++writes_;
+        touch(std::uint32_t((reinterpret_cast<std::uintptr_t>(e) -
+                             reinterpret_cast<std::uintptr_t>(frames_)) / sizeof(Frame)));
+    }
+
+    void release_retired() {
+        while (nretired_ > 0)
+            free_[nfree_++] = retired_[--nretired_];
+    }
+    void free(std::uint64_t pa) { free_[nfree_++] = index_of(pa); }
+    std::uint64_t writes() const { return writes_; }
+
+    // The state to come back to: free list, and the contents of every frame in use.
+    void snapshot() {
+        std::memcpy(saved_free_, free_, sizeof free_);
+        saved_nfree_ = nfree_;
+        for (std::size_t i = 0; i < N; ++i)
+            in_use_[i] = true;
+        for (std::size_t k = 0; k < nfree_; ++k)
+            in_use_[free_[k]] = false;
+        for (std::size_t i = 0; i < N; ++i)
+            if (in_use_[i])
+                std::memcpy(&saved_[i], &frames_[i], sizeof(Frame));
+        clear_touched();
+    }
+    // Back to the snapshot: only frames written or allocated since are copied.
+    void restore() {
+        for (std::size_t k = 0; k < ntouched_; ++k)
+            if (in_use_[touched_list_[k]])
+                std::memcpy(&frames_[touched_list_[k]], &saved_[touched_list_[k]], sizeof(Frame));
+        clear_touched();
+        std::memcpy(free_, saved_free_, sizeof free_);
+        nfree_ = saved_nfree_;
+        nretired_ = 0;
+    }
+
+private:
+    struct alignas(4096) Frame {
+        ept::Slot e[ept::entries_per_table];
+    };
+
+    std::uint64_t pa_of(std::uint32_t i) const { return reinterpret_cast<std::uint64_t>(&frames_[i]); }
+    std::uint32_t index_of(std::uint64_t pa) const {
+        const std::uint64_t base = pa_of(0);
+        if (pa < base || pa - base >= N * sizeof(Frame) || pa % sizeof(Frame) != 0)
+            __builtin_trap();
+        return std::uint32_t((pa - base) / sizeof(Frame));
+    }
+    void touch(std::uint32_t i) {
+        if (!touched_[i]) {
+            touched_[i] = true;
+            touched_list_[ntouched_++] = i;
+        }
+    }
+    void clear_touched() {
+        for (std::size_t k = 0; k < ntouched_; ++k)
+            touched_[touched_list_[k]] = false;
+        ntouched_ = 0;
+    }
+
+    Frame frames_[N];
+    Frame saved_[N];
+    std::uint32_t free_[N], saved_free_[N], retired_[N], touched_list_[N];
+    bool in_use_[N] = {}, touched_[N] = {};
+    std::size_t nfree_ = 0, saved_nfree_ = 0, nretired_ = 0, ntouched_ = 0;
+    std::uint64_t writes_ = 0;
+};
+
+// Frame contents of the 16 MiB machine; restore() zeroes only frames handed out since.
+class FuzzMemory {
+public:
+    std::uint64_t* words(Pfn p) {
+        if (p.value >= top)
+            __builtin_trap(); // the core only touches RAM it checked
+        if (!dirty_[p.value]) {
+            dirty_[p.value] = true;
+            dirty_list_[ndirty_++] = std::uint32_t(p.value);
+        }
+        return buf_ + p.value * words_per_frame;
+    }
+    void restore() {
+        for (std::size_t k = 0; k < ndirty_; ++k) {
+            std::memset(buf_ + std::uint64_t(dirty_list_[k]) * words_per_frame, 0, frame_bytes);
+            dirty_[dirty_list_[k]] = false;
+        }
+        ndirty_ = 0;
+    }
+
+private:
+    static inline std::uint64_t buf_[top * words_per_frame];
+    static inline bool dirty_[top];
+    static inline std::uint32_t dirty_list_[top];
+    static inline std::size_t ndirty_ = 0;
+};
+
+// RAM [0, 4 MiB) and [6 MiB, 16 MiB), a hole between, 64 KiB of hypervisor memory at
+// 1 MiB; the host NPT maps everything but the hypervisor 1:1, as the image builds it.
+struct FuzzMachine {
+    static constexpr std::size_t pool_frames = 40;
+    using Pool = FuzzPool<pool_frames>;
+    using NptTable = ept::Table<ept::Npt, Pool>;
+    struct CountFlush {
+        std::uint64_t* count;
+        void operator()() const { ++*count; }
+    };
+    using Stage2 = EngineStage2<NptTable, CountFlush>;
+    using MachineCore = Core<Stage2, FuzzMemory>;
+
+    static constexpr vbh_mem_range ram[] = {{0, 4 * mib}, {6 * mib, 10 * mib}};
+    static constexpr vbh_mem_range hyp[] = {{mib, 64 * 1024}};
+
+    FuzzMachine() {
+        table.emplace(*NptTable::create(pool));
+        init_ok = table->map(0, 0, top << frame_shift, {ept::Perm::rwx, ept::MemType::wb}).has_value();
+        for (const auto& h : hyp)
+            init_ok &= table->unmap(h.base, h.size).has_value();
+        s2.emplace(*table, CountFlush{&flushes});
+        core.emplace(*s2, mem);
+        init_ok &= core->init(CoreConfig{meta, sizeof meta, ram, 2, hyp, 1}).has_value();
+        pool.release_retired();
+        pool.snapshot();
+        mem.restore();
+        std::memcpy(pristine_meta, meta, sizeof meta);
+        pristine_domains = core->domains();
+    }
+
+    // Back to the state after construction. [lo, hi): the frames whose ownership the
+    // input changed (the harness tracks them call by call).
+    void restore(std::uint64_t lo, std::uint64_t hi) {
+        if (lo < hi)
+            std::memcpy(meta + lo, pristine_meta + lo, (hi - lo) * sizeof meta[0]);
+        // The core's domain table is its only other state; it has no reset of its
+        // own (the hypervisor never needs one), so the harness writes it back.
+        const_cast<DomainTable&>(core->domains()) = pristine_domains;
+        pool.restore();
+        mem.restore();
+        s2.emplace(*table, CountFlush{&flushes}); // no reservation, no flush pending
+    }
+
+    bool init_ok = false;
+    Pool pool;
+    std::optional<NptTable> table;
+    std::uint64_t flushes = 0;
+    std::optional<Stage2> s2;
+    FuzzMemory mem;
+    std::uint16_t meta[top] = {};
+    std::optional<MachineCore> core;
+    std::uint16_t pristine_meta[top] = {};
+    DomainTable pristine_domains;
+};
+
+} // namespace vbh::fuzz
