@@ -70,7 +70,29 @@ struct vbh_boot_record {
 	uint64_t acpi_dmar;      /* physical address of the DMAR table, 0 if none */
 	uint64_t acpi_ivrs;      /* physical address of the IVRS table, 0 if none */
 	uint64_t flags;          /* VBH_BOOT_* */
+	/*
+	 * Reset and sleep ports from the FADT (ACPI 6.5 §5.2.9), 0 where the platform has
+	 * none; the hypervisor traps them (docs/launch.md, "I/O ports"). PM1x_CNT: the
+	 * I/O port of the PM1a/PM1b control block. RESET_REG: its address space
+	 * (VBH_ACPI_SPACE_*), address and value, valid when the FADT sets RESET_REG_SUP.
+	 * SLP_TYPa/b of S3, S4, S5 from the DSDT's \_Sx objects (VBH_SLP_TYP_NONE if the
+	 * state is not defined).
+	 */
+	uint16_t acpi_pm1a_cnt;
+	uint16_t acpi_pm1b_cnt;
+	uint8_t acpi_reset_space;
+	uint8_t acpi_reset_value;
+	uint8_t acpi_slp_typ[3][2]; /* [VBH_SLP_S3..S5][a, b] */
+	uint64_t acpi_reset_port;
 };
+
+#define VBH_ACPI_SPACE_NONE 0xffu /* no RESET_REG */
+#define VBH_ACPI_SPACE_MEM 0u     /* ACPI generic address space ids */
+#define VBH_ACPI_SPACE_IO 1u
+#define VBH_SLP_S3 0u
+#define VBH_SLP_S4 1u
+#define VBH_SLP_S5 2u
+#define VBH_SLP_TYP_NONE 0xffu
 
 #define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* honoured by the test image vbh-test.bin only
                                          (set by the test loader's attackable=1):

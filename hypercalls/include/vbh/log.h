@@ -32,7 +32,15 @@
 	                                  info = value */ \
 	X(VIRT_INSN, 7, virt_insn)     /* SVM/VMX instruction refused with #UD: info = \
 	                                  exit code */ \
-	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */
+	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */ \
+	X(IO_DENIED, 9, io_denied)     /* port write refused (sleep request dropped, \
+	                                  string I/O #GP): addr = port, info = value | \
+	                                  size << 32 | string << 40 */ \
+	X(FLUSH_STALL, 10, flush_stall) /* a CPU in guest mode has not answered a \
+	                                  flush kick for a long time: addr = that CPU, \
+	                                  info = NPT generation (docs/launch.md) */ \
+	X(INIT, 11, init)              /* INIT reached a CPU in guest mode: it leaves \
+	                                  the hypervisor (info = exit code) */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <vbh/exit.hpp>
+#include <vbh/arch/cpu.hpp>
 #include <vbh/image/hyp.hpp>
 
 namespace vbh::image {
@@ -53,6 +54,12 @@ struct HypEnv {
     std::uint32_t nr_cpus() { return g.br.nr_cpus; }
     bool try_seal() { return __atomic_exchange_n(&g.sealed, 1, __ATOMIC_SEQ_CST) == 0; }
     bool sealed() { return __atomic_load_n(&g.sealed, __ATOMIC_ACQUIRE) != 0; }
+    const PlatformPorts& ports() { return g.ports; }
+    IoState& io_state() { return g.io; }
+    std::uint32_t io_in(std::uint16_t port, std::uint8_t size) { return arch::in_sized(port, size); }
+    void io_out(std::uint16_t port, std::uint8_t size, std::uint32_t v) {
+        arch::out_sized(port, size, v);
+    }
 
 private:
     PerCpu* pc_;
