@@ -4,17 +4,19 @@
 # one check and no failure.
 #   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
-#                       [--no-build] [--initrd FILE] [--retries N] [--verbose]
+#                       [--no-build] [--initrd FILE] [--retries N] [--verbose] [--reboot]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch. A scenario file may set its
 # own defaults in a header line "# boot: --cpu qemu64 --timeout 120"; the command line
 # wins. --verbose streams the whole serial console. Logs: out/qemu/logs/. A boot that
 # dies before /init runs (stock kernel, nothing of vbh loaded) is retried --retries times (1).
+# --reboot: a guest reset boots again in the same QEMU (RAM and CMOS kept) instead of
+# ending the run (-no-reboot); for scenarios that reset on purpose (tests/scenarios/reset.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
 defaults() {
   smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
-  initrd=$out/initramfs.cpio.gz build=1 verbose=0 retries=1
+  initrd=$out/initramfs.cpio.gz build=1 verbose=0 retries=1 noreboot=-no-reboot
 }
 
 usage() { sed -n '5,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -26,7 +28,8 @@ parse() { # parse ARGS...: sets the option variables
       --append) append="$append ${2:?}"; shift ;; --qemu) qemu_args="$qemu_args ${2:?}"; shift ;;
       --mem) mem=${2:?}; shift ;;          --no-build) build=0 ;;
       --initrd) initrd=${2:?}; shift ;;    --retries) retries=${2:?}; shift ;;
-      --verbose|-v) verbose=1 ;;           *) usage ;;
+      --verbose|-v) verbose=1 ;;           --reboot) noreboot='' ;;
+      *) usage ;;
     esac
     shift
   done
@@ -94,7 +97,7 @@ boot_once() { # boot into a new $log and follow it until the guest powers off, r
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
   qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu \
-    -nographic -no-reboot -kernel "$VMLINUZ" -initrd "$initrd" \
+    -nographic $noreboot -kernel "$VMLINUZ" -initrd "$initrd" \
     -append "$cmdline" $qemu_args < /dev/null >> "$log" 2>&1 &
   qpid=$!
   trap 'kill "$qpid" 2>/dev/null || true' EXIT

@@ -15,6 +15,8 @@
 #   containment     smp 2   the attack suite: harnesses proven bare, then against
 #                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
+#   reset           smp 2   nine boots in one QEMU (--reboot): reset through each trapped
+#                           port bare and under vbh, RAM scanned next boot; S3; S5
 # and compile-check the modules against the newest Debian 6.1 headers. Every scenario in
 # tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
 # out of CI by accident.
@@ -49,7 +51,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench)
+       containment bench reset)
 scenario_table() { # every file is in the table and every table entry is a file
   local f n bad=0 have=" ${table[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -110,6 +112,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step svm-failtest pass "$root/tests/exit/qemu/failtest.sh"
   step containment pass boot --scenario containment
   step bench-report pass bench_report
+  step reset pass boot --scenario reset
 fi
 step compile-6.1 pass "$root/qemu-nested/build.sh" --kver-series 6.1
 

@@ -122,6 +122,10 @@ std::uint64_t zero_pages(std::uint64_t from, std::uint64_t to, const Skip& s, st
     add_tables(skip, pc->host_cr3, 4);
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
         skip.add(reinterpret_cast<std::uint64_t>(&g.cpus[i]->block->guard));
+    // A page table zeroed under our feet would fault, and a fault with a zeroed IDT
+    // resets the machine before the scrub ends: refuse to go on instead (no reset).
+    if (skip.n == max_skip)
+        fatal("reset: too many pages to keep", skip.n, 0);
     const std::uint64_t base = reinterpret_cast<std::uint64_t>(__image_start);
     const std::uint64_t pool = (base + g.br.boot_record_offset + sizeof g.br + page - 1) & ~(page - 1);
     const std::uint64_t end = base + g.br.hyp_size;
