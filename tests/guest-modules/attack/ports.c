@@ -17,7 +17,9 @@
 #include <linux/ioport.h>
 #include <linux/mc146818rtc.h>
 #include <linux/mm.h>
+#include <linux/pfn.h>
 #include <asm/msr.h>
+#include <vbh/stats.h>
 #include "attack.h"
 
 #define SECRET_MASK 0x5ec2e75ec2e7a11dull
@@ -162,31 +164,47 @@ static int cmd_msr_secret(int argc, const u64 *a)
 
 /* scan SEED KEY PHASE: every RAM frame: full-frame TEST_FILL pattern of SEED, and
  * words equal to the secret of (KEY, PHASE). */
-static int cmd_scan(int argc, const u64 *a)
-{
-	u64 pfn, frames = 0, pat = 0, pat_pfn = 0, words = 0, word_pfn = 0;
+struct scan {
+	u64 seed, key, phase;
+	u64 frames, pat, pat_pfn, words, word_pfn;
+};
 
-	for (pfn = 0; pfn < max_pfn; pfn++) {
+/* One top-level "System RAM" resource (as loader/bootrec.c walks them). */
+static int scan_range(struct resource *res, void *arg)
+{
+	struct scan *s = arg;
+	unsigned long pfn;
+
+	for (pfn = PFN_UP(res->start); pfn < PFN_DOWN(res->end + 1); pfn++) {
 		const u64 *w;
 		int k;
 
-		if (!pfn_valid(pfn) || !page_is_ram(pfn))
+		if (!pfn_valid(pfn))
 			continue;
-		frames++;
+		s->frames++;
 		w = kmap_local_pfn(pfn);
-		for (k = 0; k < 512 && w[k] == fill_word(a[0], pfn, k); k++)
+		for (k = 0; k < 512 && w[k] == fill_word(s->seed, pfn, k); k++)
 			;
-		if (k == 512 && !pat++)
-			pat_pfn = pfn;
+		if (k == 512 && !s->pat++)
+			s->pat_pfn = pfn;
 		for (k = 0; k < 512; k++)
-			if (((w[k] - a[2]) ^ SECRET_MASK) == a[1] && !words++)
-				word_pfn = pfn;
+			if (((w[k] - s->phase) ^ SECRET_MASK) == s->key && !s->words++)
+				s->word_pfn = pfn;
 		kunmap_local(w);
 		if (!(pfn & 1023))
 			cond_resched();
 	}
+	return 0;
+}
+
+static int cmd_scan(int argc, const u64 *a)
+{
+	struct scan s = { .seed = a[0], .key = a[1], .phase = a[2] };
+
+	walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
+			    &s, scan_range);
 	out("frames=%llu pattern=%llu pattern_pfn=0x%llx secret=%llu secret_pfn=0x%llx result=scanned\n",
-	    frames, pat, pat_pfn, words, word_pfn);
+	    s.frames, s.pat, s.pat_pfn, s.words, s.word_pfn);
 	return 0;
 }
 

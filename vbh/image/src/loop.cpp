@@ -57,6 +57,18 @@ static void drain_nmi(PerCpu* pc) {
     arch::halt_forever();
 }
 
+// Every action but resume ends this CPU's loop: one test on the exit path for all.
+[[noreturn, gnu::noinline]] static void leave(PerCpu* pc, ExitAction a, const Exit& x) {
+    switch (a) {
+    case ExitAction::devirt: devirt(pc);
+    case ExitAction::reset: platform_reset(pc, x);
+    case ExitAction::init: take_init(pc);
+    default:
+        fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
+              pc->vcpu.rip);
+    }
+}
+
 // in_guest before the generation is read: the Dekker pair with CrossCpuFlush
 // (stage2.cpp). True if the host stage-2 changed since this CPU last entered.
 static bool before_entry(PerCpu* pc) {
@@ -92,15 +104,8 @@ static bool before_entry(PerCpu* pc) {
         Backend::read(pc->hw, pc->vcpu);
         const ExitAction a = dispatch_exit(pc->vcpu, x, env);
         Backend::write(pc->hw, pc->vcpu);
-        if (a == ExitAction::devirt)
-            devirt(pc);
-        if (a == ExitAction::reset) [[unlikely]]
-            platform_reset(pc, x);
-        if (a == ExitAction::init) [[unlikely]]
-            take_init(pc);
-        if (a == ExitAction::fatal)
-            fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
-                  pc->vcpu.rip);
+        if (a != ExitAction::resume) [[unlikely]]
+            leave(pc, a, x);
     }
 }
 
