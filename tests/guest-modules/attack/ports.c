@@ -208,7 +208,34 @@ static int cmd_scan(int argc, const u64 *a)
 	return 0;
 }
 
+/*
+ * alloc_in LO HI ORDER: 2^ORDER frames whose first pfn lies in [LO, HI); what is
+ * allocated outside the band on the way stays allocated (it only steers the
+ * allocator). The reset scenario plants its secrets in a band the next boot's
+ * kernel, initrd and early allocations leave alone.
+ */
+static int cmd_alloc_in(int argc, const u64 *a)
+{
+	struct page *p;
+	int tries;
+
+	if (a[2] > 8)
+		return -EINVAL;
+	for (tries = 0; tries < 100000; tries++) {
+		p = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN, a[2]);
+		if (!p)
+			break;
+		if (page_to_pfn(p) >= a[0] && page_to_pfn(p) + (1ul << a[2]) <= a[1]) {
+			out("pfn=0x%lx count=%u tries=%d\n", page_to_pfn(p), 1u << a[2], tries);
+			return 0;
+		}
+	}
+	out("result=error err=ENOMEM tries=%d\n", tries);
+	return 0;
+}
+
 const struct atk_cmd port_cmds[] = {
+	{ "alloc_in", 3, cmd_alloc_in, "PFN_LO PFN_HI ORDER" },
 	{ "fadt_ports", 0, cmd_fadt_ports, "" },
 	{ "port_out", 3, cmd_port_out, "SIZE PORT VALUE" },
 	{ "port_in", 2, cmd_port_in, "SIZE PORT" },
