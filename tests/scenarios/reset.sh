@@ -1,5 +1,5 @@
 # shellcheck shell=dash
-# boot: --reboot --mem 384M --smp 2 --timeout 1200 --append no_timer_check --append nokaslr
+# boot: --reboot --mem 384M --smp 2 --timeout 1800 --append no_timer_check --append nokaslr
 # Reset and sleep ports (docs/containment.md, attacks 13-14; docs/launch.md "I/O ports").
 # One QEMU run, nine boots: QEMU keeps RAM and CMOS across a warm reset (--reboot
 # drops -no-reboot). CMOS NVRAM byte 0x40 holds the step, 0x41-0x47 a random key, 0x50+
