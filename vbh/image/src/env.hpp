@@ -42,7 +42,13 @@ struct HypEnv {
         return g.npt->table().lookup(gpa & ~0xfffull).has_value();
     }
     bool take_kick(std::uint32_t cpu) {
-        return __atomic_exchange_n(&g.cpus[cpu]->kick_pending, 0, __ATOMIC_SEQ_CST) != 0;
+        // One NMI exit takes one kick (CrossCpuFlush counts the kicks it sends).
+        std::uint32_t* k = &g.cpus[cpu]->kick_pending;
+        std::uint32_t n = __atomic_load_n(k, __ATOMIC_SEQ_CST);
+        while (n && !__atomic_compare_exchange_n(k, &n, n - 1, false, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST)) {
+        }
+        return n != 0;
     }
     EventLog& log() { return g.log; }
     vbh_cpu_stats* stats(std::uint32_t cpu) {

@@ -28,9 +28,16 @@ struct ImageFlushEnv {
     bool left_by_init(std::uint32_t i) const { return Backend::left_by_init(g.cpus[i]->hw); }
     bool kick(std::uint32_t i) {
         PerCpu* c = g.cpus[i];
-        __atomic_store_n(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
-        if (!arch::LocalApic::send_nmi(c->apic_id))
+        // Counted: a CPU kicked again before it took the first NMI gets two NMI exits,
+        // and both must be swallowed (a surplus one reaches Linux as "NMI received for
+        // unknown reason", seen under load). A kick NMI that was lost (merged with
+        // another NMI) leaves one count behind, which swallows one later NMI: the
+        // merged-NMI limitation of docs/launch.md.
+        __atomic_add_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
+        if (!arch::LocalApic::send_nmi(c->apic_id)) {
+            __atomic_sub_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
             return false;
+        }
         ++me->stats.kicks_sent;
         return true;
     }

@@ -27,8 +27,8 @@
 namespace vbh {
 
 struct FlushTiming {
-    std::uint64_t round_cycles = 1ull << 22; // ~1-2 ms of TSC: one kick's answer
-    unsigned stall_rounds = 64;              // then the stall is logged, once per CPU
+    std::uint64_t round_cycles = 1ull << 24; // ~7 ms of TSC: one kick's answer, under load
+    unsigned stall_rounds = 16;              // ~0.1 s: then the stall is logged, once per CPU
 };
 
 template <class E>
