@@ -190,6 +190,50 @@ u32 vbh_dmar_units(void)
 	return vbh_dmar.nr;
 }
 
+/*
+ * Reset and sleep ports for the hypervisor's I/O permission map (docs/launch.md, "I/O
+ * ports"): PM1a/PM1b control and RESET_REG from the FADT (ACPI 6.5 §5.2.9, the 64-bit
+ * X_ fields win when set), SLP_TYPa/b of S3-S5 from the DSDT through ACPICA. Read once,
+ * here; the hypervisor copies them at init and never looks at ACPI again.
+ */
+static u16 vbh_fadt_port(u32 legacy, const struct acpi_generic_address *x)
+{
+	if (x->address && x->space_id == ACPI_ADR_SPACE_SYSTEM_IO && x->address <= 0xffff)
+		return (u16)x->address;
+	return legacy <= 0xffff ? (u16)legacy : 0;
+}
+
+static void vbh_bootrec_acpi_ports(struct vbh_boot_record *br)
+{
+	static const u8 states[3] = { ACPI_STATE_S3, ACPI_STATE_S4, ACPI_STATE_S5 };
+	struct acpi_table_header *h;
+	struct acpi_table_fadt *f;
+	int i;
+
+	br->acpi_reset_space = VBH_ACPI_SPACE_NONE;
+	memset(br->acpi_slp_typ, VBH_SLP_TYP_NONE, sizeof(br->acpi_slp_typ));
+	if (acpi_disabled || ACPI_FAILURE(acpi_get_table(ACPI_SIG_FADT, 1, &h)))
+		return;
+	f = (struct acpi_table_fadt *)h;
+	br->acpi_pm1a_cnt = vbh_fadt_port(f->pm1a_control_block, &f->xpm1a_control_block);
+	br->acpi_pm1b_cnt = vbh_fadt_port(f->pm1b_control_block, &f->xpm1b_control_block);
+	if (h->length >= offsetof(struct acpi_table_fadt, arm_boot_flags) &&
+	    (f->flags & ACPI_FADT_RESET_REGISTER) && f->reset_register.address) {
+		br->acpi_reset_space = f->reset_register.space_id;
+		br->acpi_reset_port = f->reset_register.address;
+		br->acpi_reset_value = f->reset_value;
+	}
+	acpi_put_table(h);
+	for (i = 0; i < 3; i++) {
+		u8 a, b;
+
+		if (ACPI_SUCCESS(acpi_get_sleep_type_data(states[i], &a, &b))) {
+			br->acpi_slp_typ[i][0] = a;
+			br->acpi_slp_typ[i][1] = b;
+		}
+	}
+}
+
 void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 		      const struct vbh_ram_map *ram, u64 br_offset, u64 flags)
 {
@@ -211,6 +255,12 @@ void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 	br->flags = flags;
 	br->nr_dmar_units = vbh_dmar.nr;
 	memcpy(br->dmar_units, vbh_dmar.u, sizeof(vbh_dmar.u));
+	vbh_bootrec_acpi_ports(br);
+	pr_info(VBH_PFX "ports: PM1a_CNT %#x PM1b_CNT %#x RESET_REG space %u at %#llx value %#x, SLP_TYP S3 %u/%u S4 %u/%u S5 %u/%u\n",
+		br->acpi_pm1a_cnt, br->acpi_pm1b_cnt, br->acpi_reset_space, br->acpi_reset_port,
+		br->acpi_reset_value, br->acpi_slp_typ[0][0], br->acpi_slp_typ[0][1],
+		br->acpi_slp_typ[1][0], br->acpi_slp_typ[1][1], br->acpi_slp_typ[2][0],
+		br->acpi_slp_typ[2][1]);
 	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx (%u VT-d unit(s)) IVRS %#llx%s\n",
 		ram->nr, ram->r[ram->nr - 1].base + ram->r[ram->nr - 1].size, br->nr_cpus,
 		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, vbh_dmar.nr, br->acpi_ivrs,

@@ -21,6 +21,8 @@
 #   containment-6.1 smp 2   the attack suite on 6.1 (attack module built against 6.1)
 #   iommuhost       smp 2   host booted with intel_iommu=on: insmod refused, naming the
 #                           boot parameters (docs/iommu.md)
+#   reset           smp 2   nine boots in one QEMU (--reboot): reset through each trapped
+#                           port bare and under vbh, RAM scanned next boot; S3; S5
 # Every scenario in
 # tests/scenarios/ must be in the table below (step "scenario-table"), so none is left
 # out of CI by accident.
@@ -55,7 +57,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug iommuhost)
+       containment bench debug iommuhost reset)
 scenario_table() { # every file is in the table and every table entry is a file
   local f n bad=0 have=" ${table[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -117,6 +119,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step containment pass boot --scenario containment
   step bench-report pass bench_report
   step iommuhost pass boot --scenario iommuhost
+  step reset pass boot --scenario reset
 fi
 # The debugging tools (docs/debugging.md): gdb stops in the hypervisor at a hypercall.
 if [ -r "$root/out/qemu/initramfs.cpio.gz" ]; then

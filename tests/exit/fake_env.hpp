@@ -7,7 +7,9 @@
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <set>
+#include <vector>
 
 namespace vbh::test {
 
@@ -55,6 +57,25 @@ struct FakeEnv {
     std::uint32_t nr_cpus() { return cpus; }
     bool try_seal() { return !std::exchange(is_sealed, true); }
     bool sealed() { return is_sealed; }
+
+    // Ports: q35's (FADT: PM1a_CNT 0x604, RESET_REG 0xCF9 = 0x0F, S5 SLP_TYP 0).
+    PlatformPorts platform = [] {
+        PlatformPorts p;
+        p.pm1_cnt[0] = 0x604;
+        p.reset_port = 0xcf9;
+        p.reset_value = 0x0f;
+        p.slp_typ_s5[0] = 0;
+        return p;
+    }();
+    IoState io;
+    std::map<std::uint16_t, std::uint32_t> port_value; // what IN returns
+    struct Out { std::uint16_t port; std::uint8_t size; std::uint32_t value; };
+    std::vector<Out> outs;
+    int ins = 0;
+    const PlatformPorts& ports() { return platform; }
+    IoState& io_state() { return io; }
+    std::uint32_t io_in(std::uint16_t port, std::uint8_t) { ++ins; return port_value[port]; }
+    void io_out(std::uint16_t port, std::uint8_t size, std::uint32_t v) { outs.push_back({port, size, v}); }
 };
 
 static_assert(ExitEnv<FakeEnv>);

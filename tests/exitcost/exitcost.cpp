@@ -254,6 +254,10 @@ void CrossCpuFlush::operator()() const { __atomic_add_fetch(&g.npt_gen, 1, __ATO
     __builtin_longjmp(loop_restart, 1);
 }
 
+// A reset through a trapped port scrubs memory and never returns (reset.cpp): no
+// synthetic exit reaches it.
+[[noreturn]] void platform_reset(PerCpu*, const Exit&) { die("platform_reset"); }
+
 } // namespace vbh::image
 
 // The ways out of guest mode for good (enter.S, svm/src/vmrun.S) need ring 0; no

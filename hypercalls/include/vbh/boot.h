@@ -115,10 +115,32 @@ struct vbh_boot_record {
 		uint8_t flags;       /* DRHD flags: bit 0 INCLUDE_PCI_ALL */
 		uint8_t reserved;
 	} dmar_units[VBH_MAX_DMAR_UNITS];
+	/*
+	 * Reset and sleep ports from the FADT (ACPI 6.5 §5.2.9), 0 where the platform has
+	 * none; the hypervisor traps them (docs/launch.md, "I/O ports"). PM1x_CNT: the
+	 * I/O port of the PM1a/PM1b control block. RESET_REG: its address space
+	 * (VBH_ACPI_SPACE_*), address and value, valid when the FADT sets RESET_REG_SUP.
+	 * SLP_TYPa/b of S3, S4, S5 from the DSDT's \_Sx objects (VBH_SLP_TYP_NONE if the
+	 * state is not defined).
+	 */
+	uint16_t acpi_pm1a_cnt;
+	uint16_t acpi_pm1b_cnt;
+	uint8_t acpi_reset_space;
+	uint8_t acpi_reset_value;
+	uint8_t acpi_slp_typ[3][2]; /* [VBH_SLP_S3..S5][a, b] */
+	uint64_t acpi_reset_port;
 	/* Out: written by init() before it returns VBH_OK, read by the loader before any
 	 * launch (sysfs hyp_layout, docs/loader.md). */
 	struct vbh_hyp_layout layout;
 };
+
+#define VBH_ACPI_SPACE_NONE 0xffu /* no RESET_REG */
+#define VBH_ACPI_SPACE_MEM 0u     /* ACPI generic address space ids */
+#define VBH_ACPI_SPACE_IO 1u
+#define VBH_SLP_S3 0u
+#define VBH_SLP_S4 1u
+#define VBH_SLP_S5 2u
+#define VBH_SLP_TYP_NONE 0xffu
 
 #define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* honoured by the test image vbh-test.bin only
                                          (set by the test loader's attackable=1):

@@ -35,7 +35,15 @@
 	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */ \
 	X(DMA_FAULT, 9, dma_fault)     /* IOMMU blocked a device access: addr = page, \
 	                                  rip = unit register base, info = source id \
-	                                  (bus:dev.fn) | reason << 16 | write << 24 */
+	                                  (bus:dev.fn) | reason << 16 | write << 24 */ \
+	X(IO_DENIED, 10, io_denied)     /* port write refused (sleep request dropped, \
+	                                  string I/O #GP): addr = port, info = value | \
+	                                  size << 32 | string << 40 */ \
+	X(FLUSH_STALL, 11, flush_stall) /* a CPU in guest mode has not answered a \
+	                                  flush kick for a long time: addr = that CPU, \
+	                                  info = NPT generation (docs/launch.md) */ \
+	X(INIT, 12, init)              /* INIT reached a CPU in guest mode: it leaves \
+	                                  the hypervisor (info = exit code) */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };

@@ -31,7 +31,9 @@
 	X(VIRT_INSN, 5, virt_insn) /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, \
 	                              INVLPGA */ \
 	X(SHUTDOWN, 6, shutdown)   /* triple fault in the guest */ \
-	X(OTHER, 7, other)         /* anything else (unexpected) */
+	X(OTHER, 7, other)         /* anything else (unexpected) */ \
+	X(IO, 8, io)               /* IN/OUT to a trapped reset or sleep port */ \
+	X(INIT, 9, init)           /* INIT signal (the CPU then leaves guest mode) */
 
 #define VBH_EXIT_ENUM_(name, value, text) VBH_EXIT_##name = value,
 enum vbh_exit_kind {

@@ -28,6 +28,7 @@ struct atk_cmd {
 /* Per-file command tables, ended by an entry with name == NULL. */
 extern const struct atk_cmd frame_cmds[], map_cmds[], hc_cmds[], race_cmds[], svm_cmds[];
 extern const struct atk_cmd dma_cmds[]; /* dma.c */
+extern const struct atk_cmd port_cmds[]; /* ports.c */
 
 /* toctou.c */
 int cmd_toctou(int argc, const u64 *a);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <vbh/exit.hpp>
+#include <vbh/arch/cpu.hpp>
 #include <vbh/image/hyp.hpp>
 
 namespace vbh::image {
@@ -41,7 +42,13 @@ struct HypEnv {
         return g.npt->table().lookup(gpa & ~0xfffull).has_value();
     }
     bool take_kick(std::uint32_t cpu) {
-        return __atomic_exchange_n(&g.cpus[cpu]->kick_pending, 0, __ATOMIC_SEQ_CST) != 0;
+        // One NMI exit takes one kick (CrossCpuFlush counts the kicks it sends).
+        std::uint32_t* k = &g.cpus[cpu]->kick_pending;
+        std::uint32_t n = __atomic_load_n(k, __ATOMIC_SEQ_CST);
+        while (n && !__atomic_compare_exchange_n(k, &n, n - 1, false, __ATOMIC_SEQ_CST,
+                                                 __ATOMIC_SEQ_CST)) {
+        }
+        return n != 0;
     }
     // Every use of the log (a reader, or an exit about to record) first moves the
     // IOMMU's fault records into it: the units' interrupt stays masked (iommu.hpp).
@@ -66,6 +73,12 @@ struct HypEnv {
         return __atomic_exchange_n(&g.sealed, 1, __ATOMIC_SEQ_CST) == 0;
     }
     bool sealed() { return __atomic_load_n(&g.sealed, __ATOMIC_ACQUIRE) != 0; }
+    const PlatformPorts& ports() { return g.ports; }
+    IoState& io_state() { return g.io; }
+    std::uint32_t io_in(std::uint16_t port, std::uint8_t size) { return arch::in_sized(port, size); }
+    void io_out(std::uint16_t port, std::uint8_t size, std::uint32_t v) {
+        arch::out_sized(port, size, v);
+    }
 
 private:
     PerCpu* pc_;

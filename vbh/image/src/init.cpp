@@ -94,7 +94,8 @@ static Result<void> setup_backend() {
     if (const Status s = Backend::check_cpu(); s != Status::ok)
         return unexpected(s);
     BackendMemory mem;
-    return Backend::init(mem);
+    g.ports = PlatformPorts::from(g.br);
+    return Backend::init(mem, g.ports);
 }
 
 static Result<void> setup_core() {

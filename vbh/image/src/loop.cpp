@@ -40,6 +40,35 @@ static void drain_nmi(PerCpu* pc) {
     Backend::close_nmi_window();
 }
 
+// Another CPU is scrubbing memory for a platform reset (reset.cpp) and kicked this
+// one: stop here, GIF = 0, for good.
+[[noreturn]] static void park() {
+    __atomic_add_fetch(&g.parked, 1, __ATOMIC_SEQ_CST);
+    arch::halt_forever();
+}
+
+// INIT reached this CPU in guest mode (hardware: the intercept holds it while GIF =
+// 0). Nothing emulates wait-for-SIPI yet (docs/launch.md, "INIT and SIPI"): open GIF
+// so that the INIT resets the CPU, as it would have without the intercept; the
+// loader relaunches it when the host onlines it. in_guest is 0, so no flush waits.
+[[noreturn]] static void take_init(PerCpu* pc) {
+    __atomic_store_n(&pc->stats.launched, 0, __ATOMIC_RELEASE);
+    Backend::open_nmi_window();
+    arch::halt_forever();
+}
+
+// Every action but resume ends this CPU's loop: one test on the exit path for all.
+[[noreturn, gnu::noinline]] static void leave(PerCpu* pc, ExitAction a, const Exit& x) {
+    switch (a) {
+    case ExitAction::devirt: devirt(pc);
+    case ExitAction::reset: platform_reset(pc, x);
+    case ExitAction::init: take_init(pc);
+    default:
+        fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
+              pc->vcpu.rip);
+    }
+}
+
 // in_guest before the generation is read: the Dekker pair with CrossCpuFlush
 // (stage2.cpp). True if the host stage-2 changed since this CPU last entered.
 static bool before_entry(PerCpu* pc) {
@@ -78,16 +107,19 @@ static bool before_entry(PerCpu* pc) {
         pc->entered = true;
         const Exit x = Backend::exit(pc->hw);
         pc->clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
-        if (x.reason == ExitReason::nmi) [[unlikely]]
+        if (x.reason == ExitReason::nmi) [[unlikely]] {
             drain_nmi(pc);
+            if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST)) [[unlikely]]
+                park();
+        }
         Backend::read(pc->hw, pc->vcpu);
         const ExitAction a = dispatch_exit(pc->vcpu, x, env);
         // A fatal exit never resumes this guest: nothing to write back.
         if (a == ExitAction::fatal) [[unlikely]]
             exit_fatal(pc, x);
         Backend::write(pc->hw, pc->vcpu);
-        if (a == ExitAction::devirt) [[unlikely]]
-            devirt(pc);
+        if (a != ExitAction::resume) [[unlikely]]
+            leave(pc, a, x);
     }
 }
 

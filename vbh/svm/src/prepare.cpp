@@ -10,6 +10,7 @@
 namespace vbh::svm {
 
 void build_msrpm(std::uint8_t* map);
+void build_iopm(std::uint8_t* map, const PlatformPorts& p);
 
 Shared shared;
 
@@ -25,8 +26,10 @@ Status Svm::check_cpu() {
     return Status::ok;
 }
 
-void Svm::init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint64_t iopm_pa) {
+void Svm::init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint8_t* iopm,
+                    std::uint64_t iopm_pa, const PlatformPorts& ports) {
     build_msrpm(msrpm);
+    build_iopm(iopm, ports);
     shared.msrpm_pa = msrpm_pa;
     shared.iopm_pa = iopm_pa;
 }
@@ -66,8 +69,11 @@ static void capture_control(Vmcb& v, std::uint64_t stage2_root, [[maybe_unused]]
     //            must not touch SVM state (docs/threats.md #8); MSR_PROT: EFER.SVME,
     //            VM_CR, VM_HSAVE_PA (docs/threats.md #7); SHUTDOWN: a triple fault
     //            would otherwise reset the machine under us; VMRUN: required by
-    //            §15.5.1 and refused; VMMCALL: the hypercall.
-    v.icpt_misc3 = icpt3::nmi | icpt3::invlpga | icpt3::msr_prot | icpt3::shutdown;
+    //            §15.5.1 and refused; VMMCALL: the hypercall; IOIO_PROT: the reset
+    //            and sleep ports of the IOPM (io_policy.hpp); INIT: the CPU leaves
+    //            guest mode, and the hypervisor must know it (docs/launch.md, INIT).
+    v.icpt_misc3 = icpt3::nmi | icpt3::init | icpt3::invlpga | icpt3::ioio_prot | icpt3::msr_prot |
+                   icpt3::shutdown;
     v.icpt_misc4 = icpt4::vmrun | icpt4::vmmcall | icpt4::vmload | icpt4::vmsave |
                    icpt4::stgi | icpt4::clgi | icpt4::skinit;
     v.iopm_pa = shared.iopm_pa;

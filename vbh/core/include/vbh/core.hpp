@@ -44,6 +44,10 @@ public:
         return out;
     }
 
+    // A platform reset (image/src/reset.cpp): take the lock for good, so that no
+    // ownership changes while memory is scrubbed.
+    void freeze() { lock_.lock(); }
+
     // Unlocked views, for tests and for init before any other CPU runs.
     const FrameTable& frames() const { return frames_; }
     const DomainTable& domains() const { return domains_; }

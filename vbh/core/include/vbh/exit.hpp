@@ -12,8 +12,13 @@
 //   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
 //   virt_insn  VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: #UD (no nested SVM).
 //   shutdown   the host triple-faulted: fatal for this CPU.
+//   init       INIT signal: logged; the CPU leaves (ExitAction::init) and the INIT
+//              resets it, as it would have without the intercept (docs/launch.md).
+//   io         a trapped reset/sleep port (io_policy.hpp): performed, dropped,
+//              refused, or a platform reset after the scrub (ExitAction::reset).
 #pragma once
 
+#include <vbh/exit_io.hpp>
 #include <vbh/exit_log.hpp>
 #include <vbh/exit_msr.hpp>
 #include <vbh/hypercall.hpp>
@@ -48,6 +53,8 @@ enum class ExitAction : std::uint8_t {
     resume, // re-enter the guest
     devirt, // leave guest mode on this CPU (VBH_HC_DEVIRT before seal)
     fatal,  // the guest cannot continue (triple fault, unknown exit)
+    reset,  // a reset/power-off port write: scrub, then perform it (exit_io.hpp)
+    init,   // INIT: this CPU leaves guest mode for the INIT to take it
 };
 
 template <class E>
@@ -67,6 +74,11 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.nr_cpus() } -> std::same_as<std::uint32_t>;
     { e.try_seal() } -> std::same_as<bool>;             // false if already sealed
     { e.sealed() } -> std::same_as<bool>;
+    // Trapped ports (exit_io.hpp): the boot record's copy, shared state, the access.
+    { e.ports() } -> std::same_as<const PlatformPorts&>;
+    { e.io_state() } -> std::same_as<IoState&>;
+    { e.io_in(std::uint16_t{}, std::uint8_t{}) } -> std::same_as<std::uint32_t>;
+    { e.io_out(std::uint16_t{}, std::uint8_t{}, cpu) } -> std::same_as<void>;
 };
 
 // Non-template halves (exit_hypercall.cpp).
@@ -164,6 +176,45 @@ ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats& s) {
     return ExitAction::resume;
 }
 
+// A trapped port (io_policy.hpp). The decision and the access happen under one lock
+// so that the 8042 command/data pair and port 0x92's old value are seen in order. A
+// reset leaves the write to the caller, which scrubs first (ExitAction::reset; RIP
+// already advanced, RAX holds the value).
+template <ExitEnv E>
+ExitAction handle_io(VcpuState& v, const Exit& x, E& env) {
+    const IoAccess a = io_access(x.qual, v.reg(Gpr::rax));
+    if (!io_valid(a, x.insn_len)) {
+        env.log().record(VBH_LOG_IO_DENIED, v.cpu, a.port, v.rip, io_log_info(a));
+        v.inject = Event::gp(0);
+        return ExitAction::resume;
+    }
+    IoState& st = env.io_state();
+    LockGuard guard{st.lock};
+    std::uint8_t b = 0;
+    const std::uint8_t old92 =
+        writes_byte(a, port_sysctl_a, b) ? std::uint8_t(env.io_in(port_sysctl_a, 1)) : 0;
+    switch (classify(env.ports(), a, st.kbc, old92)) {
+    case IoVerdict::perform:
+        if (a.in)
+            v.set_reg(Gpr::rax, io_merge_in(v.reg(Gpr::rax), a.size, env.io_in(a.port, a.size)));
+        else
+            env.io_out(a.port, a.size, a.value);
+        break;
+    case IoVerdict::reset:
+        v.rip += x.insn_len;
+        return ExitAction::reset;
+    case IoVerdict::drop_sleep:
+        env.log().record(VBH_LOG_IO_DENIED, v.cpu, a.port, v.rip, io_log_info(a));
+        break;
+    case IoVerdict::refuse:
+        env.log().record(VBH_LOG_IO_DENIED, v.cpu, a.port, v.rip, io_log_info(a));
+        v.inject = Event::gp(0);
+        return ExitAction::resume;
+    }
+    v.rip += x.insn_len;
+    return ExitAction::resume;
+}
+
 // Always inlined into the one VMRUN loop that calls it on target (image/src/loop.cpp):
 // the exit path is then one function with no argument spills, 14-26 instructions
 // fewer per exit (tests/exitcost, docs/exit-cost.md).
@@ -192,6 +243,10 @@ template <ExitEnv E>
     case ExitReason::shutdown:
         env.log().record(VBH_LOG_SHUTDOWN, v.cpu, 0, v.rip, x.code);
         return ExitAction::fatal;
+    case ExitReason::io: return handle_io(v, x, env);
+    case ExitReason::init:
+        env.log().record(VBH_LOG_INIT, v.cpu, 0, v.rip, x.code);
+        return ExitAction::init;
     case ExitReason::other: return ExitAction::fatal;
     }
     return ExitAction::fatal;

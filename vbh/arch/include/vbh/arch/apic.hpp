@@ -32,24 +32,36 @@ public:
     }
 
     // The host may have been interrupted between its own writes of ICR high and low:
-    // ICR high is restored so its pending IPI still reaches the CPU it chose.
-    static void send_nmi(std::uint32_t apic_id) {
+    // ICR high is restored so its pending IPI still reaches the CPU it chose. Every
+    // wait on the delivery-status bit is bounded (icr_polls): the APIC is the host's
+    // to misconfigure, and a stuck ICR must not hold the hypervisor (docs/launch.md,
+    // "Bounded waits"). False if the NMI could not be handed to the APIC.
+    static constexpr unsigned icr_polls = 1u << 16;
+    static bool send_nmi(std::uint32_t apic_id) {
         if (x2apic()) {
             wrmsr(msr_x2apic_icr, (std::uint64_t(apic_id) << 32) | icr_nmi | icr_assert);
-            return;
+            return true;
         }
         const std::uint64_t base = mmio_base();
-        while (reg(base, reg_icr_lo) & icr_pending)
-            pause();
+        if (!icr_idle(base))
+            return false;
         const std::uint32_t saved_hi = reg(base, reg_icr_hi);
         set_reg(base, reg_icr_hi, apic_id << 24);
         set_reg(base, reg_icr_lo, icr_nmi | icr_assert);
-        while (reg(base, reg_icr_lo) & icr_pending)
-            pause();
+        const bool sent = icr_idle(base);
         set_reg(base, reg_icr_hi, saved_hi);
+        return sent;
     }
 
 private:
+    static bool icr_idle(std::uint64_t base) {
+        for (unsigned i = 0; i < icr_polls; ++i) {
+            if (!(reg(base, reg_icr_lo) & icr_pending))
+                return true;
+            pause();
+        }
+        return false;
+    }
     static std::uint32_t reg(std::uint64_t base, std::uint32_t off) {
         return *reinterpret_cast<volatile std::uint32_t*>(base + off);
     }

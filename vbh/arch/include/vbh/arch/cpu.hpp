@@ -84,6 +84,25 @@ inline std::uint8_t inb(std::uint16_t port) {
     asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
     return v;
 }
+// An IN/OUT of 1, 2 or 4 bytes as the host asked for it (exit_io.hpp).
+inline std::uint32_t in_sized(std::uint16_t port, std::uint8_t size) {
+    std::uint32_t v = 0;
+    if (size == 1)
+        asm volatile("inb %w1, %b0" : "+a"(v) : "Nd"(port));
+    else if (size == 2)
+        asm volatile("inw %w1, %w0" : "+a"(v) : "Nd"(port));
+    else
+        asm volatile("inl %w1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+inline void out_sized(std::uint16_t port, std::uint8_t size, std::uint32_t v) {
+    if (size == 1)
+        asm volatile("outb %b0, %w1" ::"a"(v), "Nd"(port));
+    else if (size == 2)
+        asm volatile("outw %w0, %w1" ::"a"(v), "Nd"(port));
+    else
+        asm volatile("outl %0, %w1" ::"a"(v), "Nd"(port));
+}
 
 inline std::uint64_t rdtsc() {
     std::uint32_t lo, hi;

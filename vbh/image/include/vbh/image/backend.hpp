@@ -26,10 +26,10 @@ template <class B>
 concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuState& v,
                                const arch::KernelState& k, const vbh_guest_entry& e,
                                BackendMemory& mem, std::uint64_t* tsc, std::uint64_t x,
-                               std::uint32_t n) {
+                               std::uint32_t n, const PlatformPorts& ports) {
     typename B::Stage2; // the host stage-2 table format (ept/)
     { B::check_cpu() } -> std::same_as<Status>;
-    { B::init(mem) } -> std::same_as<Result<void>>;
+    { B::init(mem, ports) } -> std::same_as<Result<void>>;
     { B::setup(c, p, mem) } -> std::same_as<void>;
     { B::prepare(c, k, e, x, n) } -> std::same_as<Status>;
     { B::enable(c, k) } -> std::same_as<void>;
@@ -39,6 +39,7 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::read(c, v) } -> std::same_as<void>;
     { B::write(c, v) } -> std::same_as<void>;
     { B::exit_code(c) } -> std::same_as<std::uint64_t>;
+    { B::left_by_init(c) } -> std::same_as<bool>;
     { B::open_nmi_window() } -> std::same_as<void>;
     { B::close_nmi_window() } -> std::same_as<void>;
     { B::rdmsr(v, n) } -> std::same_as<MsrResult>;

@@ -37,6 +37,10 @@ struct Hyp {
     std::uint32_t sealed{};
     std::uint32_t initialized{};
     std::uint64_t npt_gen{};      // bumped after every host NPT edit
+    PlatformPorts ports{};        // trapped reset/sleep ports, from br at init
+    IoState io{};                 // their emulation (exit_io.hpp)
+    std::uint32_t resetting{};    // a platform reset is scrubbing (reset.cpp)
+    std::uint32_t parked{};       // CPUs that stopped for it
     alignas(16) arch::IdtGate idt[32]{};
 };
 
@@ -49,6 +53,9 @@ inline PerCpu* this_cpu() {
 }
 
 // Diagnostics on COM1 then halt this CPU for good (GIF = 0: nothing wakes it).
+// A reset/power-off port write: scrub, then perform it (reset.cpp).
+[[noreturn]] void platform_reset(PerCpu* pc, const Exit& x);
+
 [[noreturn]] void fatal(const char* what, std::uint64_t a = 0, std::uint64_t b = 0);
 
 } // namespace vbh::image

@@ -49,7 +49,7 @@ struct PerCpu {
     // Cross-CPU invalidation (docs/launch.md): in_guest is 1 from just before VMRUN
     // to just after #VMEXIT; seen_gen is the NPT generation this CPU last flushed for.
     std::uint32_t in_guest;
-    std::uint32_t kick_pending;
+    std::uint32_t kick_pending; // kick NMIs sent and not yet taken
     std::uint32_t host_writing; // writing hypercall output into a host frame
     std::uint64_t seen_gen;
     bool entered;        // a VMRUN of this launch succeeded

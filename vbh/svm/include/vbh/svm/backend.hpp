@@ -7,6 +7,7 @@
 #include <ept/format_npt.hpp>
 #include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
+#include <vbh/io_policy.hpp>
 #include <vbh/result.hpp>
 #include <vbh/svm/cpu.hpp>
 #include <vbh/svm/exit_svm.hpp>
@@ -36,17 +37,19 @@ struct Svm {
     using Stage2 = ept::Npt; // the host's stage-2 format
 
     // Once at init: CPU support (SVM, NPT, not disabled by firmware), then the shared
-    // MSR/IO permission maps. mem is the image's hypervisor memory:
+    // MSR/IO permission maps (the IOPM traps the reset and sleep ports of `ports`).
+    // mem is the image's hypervisor memory:
     // mem.alloc_contig(n) gives n zeroed, physically contiguous frames, mem.phys(p)
     // the physical address of a byte of hypervisor memory.
     static Status check_cpu();
     template <class Mem>
-    static Result<void> init(Mem& mem) {
+    static Result<void> init(Mem& mem, const PlatformPorts& ports) {
         auto msrpm = mem.alloc_contig(2); // 8 KiB (§15.11)
-        auto iopm = mem.alloc_contig(3);  // 12 KiB (§15.10.1); IOIO_PROT stays off
+        auto iopm = mem.alloc_contig(3);  // 12 KiB (§15.10.1)
         if (!msrpm || !iopm)
             return unexpected(Status::no_memory);
-        init_maps(static_cast<std::uint8_t*>(*msrpm), mem.phys(*msrpm), mem.phys(*iopm));
+        init_maps(static_cast<std::uint8_t*>(*msrpm), mem.phys(*msrpm),
+                  static_cast<std::uint8_t*>(*iopm), mem.phys(*iopm), ports);
         return {};
     }
 
@@ -114,6 +117,15 @@ struct Svm {
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
 
+    // Read by another CPU: this CPU took a #VMEXIT(INIT) that the hypervisor never
+    // handled. QEMU 7.2 TCG resets the CPU right after writing that exit (the INIT
+    // stays pending and is taken in host mode, GIF or not: docs/platform.md), so the
+    // CPU no longer runs guest code. A handled INIT exit never re-enters the guest, and
+    // a relaunch rebuilds the control block, so the mark cannot be stale.
+    static bool left_by_init(const Cpu& c) {
+        return __atomic_load_n(&c.l1.vmcb->exit_code, __ATOMIC_ACQUIRE) == std::uint64_t(ExitCode::init);
+    }
+
     // An intercepted NMI stays pending while GIF = 0 (§15.17): opening GIF lets the
     // hypervisor's own NMI handler take it.
     static void open_nmi_window() { stgi(); }
@@ -136,7 +148,8 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
-    static void init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint64_t iopm_pa);
+    static void init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint8_t* iopm,
+                          std::uint64_t iopm_pa, const PlatformPorts& ports);
 };
 
 } // namespace vbh::svm

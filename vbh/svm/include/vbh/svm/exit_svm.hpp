@@ -18,6 +18,19 @@ inline std::uint8_t insn_len(const Vmcb& v, std::uint32_t features, std::uint8_t
     return fixed;
 }
 
+// IOIO: the access in IoQual terms; the length from EXITINFO2, which holds the next
+// RIP for every IOIO exit (§15.10.2; QEMU TCG writes it too: docs/platform.md). A
+// length that is not 1..15 is passed on as 0 and refused by the handler.
+inline Exit translate_io(const Vmcb& v) {
+    using I = IoioInfo;
+    const std::uint64_t i = v.exit_info1;
+    const std::uint64_t size = I::Sz32::test(i) ? 4 : I::Sz16::test(i) ? 2 : I::Sz8::test(i) ? 1 : 0;
+    std::uint64_t q = IoQual::Port::make(I::Port::get(i)) | IoQual::Size::make(size);
+    q |= IoQual::In::make(I::In::get(i)) | IoQual::String::make(I::String::get(i));
+    const std::uint64_t len = v.exit_info2 - v.rip;
+    return {ExitReason::io, std::uint8_t(len >= 1 && len <= 15 ? len : 0), v.exit_code, q, 0};
+}
+
 // EXITINFO1 of an MSR exit: 0 = RDMSR, 1 = WRMSR (§15.11). NPF: EXITINFO1 = error
 // code, EXITINFO2 = guest-physical address (§15.25.6).
 inline Exit translate(const Vmcb& v, std::uint32_t features) {
@@ -36,6 +49,8 @@ inline Exit translate(const Vmcb& v, std::uint32_t features) {
     case ExitCode::skinit:
     case ExitCode::invlpga: return {ExitReason::virt_insn, 0, v.exit_code, 0, 0};
     case ExitCode::shutdown: return {ExitReason::shutdown, 0, v.exit_code, 0, 0};
+    case ExitCode::ioio: return translate_io(v);
+    case ExitCode::init: return {ExitReason::init, 0, v.exit_code, 0, 0};
     default: return {ExitReason::other, 0, v.exit_code, v.exit_info1, v.exit_info2};
     }
 }

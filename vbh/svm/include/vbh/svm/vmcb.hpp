@@ -14,6 +14,7 @@ namespace vbh::svm {
 namespace icpt3 {
 inline constexpr std::uint32_t intr = 1u << 0;
 inline constexpr std::uint32_t nmi = 1u << 1;
+inline constexpr std::uint32_t init = 1u << 3;
 inline constexpr std::uint32_t cpuid = 1u << 18;
 inline constexpr std::uint32_t hlt = 1u << 24;
 inline constexpr std::uint32_t invlpga = 1u << 26;
@@ -37,9 +38,11 @@ inline constexpr std::uint32_t skinit = 1u << 6;
 enum class ExitCode : std::uint64_t {
     intr = 0x60,
     nmi = 0x61,
+    init = 0x63,
     cpuid = 0x72,
     hlt = 0x78,
     invlpga = 0x7a,
+    ioio = 0x7b,
     msr = 0x7c,
     shutdown = 0x7f,
     vmrun = 0x80,
@@ -90,6 +93,17 @@ struct NpfInfo {
     using Fetch = Field<4, 4>;
     using FinalGpa = Field<32, 32>;
     using GuestTables = Field<33, 33>;
+};
+
+// IOIO EXITINFO1 (§15.10.2); EXITINFO2 is the RIP of the next instruction.
+struct IoioInfo {
+    using In = Field<0, 0>;
+    using String = Field<2, 2>;
+    using Rep = Field<3, 3>;
+    using Sz8 = Field<4, 4>;
+    using Sz16 = Field<5, 5>;
+    using Sz32 = Field<6, 6>;
+    using Port = Field<31, 16>;
 };
 
 struct Segment {
