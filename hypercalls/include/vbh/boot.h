@@ -70,7 +70,14 @@ struct vbh_boot_record {
 	uint64_t acpi_dmar;      /* physical address of the DMAR table, 0 if none */
 	uint64_t acpi_ivrs;      /* physical address of the IVRS table, 0 if none */
 	uint64_t flags;          /* VBH_BOOT_* */
+	/* The only frames the hypervisor writes hypercall output into (STATS_READ,
+	 * CYCLES_READ, LOG_READ, LOG_SUMMARY): out_count frames from out_pfn, host RAM
+	 * the loader allocated and keeps. Any other target: VBH_E_DENIED. */
+	uint64_t out_pfn;
+	uint64_t out_count;      /* 1 .. VBH_MAX_OUT_FRAMES */
 };
+
+#define VBH_MAX_OUT_FRAMES 16u
 
 #define VBH_BOOT_DEMO_ATTACKABLE 0x1u /* honoured by the test image vbh-test.bin only
                                          (set by the test loader's attackable=1):

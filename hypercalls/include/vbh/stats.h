@@ -31,7 +31,8 @@
 	X(VIRT_INSN, 5, virt_insn) /* VMRUN, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, \
 	                              INVLPGA */ \
 	X(SHUTDOWN, 6, shutdown)   /* triple fault in the guest */ \
-	X(OTHER, 7, other)         /* anything else (unexpected) */
+	X(OTHER, 7, other)         /* anything else (unexpected) */ \
+	X(INVD, 8, invd)           /* INVD, run as WBINVD */
 
 #define VBH_EXIT_ENUM_(name, value, text) VBH_EXIT_##name = value,
 enum vbh_exit_kind {

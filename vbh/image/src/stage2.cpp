@@ -20,7 +20,7 @@ void CrossCpuFlush::operator()() const {
         if (c == me || !__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST))
             continue;
         __atomic_store_n(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
-        arch::LocalApic::send_nmi(c->apic_id);
+        arch::LocalApic::send_nmi(g.apic, c->apic_id);
         ++me->stats.kicks_sent;
     }
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i) {

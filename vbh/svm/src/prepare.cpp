@@ -22,6 +22,12 @@ Status Svm::check_cpu() {
         return Status::state;
     if (arch::rdmsr(msr_vm_cr) & vm_cr_svmdis)
         return Status::denied; // disabled by firmware
+    // What the MSR emulation may let the host write (svm/msr_policy.hpp).
+    const std::uint32_t ext_max = arch::cpuid(0x80000000).eax;
+    const arch::CpuidRegs e1 = arch::cpuid(0x80000001);
+    const std::uint32_t e21_eax = ext_max >= 0x80000021 ? arch::cpuid(0x80000021).eax : 0;
+    shared.msr_caps.efer_writable = efer_writable_from_cpuid(ext_max, e1.ecx, e1.edx, e21_eax);
+    shared.msr_caps.perf_ext = (e1.ecx & (1u << 23)) != 0;
     return Status::ok;
 }
 
@@ -66,8 +72,11 @@ static void capture_control(Vmcb& v, std::uint64_t stage2_root, [[maybe_unused]]
     //            must not touch SVM state (docs/threats.md #8); MSR_PROT: EFER.SVME,
     //            VM_CR, VM_HSAVE_PA (docs/threats.md #7); SHUTDOWN: a triple fault
     //            would otherwise reset the machine under us; VMRUN: required by
-    //            §15.5.1 and refused; VMMCALL: the hypercall.
-    v.icpt_misc3 = icpt3::nmi | icpt3::invlpga | icpt3::msr_prot | icpt3::shutdown;
+    //            §15.5.1 and refused; VMMCALL: the hypercall. MSR_PROT: default-deny
+    //            writes (svm/msr_policy.hpp). INVD: it would discard the
+    //            hypervisor's dirty cache lines; run as WBINVD instead.
+    v.icpt_misc3 =
+        icpt3::nmi | icpt3::invd | icpt3::invlpga | icpt3::msr_prot | icpt3::shutdown;
     v.icpt_misc4 = icpt4::vmrun | icpt4::vmmcall | icpt4::vmload | icpt4::vmsave |
                    icpt4::stgi | icpt4::clgi | icpt4::skinit;
     v.iopm_pa = shared.iopm_pa;

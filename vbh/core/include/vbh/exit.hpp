@@ -5,13 +5,16 @@
 //
 // Policy (docs/threats.md #2, #3, #7, #8):
 //   hypercall  ring 0 only (VBH_E_DENIED otherwise, no state change); STATS_READ,
-//              LOG_READ, CYCLES_READ, LAUNCH_SEAL, DEVIRT here, the rest to the core.
+//              LOG_READ, CYCLES_READ, LOG_SUMMARY, LAUNCH_SEAL, DEVIRT here, the rest
+//              to the core. The four reads write only into the loader's output
+//              frames (ExitEnv::host_frame; docs/launch.md, "Output frames").
 //   msr        the backend's rules (ExitEnv::rdmsr/wrmsr; svm/msr.hpp).
 //   npf        a blocked host access: logged, reflected as #GP(0) so that
 //              copy_from_kernel_nofault() fails cleanly and the host survives.
 //   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
 //   virt_insn  VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: #UD (no nested SVM).
 //   shutdown   the host triple-faulted: fatal for this CPU.
+//   invd       logged and run as WBINVD: INVD would drop the hypervisor's dirty lines.
 #pragma once
 
 #include <vbh/exit_log.hpp>
@@ -56,6 +59,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.host_frame_done() } -> std::same_as<void>;      // after every host_frame()
     { e.host_accessible(x) } -> std::same_as<bool>;     // gpa mapped for the host now
     { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
+    { e.flush_caches() } -> std::same_as<void>;         // WBINVD (the INVD exit)
     { e.log() } -> std::same_as<EventLog&>;
     { e.stats(cpu) } -> std::same_as<vbh_cpu_stats*>;   // nullptr beyond nr_cpus
     { e.cycles(cpu) } -> std::same_as<vbh_cpu_cycles*>; // nullptr beyond nr_cpus
@@ -68,6 +72,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
 HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame);
 HypercallOut read_cycles(const vbh_cpu_cycles* c, std::uint32_t nr_cpus, Result<void*> frame);
 HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
+HypercallOut read_log_summary(EventLog& log, Result<void*> frame);
 
 template <ExitEnv E>
 HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
@@ -87,6 +92,10 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
         return out;
     case VBH_HC_LOG_READ:
         out = read_log(env.log(), a.rsi, env.host_frame(a.rdi));
+        env.host_frame_done();
+        return out;
+    case VBH_HC_LOG_SUMMARY:
+        out = read_log_summary(env.log(), env.host_frame(a.rdi));
         env.host_frame_done();
         return out;
     case VBH_HC_LAUNCH_SEAL:
@@ -184,6 +193,11 @@ template <ExitEnv E>
     case ExitReason::shutdown:
         env.log().record(VBH_LOG_SHUTDOWN, v.cpu, 0, v.rip, x.code);
         return ExitAction::fatal;
+    case ExitReason::invd:
+        env.log().record(VBH_LOG_INVD, v.cpu, 0, v.rip, 0);
+        env.flush_caches();
+        v.rip += x.insn_len;
+        return ExitAction::resume;
     case ExitReason::other: return ExitAction::fatal;
     }
     return ExitAction::fatal;

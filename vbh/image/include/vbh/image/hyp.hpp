@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ept/ept.hpp>
+#include <vbh/arch/apic.hpp>
 #include <vbh/core.hpp>
 #include <vbh/exit_log.hpp>
 #include <vbh/image/lazy.hpp>
@@ -37,6 +38,7 @@ struct Hyp {
     std::uint32_t sealed{};
     std::uint32_t initialized{};
     std::uint64_t npt_gen{};      // bumped after every host NPT edit
+    arch::LocalApic::Mode apic{}; // IA32_APIC_BASE at init; every launch must match
     alignas(16) arch::IdtGate idt[32]{};
 };
 

@@ -15,6 +15,7 @@ namespace icpt3 {
 inline constexpr std::uint32_t intr = 1u << 0;
 inline constexpr std::uint32_t nmi = 1u << 1;
 inline constexpr std::uint32_t cpuid = 1u << 18;
+inline constexpr std::uint32_t invd = 1u << 22;
 inline constexpr std::uint32_t hlt = 1u << 24;
 inline constexpr std::uint32_t invlpga = 1u << 26;
 inline constexpr std::uint32_t ioio_prot = 1u << 27;
@@ -38,6 +39,7 @@ enum class ExitCode : std::uint64_t {
     intr = 0x60,
     nmi = 0x61,
     cpuid = 0x72,
+    invd = 0x76,
     hlt = 0x78,
     invlpga = 0x7a,
     msr = 0x7c,
