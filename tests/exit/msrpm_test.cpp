@@ -95,3 +95,20 @@ TEST_F(Msrpm, LinuxHotWritesAreNative) {
 
 } // namespace
 } // namespace vbh
+
+namespace vbh {
+namespace {
+
+// The rows the emulation's switch (svm/msr.hpp) handles are the table's `emulate`
+// rows; an unlisted MSR is refused.
+TEST(MsrPolicy, EmulateRows) {
+    EXPECT_EQ(svm::write_policy(msr_efer), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(msr_apic_base), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(msr_debugctl), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(msr_perf_ctl0 + 2), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(msr_perf_ext_last), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(0xc0011020), svm::MsrWrite::refuse); // LS_CFG: unlisted
+}
+
+} // namespace
+} // namespace vbh

@@ -52,11 +52,12 @@ inline MsrResult emulate_rdmsr(const VcpuState& v, std::uint32_t msr) {
 MsrResult perf_write_value(std::uint32_t msr, std::uint64_t value, const MsrCaps& caps,
                            std::uint64_t& out);
 
+// A WRMSR that exits: one of the `emulate` rows of msr_policy.hpp, or refused. No table
+// lookup on the way (the switch is the emulate rows; perf_write_value checks its
+// ranges), so EFER writes cost what they did before the policy table.
 template <class Hw>
 MsrResult emulate_wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t value,
                         const MsrCaps& caps) {
-    if (write_policy(msr) != MsrWrite::emulate)
-        return {true, 0}; // refused (the map lets the native ones through)
     switch (msr) {
     case msr_efer: return write_efer(v, value | efer_svme, caps.efer_writable);
     case msr_apic_base: return {value != Hw::read(msr_apic_base), 0};
