@@ -197,7 +197,7 @@ TEST_F(MsrTest, NativeRowThatExitsIsRefused) {
 
 TEST_F(MsrTest, InvdRunsAsWbinvdAndIsLogged) {
     const auto rip = v.rip;
-    EXPECT_EQ(dispatch_exit(v, Exit{ExitReason::invd, 2, 0x76, 0, 0}, env), ExitAction::resume);
+    EXPECT_EQ(dispatch_exit(v, Exit{ExitReason::invd, 2, 0x76, 1, 0}, env), ExitAction::resume);
     EXPECT_FALSE(v.inject.pending());
     EXPECT_EQ(env.cache_flushes, 1);
     EXPECT_EQ(v.rip, rip + 2);
@@ -205,6 +205,10 @@ TEST_F(MsrTest, InvdRunsAsWbinvdAndIsLogged) {
     vbh_log_page page{};
     ASSERT_EQ(env.event_log.read(0, page).count, 1u);
     EXPECT_EQ(page.entries[0].kind, unsigned(VBH_LOG_INVD));
+    // A WBINVD exit (qual 0): run and counted, not logged.
+    EXPECT_EQ(dispatch_exit(v, Exit{ExitReason::invd, 2, 0x89, 0, 0}, env), ExitAction::resume);
+    EXPECT_EQ(env.cache_flushes, 2);
+    EXPECT_EQ(env.event_log.read(0, page).count, 1u);
 }
 
 } // namespace

@@ -61,6 +61,9 @@ TEST(SvmExit, InvdIsTwoBytesWithoutNrip) {
     const Exit x = translate(*vmcb(ExitCode::invd), 0);
     EXPECT_EQ(x.reason, ExitReason::invd);
     EXPECT_EQ(x.insn_len, 2);
+    EXPECT_EQ(x.qual, 1u);
+    EXPECT_EQ(translate(*vmcb(ExitCode::wbinvd), 0).reason, ExitReason::invd);
+    EXPECT_EQ(translate(*vmcb(ExitCode::wbinvd), 0).qual, 0u);
 }
 
 TEST(SvmExit, VmexitInvalidInBothWidths) {

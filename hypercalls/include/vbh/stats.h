@@ -32,7 +32,7 @@
 	                              INVLPGA */ \
 	X(SHUTDOWN, 6, shutdown)   /* triple fault in the guest */ \
 	X(OTHER, 7, other)         /* anything else (unexpected) */ \
-	X(INVD, 8, invd)           /* INVD, run as WBINVD */
+	X(INVD, 8, invd)           /* INVD or WBINVD, run as WBINVD */
 
 #define VBH_EXIT_ENUM_(name, value, text) VBH_EXIT_##name = value,
 enum vbh_exit_kind {

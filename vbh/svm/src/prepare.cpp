@@ -74,11 +74,13 @@ static void capture_control(Vmcb& v, std::uint64_t stage2_root, [[maybe_unused]]
     //            would otherwise reset the machine under us; VMRUN: required by
     //            §15.5.1 and refused; VMMCALL: the hypercall. MSR_PROT: default-deny
     //            writes (svm/msr_policy.hpp). INVD: it would discard the
-    //            hypervisor's dirty cache lines; run as WBINVD instead.
+    //            hypervisor's dirty cache lines; run as WBINVD instead. WBINVD too:
+    //            QEMU 7.2 TCG checks the WBINVD intercept for INVD (fixed in 8.1),
+    //            and running a WBINVD for the host is harmless and rare.
     v.icpt_misc3 =
         icpt3::nmi | icpt3::invd | icpt3::invlpga | icpt3::msr_prot | icpt3::shutdown;
     v.icpt_misc4 = icpt4::vmrun | icpt4::vmmcall | icpt4::vmload | icpt4::vmsave |
-                   icpt4::stgi | icpt4::clgi | icpt4::skinit;
+                   icpt4::stgi | icpt4::clgi | icpt4::skinit | icpt4::wbinvd;
     v.iopm_pa = shared.iopm_pa;
     v.msrpm_pa = shared.msrpm_pa;
     // One ASID for the host on every CPU (ASID 0 is the hypervisor's, §15.16).

@@ -14,7 +14,8 @@
 //   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
 //   virt_insn  VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: #UD (no nested SVM).
 //   shutdown   the host triple-faulted: fatal for this CPU.
-//   invd       logged and run as WBINVD: INVD would drop the hypervisor's dirty lines.
+//   invd       INVD or WBINVD, run as WBINVD: INVD would drop the hypervisor's dirty
+//              lines; logged when the backend knows it was INVD (Exit::qual = 1).
 #pragma once
 
 #include <vbh/exit_log.hpp>
@@ -194,7 +195,8 @@ template <ExitEnv E>
         env.log().record(VBH_LOG_SHUTDOWN, v.cpu, 0, v.rip, x.code);
         return ExitAction::fatal;
     case ExitReason::invd:
-        env.log().record(VBH_LOG_INVD, v.cpu, 0, v.rip, 0);
+        if (x.qual != 0) // certainly INVD, not a WBINVD (exit_svm.hpp)
+            env.log().record(VBH_LOG_INVD, v.cpu, 0, v.rip, 0);
         env.flush_caches();
         v.rip += x.insn_len;
         return ExitAction::resume;

@@ -37,7 +37,9 @@ inline Exit translate(const Vmcb& v, std::uint32_t features) {
     case ExitCode::skinit:
     case ExitCode::invlpga: return {ExitReason::virt_insn, 0, v.exit_code, 0, 0};
     case ExitCode::shutdown: return {ExitReason::shutdown, 0, v.exit_code, 0, 0};
-    case ExitCode::invd: return {ExitReason::invd, insn_len(v, features, 2), v.exit_code, 0, 0};
+    // qual = 1: certainly INVD (logged); a WBINVD exit may be an INVD under QEMU 7.2.
+    case ExitCode::invd: return {ExitReason::invd, insn_len(v, features, 2), v.exit_code, 1, 0};
+    case ExitCode::wbinvd: return {ExitReason::invd, insn_len(v, features, 2), v.exit_code, 0, 0};
     default: return {ExitReason::other, 0, v.exit_code, v.exit_info1, v.exit_info2};
     }
 }

@@ -32,6 +32,7 @@ inline constexpr std::uint32_t vmsave = 1u << 3;
 inline constexpr std::uint32_t stgi = 1u << 4;
 inline constexpr std::uint32_t clgi = 1u << 5;
 inline constexpr std::uint32_t skinit = 1u << 6;
+inline constexpr std::uint32_t wbinvd = 1u << 9;
 } // namespace icpt4
 
 // EXITCODE values (appendix C).
@@ -51,6 +52,7 @@ enum class ExitCode : std::uint64_t {
     stgi = 0x84,
     clgi = 0x85,
     skinit = 0x86,
+    wbinvd = 0x89,
     npf = 0x400,
     invalid = ~0ull, // VMEXIT_INVALID (-1): VMRUN consistency checks failed (§15.5.1)
 };
