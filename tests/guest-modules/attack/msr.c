@@ -38,8 +38,8 @@ static int invd_attack(int argc, const u64 *a)
 		return 0;
 	}
 	local_irq_save(flags);
+	wbinvd(); /* nothing of ours is dirty when INVD runs natively (an exit of its own under vbh) */
 	e0 = exits_now(VBH_EXIT_INVD);
-	wbinvd(); /* nothing of ours is dirty when INVD runs natively */
 	t = probe_invd();
 	out_exits(VBH_EXIT_INVD, e0);
 	local_irq_restore(flags);
