@@ -27,8 +27,10 @@ static long vbh_ioctl_hypercall(void __user *uarg)
 	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
-/* The hypervisor writes into a page the loader owns, never into a user page: a
- * user page's frame may move (compaction) under the write. */
+/* The hypervisor writes only into the loader's output frame (boot record out_pfn;
+ * any other target is VBH_E_DENIED), never into a user page: a user page's frame
+ * may move (compaction) under the write. VBH_IOCTL_HYPERCALL passes the output calls
+ * through unchanged, and the hypervisor refuses their other targets itself. */
 static long vbh_ioctl_log_read(void __user *uarg)
 {
 	struct vbh_ioctl_log_read req;
@@ -38,9 +40,11 @@ static long vbh_ioctl_log_read(void __user *uarg)
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	pg = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	if (!pg)
-		return -ENOMEM;
+	pg = vbh_out_get();
+	if (!pg) {
+		ret = -ENODEV;
+		goto out;
+	}
 	hc = (struct vbh_hc){ .call = VBH_HC_LOG_READ, .args = { page_to_pfn(pg), req.from } };
 	if (!vbh_hypercall(&hc)) {
 		ret = -ENODEV;
@@ -53,7 +57,7 @@ static long vbh_ioctl_log_read(void __user *uarg)
 	else if (copy_to_user(uarg, &req, sizeof(req)))
 		ret = -EFAULT;
 out:
-	__free_page(pg);
+	vbh_out_put();
 	return ret;
 }
 

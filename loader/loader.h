@@ -92,6 +92,14 @@ int vbh_sysfs_register(void);
 ssize_t vbh_stats_show(char *buf);  /* stats.c */
 ssize_t vbh_cycles_show(char *buf);
 ssize_t vbh_log_show(char *buf);
+/* stats.c: the one frame the hypervisor writes hypercall output into, registered in
+ * the boot record (out_pfn); vbh_out_get() locks it for one user, vbh_out_put()
+ * unlocks. */
+int vbh_out_alloc(void);
+void vbh_out_free(void);
+void vbh_out_register(struct vbh_boot_record *br);
+struct page *vbh_out_get(void);
+void vbh_out_put(void);
 void vbh_sysfs_unregister(void);
 
 /* main.c: the one loader instance. */

@@ -91,7 +91,9 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	u64 bytes, br_offset;
 	int err;
 
-	err = vbh_ram_map_read(ram);
+	err = vbh_out_alloc();
+	if (!err)
+		err = vbh_ram_map_read(ram);
 	if (!err)
 		err = vbh_mem_size(img, ram, &bytes, &br_offset);
 	if (!err)
@@ -100,6 +102,7 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 		return err;
 	memcpy(m->virt, img, img->file_size);
 	vbh_bootrec_fill(m->virt + br_offset, m, ram, br_offset, VBH_BOOT_FLAGS);
+	vbh_out_register(m->virt + br_offset);
 	/* After launch the host may not read hypervisor memory: keep our own copy. */
 	vbh_loader.nr_hyp_ranges = m->nr_ranges;
 	memcpy(vbh_loader.hyp_ranges, m->ranges, sizeof(m->ranges));
@@ -189,6 +192,7 @@ fail:
 	vbh_pm_unregister();
 	vbh_dev_unregister();
 	vbh_sysfs_unregister();
+	vbh_out_free();
 	return err;
 }
 
@@ -204,6 +208,8 @@ static void __exit vbh_loader_exit(void)
 	vbh_pm_unregister();
 	vbh_dev_unregister();
 	vbh_sysfs_unregister();
+	if (vbh_loader.state == VBH_STATE_OFF)
+		vbh_out_free(); /* else the hypervisor may still write it: leaked on purpose */
 }
 
 module_init(vbh_loader_init);

@@ -2,16 +2,59 @@
 /*
  * /sys/kernel/vbh/stats, exit_cycles and log: the hypervisor's exit counters
  * (vbh/stats.h, VBH_HC_STATS_READ), time per exit (VBH_HC_CYCLES_READ) and event log
- * (vbh/log.h, VBH_HC_LOG_READ). The calls copy into a host-owned frame the loader
- * allocates per read; the loader never reads hypervisor memory. Formats: docs/loader.md.
+ * (vbh/log.h, VBH_HC_LOG_READ, VBH_HC_LOG_SUMMARY). The calls copy into the loader's
+ * one output frame, which the boot record names: the hypervisor writes no other host
+ * frame (VBH_E_DENIED). The loader never reads hypervisor memory. Formats:
+ * docs/loader.md.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/sysfs.h>
 #include <vbh/log.h>
 #include <vbh/stats.h>
 
 #include "loader.h"
+
+/* Allocated before init and never freed while the hypervisor may write it. */
+static struct page *vbh_out_page;
+static DEFINE_MUTEX(vbh_out_lock);
+
+int vbh_out_alloc(void)
+{
+	if (!vbh_out_page)
+		vbh_out_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!vbh_out_page)
+		return -ENOMEM;
+	/* The containment suite reads this line to borrow the frame, as a hostile
+	 * kernel could (tests/scenarios/containment/msr.sh). */
+	pr_info(VBH_PFX "output frame pfn %#lx\n", page_to_pfn(vbh_out_page));
+	return 0;
+}
+
+void vbh_out_free(void)
+{
+	if (vbh_out_page)
+		__free_page(vbh_out_page);
+	vbh_out_page = NULL;
+}
+
+void vbh_out_register(struct vbh_boot_record *br)
+{
+	br->out_pfn = page_to_pfn(vbh_out_page);
+	br->out_count = 1;
+}
+
+struct page *vbh_out_get(void)
+{
+	mutex_lock(&vbh_out_lock);
+	return vbh_out_page;
+}
+
+void vbh_out_put(void)
+{
+	mutex_unlock(&vbh_out_lock);
+}
 
 /* Lines are at most ~300 bytes: a 4 KiB sysfs page holds about a dozen CPUs. */
 #define VBH_EXIT_NAME_(name, value, text) [VBH_EXIT_##name] = "exit_" #text,
@@ -143,7 +186,37 @@ static const char *vbh_log_kind(u32 kind)
 	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "unknown";
 }
 
-#define VBH_LOG_SHOWN 40u /* newest entries that fit in a sysfs page */
+#define VBH_LOG_SHOWN 24u /* newest entries that fit in a sysfs page with the summary */
+#define VBH_LOG_SUMMARY_KINDS 6u /* at most this many kinds get "total"/"first" lines */
+
+/* After the newest entries: per kind, "total kind=K count=N", then its first entries
+ * as "first seq=..." lines, which no flood overwrites (VBH_HC_LOG_SUMMARY). */
+static ssize_t vbh_log_summary_emit(char *buf, ssize_t n, struct page *pg)
+{
+	const struct vbh_log_summary *s = page_address(pg);
+	struct vbh_hc hc = { .call = VBH_HC_LOG_SUMMARY, .args = { page_to_pfn(pg) } };
+	const char *why = NULL;
+	u32 k, i, shown = 0;
+
+	if (!vbh_read_into(pg, &hc, &why))
+		return n + sysfs_emit_at(buf, n, "summary unavailable: %s\n", why);
+	for (k = 0; k < VBH_LOG_KIND_SLOTS && shown < VBH_LOG_SUMMARY_KINDS; k++) {
+		if (!s->count[k])
+			continue;
+		shown++;
+		n += sysfs_emit_at(buf, n, "total kind=%s count=%llu\n", vbh_log_kind(k),
+				   s->count[k]);
+		for (i = 0; i < min_t(u64, s->count[k], VBH_LOG_FIRST_PER_KIND); i++) {
+			const struct vbh_log_entry *e = &s->first[k][i];
+
+			n += sysfs_emit_at(buf, n,
+					   "first seq=%llu cpu=%u kind=%s addr=%#llx rip=%#llx info=%#llx\n",
+					   e->seq, e->cpu, vbh_log_kind(e->kind), e->addr, e->rip,
+					   e->info);
+		}
+	}
+	return n;
+}
 
 static ssize_t vbh_log_emit(char *buf, struct page *pg)
 {
@@ -171,10 +244,10 @@ static ssize_t vbh_log_emit(char *buf, struct page *pg)
 				   e->seq, e->cpu, vbh_log_kind(e->kind), e->addr, e->rip,
 				   e->info);
 	}
-	return n;
+	return vbh_log_summary_emit(buf, n, pg);
 }
 
-/* The hypervisor copies into a fresh host page: one per read, freed after. */
+/* The hypervisor copies into the output frame, one reader at a time. */
 static ssize_t vbh_show_via_page(char *buf, ssize_t (*emit)(char *, struct page *))
 {
 	struct page *pg;
@@ -182,11 +255,9 @@ static ssize_t vbh_show_via_page(char *buf, ssize_t (*emit)(char *, struct page 
 
 	if (vbh_loader.state == VBH_STATE_OFF)
 		return sysfs_emit(buf, "unavailable: hypervisor not launched\n");
-	pg = alloc_page(GFP_KERNEL);
-	if (!pg)
-		return -ENOMEM;
+	pg = vbh_out_get();
 	n = emit(buf, pg);
-	__free_page(pg);
+	vbh_out_put();
 	return n;
 }
 

@@ -57,6 +57,15 @@ TEST(SvmExit, SvmInstructionsAndOthers) {
     EXPECT_EQ(translate(*vmcb(ExitCode::invalid), 0).reason, ExitReason::other);
 }
 
+TEST(SvmExit, InvdIsTwoBytesWithoutNrip) {
+    const Exit x = translate(*vmcb(ExitCode::invd), 0);
+    EXPECT_EQ(x.reason, ExitReason::invd);
+    EXPECT_EQ(x.insn_len, 2);
+    EXPECT_EQ(x.qual, 1u);
+    EXPECT_EQ(translate(*vmcb(ExitCode::wbinvd), 0).reason, ExitReason::invd);
+    EXPECT_EQ(translate(*vmcb(ExitCode::wbinvd), 0).qual, 0u);
+}
+
 TEST(SvmExit, VmexitInvalidInBothWidths) {
     EXPECT_TRUE(is_vmexit_invalid(~0ull));        // hardware: 64-bit -1
     EXPECT_TRUE(is_vmexit_invalid(0xffffffffull)); // QEMU TCG 7.2: 32-bit -1 (found in a boot)

@@ -9,9 +9,31 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <utility>
 #include <vector>
 
 namespace vbh::test {
+
+// The CPU's MSRs as the SVM emulation reaches them (svm/msr.hpp, Hw): a map that
+// records every write the hypervisor makes on the host's behalf.
+struct FakeMsrs {
+    static inline std::map<std::uint32_t, std::uint64_t> regs;
+    static inline std::vector<std::pair<std::uint32_t, std::uint64_t>> writes;
+    static std::uint64_t read(std::uint32_t msr) { return regs[msr]; }
+    static void write(std::uint32_t msr, std::uint64_t x) {
+        regs[msr] = x;
+        writes.emplace_back(msr, x);
+    }
+    static void reset() {
+        regs.clear();
+        writes.clear();
+    }
+};
+
+// What QEMU's EPYC model reports: SCE, LME/LMA, NXE, FFXSR; no TCE, no extended
+// counters.
+inline constexpr svm::MsrCaps epyc_caps{
+    efer_sce | efer_lme | efer_lma | efer_nxe | efer_ffxsr | efer_svme, false};
 
 struct FakeEnv {
     static constexpr std::uint32_t cpus = 2;
@@ -27,6 +49,10 @@ struct FakeEnv {
     int core_calls = 0;
     int frames_asked = 0;
     int frames_done = 0;
+    int cache_flushes = 0;
+    svm::MsrCaps msr_caps = epyc_caps;
+
+    FakeEnv() { FakeMsrs::reset(); }
 
     HypercallOut core_hypercall(VcpuState&, const HypercallRegs& a) {
         ++core_calls;
@@ -37,7 +63,7 @@ struct FakeEnv {
     // The SVM backend's MSR rules, as the image's environment uses them.
     MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return svm::emulate_rdmsr(v, msr); }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
-        return svm::emulate_wrmsr(v, msr, x);
+        return svm::emulate_wrmsr<FakeMsrs>(v, msr, x, msr_caps);
     }
     Result<void*> host_frame(std::uint64_t pfn) {
         ++frames_asked;
@@ -50,6 +76,7 @@ struct FakeEnv {
     void host_frame_done() { ++frames_done; }
     bool host_accessible(std::uint64_t gpa) { return !blocked_pfns.count(gpa >> 12); }
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
+    void flush_caches() { ++cache_flushes; }
     EventLog& log() { return event_log; }
     vbh_cpu_stats* stats(std::uint32_t cpu) { return cpu < cpus ? &cpu_stats[cpu] : nullptr; }
     vbh_cpu_stats& own_stats(const VcpuState& v) { return cpu_stats[v.cpu]; }

@@ -108,6 +108,10 @@ void setup_machine() {
     g.mem.init(br);
     g.frames.init(g.mem, page, hyp_bytes);
     svm::shared.features = svm::svm_feature_npt;
+    // EFER bits as QEMU's EPYC reports them (SYSCALL, NX, FFXSR, LM): svm/msr_policy.hpp.
+    svm::shared.msr_caps = {svm::efer_writable_from_cpuid(
+                                0x8000001f, 0, (1u << 11) | (1u << 20) | (1u << 25) | (1u << 29), 0),
+                            false};
     setup_cpu0();
     if (!build_host_npt())
         die("build_host_npt failed");

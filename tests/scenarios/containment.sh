@@ -14,7 +14,7 @@ ko=/lib/vbh/test/vbh.ko
 IMAGE="none (bare kernel)"
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
-for f in lib mem svm hc kinds dma; do
+for f in lib mem svm hc kinds dma msr; do
   f=$CDIR/containment-$f.sh
   [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
   . "$f"
@@ -36,6 +36,7 @@ svm_bare
 races_bare
 hotplug bare
 dma_bare
+msr_bare
 if [ "$mode" = bare ]; then
   ATTEMPT="hostile hypercalls, TOCTOU, scrub" DEFENCE="vbh"
   record hypercalls n/a "need vbh: run with vbh.containment=vbh"
@@ -48,6 +49,7 @@ fi
 if ! out=$(insmod $ko 2>&1); then fail insmod_vbh "$out"; scoreboard bare; exit 0; fi
 check_status vbh_status /sys/kernel/vbh/status
 IMAGE=$(image_under_attack "$ko")
+use_out_frame || fail out_frame "no 'vbh: output frame pfn' line in dmesg"
 info "containment attacks $IMAGE"
 case $IMAGE in *"TEST_* answered"*) ;; *) fail test_image "not the test image: $IMAGE"; scoreboard bare; exit 0 ;; esac
 h=$(head -n1 /sys/kernel/vbh/hyp_ranges 2>/dev/null)
@@ -70,6 +72,7 @@ scrub_vbh
 kinds_vbh
 hotplug vbh
 dma_vbh
+msr_vbh
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the suite"
 else fail hypervisor_alive "VBH_HC_VERSION does not answer on$ALIVE_WHY"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"

@@ -33,6 +33,7 @@ defence=$(param hypranges_defence on)
 opt=; [ "$defence" = off ] && { opt=attackable=1; ko=/lib/vbh/test/vbh.ko; }
 if ! out=$(insmod "$ko" $opt 2>&1); then fail insmod_vbh "$out"; exit 0; fi
 check_status vbh_status /sys/kernel/vbh/status
+use_out_frame || fail out_frame "no 'vbh: output frame pfn' line in dmesg"
 
 ranges=0 as_expected=0 missed=0
 LOG_SEQ=0

@@ -4,8 +4,8 @@
 # docs/loader.md). A burst of B blocked reads of a hypervisor frame (vbh_attack.ko's
 # dmap_read: one NPF log entry each) lands between two polls; follow must print all B
 # with consecutive sequence numbers and report nothing overwritten. B = 120 is more than
-# the 40 newest entries /sys/kernel/vbh/log shows (a follower reading only that file
-# would miss 80) and less than the 256-entry ring.
+# the 24 newest entries /sys/kernel/vbh/log shows (a follower reading only that file
+# would miss 96) and less than the 256-entry ring.
 CDIR=/lib/vbh/bin
 ko=/lib/vbh/vbh.ko
 B=120

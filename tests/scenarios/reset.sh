@@ -158,6 +158,8 @@ atk port_out 2 "$pm1" $((old & ~0x3c00)) > /dev/null
 [ $(((got >> 10) & 7)) = "$s3" ] && ok=yes || ok=no
 prove sleep_s3 $ok "PM1a_CNT $pm1 was $old, read $got after writing SLP_TYP $s3 ($(one "$r"))"
 if out=$(insmod $ko 2>&1); then
+  # the log is read below: vbh writes hypercall output only into the loader's frame
+  use_out_frame || fail out_frame "no 'vbh: output frame pfn' line in dmesg"
   DOM=$(kv out0 "$(atk hc 0x10 1 0 0 0)") SECRET=$(band) SECRET_N=2
   r="$(atk hc 0x22 "$SECRET" 2 "$DOM" 0) $(atk hc 0x30 "$DOM" "$SECRET" 2 0x5ec7e7)"
   SECRET_HASH=$(secret_hash)

@@ -329,5 +329,17 @@ class AbiTableTest(unittest.TestCase):
             vbhlog.abi_table("VBH_NO_SUCH_TABLE")
 
 
+class LogSummaryTest(unittest.TestCase):
+    """The log's per-kind totals and first entries as the containment flood prints them."""
+
+    def test_totals_and_firsts(self):
+        run = vbhlog.parse("VBH-METRIC logtotal.msr_denied 311 events\n"
+                           "VBH-INFO log-first seq=16 kind=msr_denied addr=0xc0010114 info=0x118\n"
+                           "VBH-INFO something else\n")
+        self.assertEqual(vbhlog.log_totals(run), {"msr_denied": 311})
+        self.assertEqual(vbhlog.log_firsts(run),
+                         [{"seq": "16", "kind": "msr_denied", "addr": "0xc0010114", "info": "0x118"}])
+
+
 if __name__ == "__main__":
     unittest.main()

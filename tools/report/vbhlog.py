@@ -213,3 +213,23 @@ def median_bucket(hist):
         if 2 * seen >= total:
             return b
     return None
+
+
+_LOG_FIRST = re.compile(r"log-first\s+(.*)")
+
+
+def log_totals(run):
+    """kind -> events of that kind since the hypervisor's init (VBH_HC_LOG_SUMMARY), from
+    the `logtotal.<kind>` metrics a scenario prints from /sys/kernel/vbh/log."""
+    return {m.group(1): int(val) for m, val in run.matching(r"logtotal\.(\w+)")}
+
+
+def log_firsts(run):
+    """The first entries of each kind, which a flood cannot overwrite: one dict per
+    `VBH-INFO log-first seq=... kind=...` line, in log order."""
+    out = []
+    for text in run.info:
+        m = _LOG_FIRST.match(text)
+        if m:
+            out.append(dict(w.split("=", 1) for w in m.group(1).split() if "=" in w))
+    return out

@@ -80,6 +80,37 @@ bool parse_header(std::string_view line, LogView& v) {
     }
 }
 
+// "total kind=K count=N" and "first <entry>" (VBH_HC_LOG_SUMMARY, after the entries),
+// or "summary unavailable: why". False if the line is none of them; a malformed one
+// is kept out of the view.
+bool parse_summary_line(std::string_view line, LogView& v) {
+    constexpr std::string_view total = "total ", first = "first ", none = "summary ";
+    if (line.substr(0, none.size()) == none)
+        return true;
+    if (line.substr(0, first.size()) == first) {
+        if (auto e = parse_entry(line.substr(first.size())))
+            v.firsts.push_back(*e);
+        return true;
+    }
+    if (line.substr(0, total.size()) != total)
+        return false;
+    LogTotal t;
+    for (auto rest = line.substr(total.size());;) {
+        auto word = next_word(&rest);
+        if (word.empty())
+            break;
+        std::string_view key, value;
+        if (!split_pair(word, &key, &value))
+            return true;
+        if (key == "kind")
+            t.kind = log_kind(value);
+        else if (auto n = parse_u64(value); key == "count" && n)
+            t.count = *n;
+    }
+    v.totals.push_back(t);
+    return true;
+}
+
 } // namespace
 
 std::uint32_t log_kind(std::string_view name) {
@@ -109,6 +140,8 @@ std::optional<LogView> parse_log(std::string_view text, std::string* bad) {
     while (!text.empty()) {
         auto line = next_line(&text);
         if (line.empty())
+            continue;
+        if (parse_summary_line(line, v))
             continue;
         auto e = parse_entry(line);
         if (!e || (!v.entries.empty() && e->seq <= v.entries.back().seq)) {

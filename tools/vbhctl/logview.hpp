@@ -1,6 +1,7 @@
 // The hypervisor's event log as vbhctl reads it: /sys/kernel/vbh/log (docs/loader.md,
-// the newest <= 40 entries of the VBH_HC_LOG_READ ring, vbh/log.h) parsed back into
-// struct vbh_log_entry, or a whole struct vbh_log_page from VBH_IOCTL_LOG_READ; and a
+// the newest <= 24 entries of the VBH_HC_LOG_READ ring, then the per-kind totals and
+// first entries of VBH_HC_LOG_SUMMARY, vbh/log.h) parsed back into struct
+// vbh_log_entry, or a whole struct vbh_log_page from VBH_IOCTL_LOG_READ; and a
 // follower that polls by sequence number.
 #pragma once
 
@@ -14,10 +15,17 @@
 
 namespace vbhctl {
 
+struct LogTotal {
+    std::uint32_t kind = 0;
+    std::uint64_t count = 0; // events of this kind since the hypervisor's init
+};
+
 struct LogView {
     std::uint64_t next_seq = 0;
     std::uint64_t lost = 0;
     std::vector<vbh_log_entry> entries; // oldest first
+    std::vector<LogTotal> totals;       // "total kind=K count=N" lines
+    std::vector<vbh_log_entry> firsts;  // "first seq=..." lines: never overwritten
     std::string unavailable;            // non-empty: "unavailable: why"
 };
 

@@ -47,6 +47,25 @@ TEST(VbhctlLog, ParsesTheLoaderFormat) {
               "seq=11 cpu=1 kind=msr_denied addr=0xc0000080 rip=0x10 info=0x0");
 }
 
+// A flood moves the ring on; the totals and first entries of each kind stay.
+TEST(VbhctlLog, ParsesTotalsAndFirstEntries) {
+    auto v = view("next_seq=300 lost=0 count=1\n"
+                  "seq=299 cpu=0 kind=msr_denied addr=0xc0010010 rip=0x10 info=0\n"
+                  "total kind=launch count=2\n"
+                  "first seq=0 cpu=0 kind=launch addr=0 rip=0x20 info=0\n"
+                  "first seq=1 cpu=1 kind=launch addr=0 rip=0x20 info=0x1\n"
+                  "total kind=msr_denied count=297\n"
+                  "first seq=2 cpu=0 kind=msr_denied addr=0xc0010010 rip=0x10 info=0x5\n");
+    ASSERT_EQ(v.entries.size(), 1u);
+    ASSERT_EQ(v.totals.size(), 2u);
+    EXPECT_EQ(v.totals[1].kind, static_cast<std::uint32_t>(VBH_LOG_MSR_DENIED));
+    EXPECT_EQ(v.totals[1].count, 297u);
+    ASSERT_EQ(v.firsts.size(), 3u);
+    EXPECT_EQ(v.firsts[2].seq, 2u);
+    EXPECT_EQ(v.firsts[2].info, 5u);
+    EXPECT_TRUE(view("next_seq=0 lost=0 count=0\nsummary unavailable: x\n").totals.empty());
+}
+
 TEST(VbhctlLog, RejectsJunk) {
     std::string bad;
     EXPECT_FALSE(parse_log("count=2\n", &bad));

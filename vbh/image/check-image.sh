@@ -5,6 +5,9 @@
 #   - no constructors, TLS or interpreter: init() runs no global constructors
 #   - vbh.bin starts with the header, its file_size is the file's size, the entry
 #     offsets are inside the text
+#   - no indirect CALL or JMP: nothing in the hypervisor consumes a branch-target
+#     prediction the host could have trained, which is why #VMEXIT needs no IBPB
+#     (docs/exit-cost.md, "Speculation")
 set -euo pipefail
 elf=$1 bin=$2
 fail() { echo "check-image: $*" >&2; exit 1; }
@@ -19,6 +22,9 @@ secs=$(readelf -SW "$elf" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\).*/\1/p')
 for s in .init_array .fini_array .ctors .dtors .tdata .tbss .interp .plt; do
   if grep -qx -- "$s" <<<"$secs"; then fail "forbidden section $s"; fi
 done
+
+ind=$(objdump -d --no-show-raw-insn "$elf" | grep -E '^ +[0-9a-f]+:\s+(call|jmp)\s+\*' || true)
+[ -z "$ind" ] || fail "indirect branches (IBPB policy relies on none): $ind"
 
 read -r magic abi fsize msize init launch < <(od -An -t u4 -N 8 "$bin" | tr -s ' ' | sed 's/^ //'; true) || true
 words=$(od -An -t u8 -j 8 -N 32 "$bin" | tr -s ' \n' ' ' | sed 's/^ //')

@@ -66,7 +66,8 @@
 	X(LAUNCH_SEAL, 0xf0)      /* loader: every CPU is launched; from now on \
 	                             VBH_HC_DEVIRT is refused */ \
 	X(DEVIRT, 0xf1)           /* loader, before seal only: leave guest mode on \
-	                             this CPU (launch rollback) */
+	                             this CPU (launch rollback) */ \
+	X(LOG_SUMMARY, 0x43)      /* per-kind log counters and first entries (log.h) */
 
 #define VBH_CALL_ENUM_(name, nr) VBH_HC_##name = nr,
 enum vbh_call { VBH_CALLS(VBH_CALL_ENUM_) };

@@ -129,10 +129,17 @@ struct vbh_boot_record {
 	uint8_t acpi_reset_value;
 	uint8_t acpi_slp_typ[3][2]; /* [VBH_SLP_S3..S5][a, b] */
 	uint64_t acpi_reset_port;
+	/* The only frames the hypervisor writes hypercall output into (STATS_READ,
+	 * CYCLES_READ, LOG_READ, LOG_SUMMARY): out_count frames from out_pfn, host RAM
+	 * the loader allocated and keeps. Any other target: VBH_E_DENIED. */
+	uint64_t out_pfn;
+	uint64_t out_count;      /* 1 .. VBH_MAX_OUT_FRAMES */
 	/* Out: written by init() before it returns VBH_OK, read by the loader before any
 	 * launch (sysfs hyp_layout, docs/loader.md). */
 	struct vbh_hyp_layout layout;
 };
+
+#define VBH_MAX_OUT_FRAMES 16u
 
 #define VBH_ACPI_SPACE_NONE 0xffu /* no RESET_REG */
 #define VBH_ACPI_SPACE_MEM 0u     /* ACPI generic address space ids */

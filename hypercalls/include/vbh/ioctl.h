@@ -11,12 +11,12 @@
  * CAP_SYS_ADMIN, -EFAULT for a bad pointer.
  *
  * VBH_IOCTL_LOG_READ copies the hypervisor's event log from sequence number `from`
- * on: VBH_HC_LOG_READ into a page the loader allocates, then that whole struct
+ * on: VBH_HC_LOG_READ into the loader's output frame, then that whole struct
  * vbh_log_page (vbh/log.h: up to VBH_LOG_PAGE_ENTRIES entries, oldest first) to the
  * user buffer at `page`. A follower that asks again from the last seq + 1 misses only
  * what the ring overwrote, which the page reports as `lost`. Returns 0 with `status`
- * set (the page is written only when it is VBH_OK); -ENODEV, -EPERM, -EFAULT as above,
- * -ENOMEM.
+ * set (the page is written only when it is VBH_OK); -ENODEV (also: no output frame,
+ * launch=0), -EPERM, -EFAULT as above.
  */
 #ifndef VBH_IOCTL_H
 #define VBH_IOCTL_H

@@ -43,7 +43,8 @@
 	                                  flush kick for a long time: addr = that CPU, \
 	                                  info = NPT generation (docs/launch.md) */ \
 	X(INIT, 12, init)              /* INIT reached a CPU in guest mode: it leaves \
-	                                  the hypervisor (info = exit code) */
+	                                  the hypervisor (info = exit code) */ \
+	X(INVD, 13, invd)              /* INVD run as WBINVD (dirty lines kept) */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };
@@ -68,6 +69,27 @@ struct vbh_log_page {
 	uint32_t count;
 	uint32_t reserved;
 	struct vbh_log_entry entries[VBH_LOG_PAGE_ENTRIES];
+};
+
+/*
+ * VBH_HC_LOG_SUMMARY (ring 0): arg0 = pfn of the loader's output frame (as LOG_READ).
+ *   The hypervisor writes one struct vbh_log_summary: for each kind, how many events
+ *   were ever recorded and the first VBH_LOG_FIRST_PER_KIND of them. Those are kept
+ *   apart from the ring and never overwritten, so a flood (of one kind or of all)
+ *   cannot erase the record of the first violation of a kind. Kinds from
+ *   VBH_LOG_KIND_SLOTS on share slot 0. out0 = next_seq, out1 = sizeof(struct
+ *   vbh_log_summary). Errors as VBH_HC_LOG_READ.
+ */
+#define VBH_LOG_KIND_SLOTS 32u
+#define VBH_LOG_FIRST_PER_KIND 2u
+
+struct vbh_log_summary {
+	uint64_t next_seq;  /* every event ever recorded, all kinds */
+	uint32_t slots;     /* VBH_LOG_KIND_SLOTS */
+	uint32_t per_kind;  /* VBH_LOG_FIRST_PER_KIND */
+	uint64_t count[VBH_LOG_KIND_SLOTS]; /* events per kind, since init */
+	/* first[k][i] is valid for i < min(count[k], VBH_LOG_FIRST_PER_KIND) */
+	struct vbh_log_entry first[VBH_LOG_KIND_SLOTS][VBH_LOG_FIRST_PER_KIND];
 };
 
 #endif /* VBH_LOG_H */

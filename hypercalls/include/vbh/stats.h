@@ -33,7 +33,8 @@
 	X(SHUTDOWN, 6, shutdown)   /* triple fault in the guest */ \
 	X(OTHER, 7, other)         /* anything else (unexpected) */ \
 	X(IO, 8, io)               /* IN/OUT to a trapped reset or sleep port */ \
-	X(INIT, 9, init)           /* INIT signal (the CPU then leaves guest mode) */
+	X(INIT, 9, init)           /* INIT signal (the CPU then leaves guest mode) */ \
+	X(INVD, 10, invd)           /* INVD or WBINVD, run as WBINVD */
 
 #define VBH_EXIT_ENUM_(name, value, text) VBH_EXIT_##name = value,
 enum vbh_exit_kind {

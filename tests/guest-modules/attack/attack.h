@@ -29,6 +29,7 @@ struct atk_cmd {
 extern const struct atk_cmd frame_cmds[], map_cmds[], hc_cmds[], race_cmds[], svm_cmds[];
 extern const struct atk_cmd dma_cmds[]; /* dma.c */
 extern const struct atk_cmd port_cmds[]; /* ports.c */
+extern const struct atk_cmd msr_cmds[]; /* msr.c */
 
 /* toctou.c */
 int cmd_toctou(int argc, const u64 *a);
@@ -48,6 +49,7 @@ u64 pattern_word(u64 seed, unsigned int i);
 struct hc_ret hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
 int hcall_init(void);
 u64 exits_now(unsigned int kind); /* ~0 when no hypervisor answers */
+void *reply(void); /* the page LOG_READ/STATS_READ/LOG_SUMMARY write into */
 void out_exits(unsigned int kind, u64 before); /* "exits=N " or "exits=none " */
 
 /* svm.c: set EFER.SVME (needed for the SVM instructions on a bare kernel). */

@@ -33,12 +33,27 @@ static int cmd_hc(int argc, const u64 *a)
 	return 0;
 }
 
-/* A host-owned frame the hypervisor writes the log or statistics into. */
+/* A host-owned frame the hypervisor writes the log or statistics into: this
+ * module's own page until reply_pfn names the loader's output frame, the only one
+ * vbh writes into (boot record out_pfn; any other is VBH_E_DENIED). */
 static void *reply_page;
 
-static void *reply(void)
+void *reply(void)
 {
 	return reply_page;
+}
+
+/* reply_pfn PFN: use that RAM frame (the loader's output frame) for replies, as
+ * any ring-0 code could. */
+static int cmd_reply_pfn(int argc, const u64 *a)
+{
+	if (!pfn_valid(a[0])) {
+		out("result=error reason=pfn_invalid\n");
+		return 0;
+	}
+	reply_page = page_address(pfn_to_page(a[0]));
+	out("result=ok pfn=0x%llx\n", a[0]);
+	return 0;
 }
 
 /* At load: the page must exist before any use with interrupts off. */
@@ -137,6 +152,7 @@ static int cmd_stats(int argc, const u64 *a)
 const struct atk_cmd hc_cmds[] = {
 	{ "hc", 5, cmd_hc, "NR A0 A1 A2 A3" },
 	{ "log", 1, cmd_log, "SEQ" },
+	{ "reply_pfn", 1, cmd_reply_pfn, "PFN" },
 	{ "stats", 1, cmd_stats, "CPU" },
 	{ }
 };

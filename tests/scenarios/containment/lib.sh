@@ -156,3 +156,12 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios
 }
+
+# use_out_frame: the module's replies (log, stats, log_summary) go to the loader's
+# output frame, the only host frame vbh writes hypercall output into (boot record
+# out_pfn; docs/launch.md, "Output frames"). Sets OUT_PFN from the loader's dmesg line.
+OUT_PFN=
+use_out_frame() {
+  OUT_PFN=$(dmesg | sed -n 's/.*vbh: output frame pfn \(0x[0-9a-f]*\).*/\1/p' | tail -n1)
+  [ -n "$OUT_PFN" ] && atk reply_pfn "$OUT_PFN" > /dev/null
+}

@@ -1,9 +1,11 @@
 #include <vbh/domains.hpp>
+#include <vbh/nospec.hpp>
 
 namespace vbh {
 
 Result<DomainId> DomainTable::lookup(std::uint64_t raw) const {
-    if (raw == VBH_HOST_DOMAIN || raw >= capacity || !slots_[raw].live)
+    // raw is the host's: masked after the bounds check (nospec.hpp).
+    if (raw == VBH_HOST_DOMAIN || raw >= capacity || !slots_[index_nospec(raw, capacity)].live)
         return unexpected(Status::no_domain);
     return DomainId{std::uint16_t(raw)};
 }

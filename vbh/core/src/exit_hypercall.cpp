@@ -42,4 +42,11 @@ HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame) {
     return {Status::ok, c.count, c.first + c.count};
 }
 
+HypercallOut read_log_summary(EventLog& log, Result<void*> frame) {
+    if (!frame)
+        return {frame.error()};
+    const std::uint64_t next = log.summary(*static_cast<vbh_log_summary*>(*frame));
+    return {Status::ok, next, sizeof(vbh_log_summary)};
+}
+
 } // namespace vbh

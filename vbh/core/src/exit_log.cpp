@@ -1,13 +1,26 @@
-// EventLog: a fixed ring; the sequence number of an entry is its position mod size.
+// EventLog: a fixed ring (the sequence number of an entry is its position mod size),
+// and per kind a counter and the first entries, which nothing overwrites.
 #include <vbh/exit_log.hpp>
+#include <vbh/nospec.hpp>
+
+#include <cstring>
 
 namespace vbh {
+
+static_assert((VBH_LOG_RING_ENTRIES & (VBH_LOG_RING_ENTRIES - 1)) == 0,
+              "seq % size is a mask: no index beyond the ring, even speculatively");
+static_assert(sizeof(vbh_log_summary) <= 4096);
 
 void EventLog::record(std::uint32_t kind, std::uint32_t cpu, std::uint64_t addr,
                       std::uint64_t rip, std::uint64_t info) {
     LockGuard g{lock_};
     const std::uint64_t seq = next_;
-    ring_[seq % VBH_LOG_RING_ENTRIES] = vbh_log_entry{seq, addr, rip, info, kind, cpu};
+    const vbh_log_entry e{seq, addr, rip, info, kind, cpu};
+    ring_[seq % VBH_LOG_RING_ENTRIES] = e;
+    const std::uint64_t slot = kind < VBH_LOG_KIND_SLOTS ? index_nospec(kind, VBH_LOG_KIND_SLOTS) : 0;
+    const std::uint64_t n = counts_[slot]++;
+    if (n < VBH_LOG_FIRST_PER_KIND)
+        first_[slot][index_nospec(n, VBH_LOG_FIRST_PER_KIND)] = e;
     __atomic_store_n(&next_, seq + 1, __ATOMIC_RELEASE);
 }
 
@@ -24,6 +37,16 @@ EventLog::Copied EventLog::read(std::uint64_t from, vbh_log_page& out) {
     out.count = n;
     out.reserved = 0;
     return {n, first};
+}
+
+std::uint64_t EventLog::summary(vbh_log_summary& out) {
+    LockGuard g{lock_};
+    out.next_seq = next_;
+    out.slots = VBH_LOG_KIND_SLOTS;
+    out.per_kind = VBH_LOG_FIRST_PER_KIND;
+    std::memcpy(out.count, counts_, sizeof counts_);
+    std::memcpy(out.first, first_, sizeof first_);
+    return next_;
 }
 
 } // namespace vbh

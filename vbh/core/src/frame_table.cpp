@@ -38,22 +38,26 @@ Result<void> FrameTable::claim_hypervisor(FrameRange r) {
 Status FrameTable::check_ram(FrameRange r) const {
     if (r.end() > frames_)
         return Status::range;
+    // The range is the host's: every index is masked (nospec.hpp), here and in
+    // check() and apply(), which run while this bounds check may still be predicted.
     for (std::uint64_t i = r.first.value; i < r.end(); ++i)
-        if (meta_[i].owner() == Owner::none)
+        if (meta_[index_nospec(i, frames_)].owner() == Owner::none)
             return Status::range;
     return Status::ok;
 }
 
 Status FrameTable::check(Transition t, FrameRange r, DomainId dom) const {
     for (std::uint64_t i = r.first.value; i < r.end(); ++i)
-        if (!accepts(t, meta_[i], dom))
+        if (!accepts(t, meta_[index_nospec(i, frames_)], dom))
             return Status::state;
     return Status::ok;
 }
 
 void FrameTable::apply(Transition t, FrameRange r, DomainId dom) {
-    for (std::uint64_t i = r.first.value; i < r.end(); ++i)
-        meta_[i] = after(t, meta_[i], dom);
+    for (std::uint64_t i = r.first.value; i < r.end(); ++i) {
+        const std::uint64_t j = index_nospec(i, frames_);
+        meta_[j] = after(t, meta_[j], dom);
+    }
 }
 
 FrameRange FrameTable::next_run(Pfn from, FrameMeta m, std::uint64_t end) const {

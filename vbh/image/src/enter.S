@@ -2,6 +2,8 @@
  * only: descriptor tables, CR3, stack); the way back after a failed launch unwinds the
  * launch entry's frame (header.S, vbh_launch_return). The backend's world switch is its
  * own (svm/src/vmrun.S). */
+#include <vbh/arch/rsb.h>
+
 	.text
 
 /* void vbh_enter_hyp(PerCpu *pc, DescPtr *gdtr, DescPtr *idtr, uint64_t cr3,
@@ -34,6 +36,8 @@ vbh_enter_hyp:
 	mov %rax, %cr4
 	mov %r8, %rsp
 	xor %ebp, %ebp
+	/* The kernel's return addresses out of the RSB before any hypervisor RET. */
+	FILL_RSB %ecx
 	call vbh_vcpu_start
 	ud2
 	.size vbh_enter_hyp, . - vbh_enter_hyp

@@ -6,6 +6,7 @@
 #include <vbh/exit.hpp>
 #include <vbh/arch/cpu.hpp>
 #include <vbh/image/hyp.hpp>
+#include <vbh/nospec.hpp>
 
 namespace vbh::image {
 
@@ -20,7 +21,10 @@ struct HypEnv {
     explicit HypEnv(PerCpu* pc) : pc_{pc} {}
 
     // A frame the host may receive output in: RAM the host owns (never hypervisor,
-    // donated or lent memory: docs/threats.md #2), mapped in the host NPT right now.
+    // donated or lent memory: docs/threats.md #2), mapped in the host NPT right now,
+    // and one of the loader's output frames named in the boot record (held in
+    // hypervisor memory since init): otherwise VBH_E_DENIED, so that no caller, root
+    // through /dev/vbh included, can have the hypervisor write any other host frame.
     // Reached through the direct map. host_writing is set first and cleared by
     // host_frame_done(): a concurrent donate unmaps the frame, then its cross-CPU
     // flush waits for host_writing == 0, so either we see the frame unmapped or the
@@ -35,6 +39,8 @@ struct HypEnv {
             return unexpected(Status::range);
         if (m.owner() != Owner::host)
             return unexpected(Status::state);
+        if (pfn - g.br.out_pfn >= g.br.out_count)
+            return unexpected(Status::denied);
         return reinterpret_cast<void*>(Pfn{pfn}.phys());
     }
     void host_frame_done() { __atomic_store_n(&pc_->host_writing, 0, __ATOMIC_SEQ_CST); }
@@ -56,13 +62,15 @@ struct HypEnv {
         iommu_drain();
         return g.log;
     }
+    void flush_caches() { Backend::flush_caches(); }
+    // cpu comes from the host in STATS_READ/CYCLES_READ: masked (nospec.hpp).
     vbh_cpu_stats* stats(std::uint32_t cpu) {
-        return cpu < g.br.nr_cpus ? &g.cpus[cpu]->stats : nullptr;
+        return cpu < g.br.nr_cpus ? &g.cpus[index_nospec(cpu, g.br.nr_cpus)]->stats : nullptr;
     }
     // v is this CPU's own vCPU (pc_->vcpu): its counters are at hand, no lookup.
     vbh_cpu_stats& own_stats(const VcpuState&) { return pc_->stats; }
     vbh_cpu_cycles* cycles(std::uint32_t cpu) {
-        return cpu < g.br.nr_cpus ? g.cpus[cpu]->cycles : nullptr;
+        return cpu < g.br.nr_cpus ? g.cpus[index_nospec(cpu, g.br.nr_cpus)]->cycles : nullptr;
     }
     std::uint32_t nr_cpus() { return g.br.nr_cpus; }
     // Sealing takes the IOMMU units (iommu_own): the seal fails, and the loader rolls

@@ -37,6 +37,9 @@ static Status check_boot_record(const vbh_boot_record& br) {
         return Status::range;
     if (br.phys_addr_bits < 32 || br.phys_addr_bits > 52)
         return Status::range;
+    if (br.out_count == 0 || br.out_count > VBH_MAX_OUT_FRAMES ||
+        br.out_pfn + br.out_count < br.out_pfn)
+        return Status::range;
     std::uint64_t total = 0;
     for (std::uint32_t i = 0; i < br.nr_hyp_ranges; ++i) {
         if ((br.hyp_ranges[i].base | br.hyp_ranges[i].size) & (page - 1))

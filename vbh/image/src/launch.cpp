@@ -4,6 +4,7 @@
 #include <vbh/arch/apic.hpp>
 #include <vbh/arch/serial.hpp>
 #include <vbh/image/hyp.hpp>
+#include <vbh/nospec.hpp>
 
 #include <cstring>
 
@@ -51,7 +52,11 @@ Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t lin
         return Status::state;
     if (cpu >= g.br.nr_cpus || entry == nullptr)
         return Status::invalid;
-    PerCpu* pc = g.cpus[cpu];
+    // The APIC the hypervisor kicks through was captured at init: a CPU whose
+    // IA32_APIC_BASE differs (moved, other mode, disabled) is not launched.
+    if (!(arch::LocalApic::capture() == g.apic))
+        return Status::state;
+    PerCpu* pc = g.cpus[index_nospec(cpu, g.br.nr_cpus)]; // the loader's number
     // No "already launched" refusal: this code runs from hypervisor memory, which the
     // host NPT does not map, so a CPU executing it is in host mode. A CPU whose guest
     // was reset by INIT (offline/online) is launched afresh; its stale in_guest flag
@@ -78,7 +83,7 @@ extern "C" [[noreturn]] void vbh_vcpu_start(vbh::image::PerCpu* pc) {
     arch::wrmsr(msr_gs_base, reinterpret_cast<std::uint64_t>(pc));
     image::Backend::start(pc->hw);
     // The xAPIC page is reachable only through our direct map (VA = PA, UC).
-    pc->apic_id = arch::LocalApic::id();
+    pc->apic_id = arch::LocalApic::id(image::g.apic);
     pc->stats.apic_id = pc->apic_id;
     image::g.log.record(VBH_LOG_LAUNCH, pc->cpu, 0, pc->entry.rip, pc->apic_id);
     arch::Serial::puts("vbh-hyp: cpu ");

@@ -54,7 +54,8 @@ static Result<void> map_direct() {
     for (std::uint32_t i = 0; i < g.mem.nr_ranges(); ++i)
         if (auto m = g.hpt->unmap(g.mem.range(i).base, g.mem.range(i).size); !m)
             return unexpected(m.error());
-    const std::uint64_t apic = arch::LocalApic::mmio_base();
+    g.apic = arch::LocalApic::capture();
+    const std::uint64_t apic = g.apic.base;
     if (auto m = g.hpt->map(apic, apic, page, Attrs{Perm::rw, MemType::uc}); !m)
         return unexpected(m.error());
     return {};

@@ -71,7 +71,7 @@ void park_others(PerCpu* me) {
             continue;
         ++expected;
         if (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST))
-            arch::LocalApic::send_nmi(c->apic_id);
+            arch::LocalApic::send_nmi(g.apic, c->apic_id);
     }
     const std::uint64_t t0 = arch::rdtsc();
     while (__atomic_load_n(&g.parked, __ATOMIC_ACQUIRE) < expected && arch::rdtsc() - t0 < park_bound)

@@ -34,7 +34,7 @@ struct ImageFlushEnv {
         // another NMI) leaves one count behind, which swallows one later NMI: the
         // merged-NMI limitation of docs/launch.md.
         __atomic_add_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
-        if (!arch::LocalApic::send_nmi(c->apic_id)) {
+        if (!arch::LocalApic::send_nmi(g.apic, c->apic_id)) {
             __atomic_sub_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
             return false;
         }

@@ -23,6 +23,12 @@ Status Svm::check_cpu() {
         return Status::state;
     if (arch::rdmsr(msr_vm_cr) & vm_cr_svmdis)
         return Status::denied; // disabled by firmware
+    // What the MSR emulation may let the host write (svm/msr_policy.hpp).
+    const std::uint32_t ext_max = arch::cpuid(0x80000000).eax;
+    const arch::CpuidRegs e1 = arch::cpuid(0x80000001);
+    const std::uint32_t e21_eax = ext_max >= 0x80000021 ? arch::cpuid(0x80000021).eax : 0;
+    shared.msr_caps.efer_writable = efer_writable_from_cpuid(ext_max, e1.ecx, e1.edx, e21_eax);
+    shared.msr_caps.perf_ext = (e1.ecx & (1u << 23)) != 0;
     return Status::ok;
 }
 
@@ -72,10 +78,14 @@ static void capture_control(Vmcb& v, std::uint64_t stage2_root, [[maybe_unused]]
     //            §15.5.1 and refused; VMMCALL: the hypercall; IOIO_PROT: the reset
     //            and sleep ports of the IOPM (io_policy.hpp); INIT: the CPU leaves
     //            guest mode, and the hypervisor must know it (docs/launch.md, INIT).
-    v.icpt_misc3 = icpt3::nmi | icpt3::init | icpt3::invlpga | icpt3::ioio_prot | icpt3::msr_prot |
-                   icpt3::shutdown;
+    //            MSR_PROT: default-deny writes (svm/msr_policy.hpp). INVD: it would
+    //            discard the hypervisor's dirty cache lines; run as WBINVD instead.
+    //            WBINVD too: QEMU 7.2 TCG checks the WBINVD intercept for INVD (fixed
+    //            in 8.1), and running a WBINVD for the host is harmless and rare.
+    v.icpt_misc3 = icpt3::nmi | icpt3::init | icpt3::invd | icpt3::invlpga | icpt3::ioio_prot |
+                   icpt3::msr_prot | icpt3::shutdown;
     v.icpt_misc4 = icpt4::vmrun | icpt4::vmmcall | icpt4::vmload | icpt4::vmsave |
-                   icpt4::stgi | icpt4::clgi | icpt4::skinit;
+                   icpt4::stgi | icpt4::clgi | icpt4::skinit | icpt4::wbinvd;
     v.iopm_pa = shared.iopm_pa;
     v.msrpm_pa = shared.msrpm_pa;
     // One ASID for the host on every CPU (ASID 0 is the hypervisor's, §15.16).

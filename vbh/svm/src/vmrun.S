@@ -2,6 +2,8 @@
  * Guest GPRs live in VcpuState.gpr (vbh/core/include/vbh/vcpu.hpp), architectural
  * order: rax 0, rcx 1, rdx 2, rbx 3, rsp 4, rbp 5, rsi 6, rdi 7, r8..r15 8..15.
  * rax and rsp are in the VMCB, not here. */
+#include <vbh/arch/rsb.h>
+
 	.text
 
 /* Load the guest GPRs from the array at %rdi, all but rax and rsp; %rdi itself last. */
@@ -75,6 +77,9 @@ vbh_vmrun:
 	mov %rax, %rsi
 	mov 16(%rsp), %rcx
 	store_tsc %rcx, 1
+	/* The guest's return addresses out of the RSB before this function's RET
+	 * (vbh/arch/rsb.h). No IBPB: docs/exit-cost.md, "Speculation". */
+	FILL_RSB %ecx
 	mov %rsi, %rax
 	vmsave %rax
 	pop %rdi

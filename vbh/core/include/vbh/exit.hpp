@@ -5,7 +5,9 @@
 //
 // Policy (docs/threats.md #2, #3, #7, #8):
 //   hypercall  ring 0 only (VBH_E_DENIED otherwise, no state change); STATS_READ,
-//              LOG_READ, CYCLES_READ, LAUNCH_SEAL, DEVIRT here, the rest to the core.
+//              LOG_READ, CYCLES_READ, LOG_SUMMARY, LAUNCH_SEAL, DEVIRT here, the rest
+//              to the core. The four reads write only into the loader's output
+//              frames (ExitEnv::host_frame; docs/launch.md, "Output frames").
 //   msr        the backend's rules (ExitEnv::rdmsr/wrmsr; svm/msr.hpp).
 //   npf        a blocked host access: logged, reflected as #GP(0) so that
 //              copy_from_kernel_nofault() fails cleanly and the host survives.
@@ -16,6 +18,8 @@
 //              resets it, as it would have without the intercept (docs/launch.md).
 //   io         a trapped reset/sleep port (io_policy.hpp): performed, dropped,
 //              refused, or a platform reset after the scrub (ExitAction::reset).
+//   invd       INVD or WBINVD, run as WBINVD: INVD would drop the hypervisor's dirty
+//              lines; logged when the backend knows it was INVD (Exit::qual = 1).
 #pragma once
 
 #include <vbh/exit_io.hpp>
@@ -67,6 +71,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.host_frame_done() } -> std::same_as<void>;      // after every host_frame()
     { e.host_accessible(x) } -> std::same_as<bool>;     // gpa mapped for the host now
     { e.take_kick(cpu) } -> std::same_as<bool>;         // consume a pending kick
+    { e.flush_caches() } -> std::same_as<void>;         // WBINVD (the INVD exit)
     { e.log() } -> std::same_as<EventLog&>;
     { e.stats(cpu) } -> std::same_as<vbh_cpu_stats*>;   // nullptr beyond nr_cpus
     { e.own_stats(v) } -> std::same_as<vbh_cpu_stats&>; // the exiting CPU's: never null
@@ -85,6 +90,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
 HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame);
 HypercallOut read_cycles(const vbh_cpu_cycles* c, std::uint32_t nr_cpus, Result<void*> frame);
 HypercallOut read_log(EventLog& log, std::uint64_t from, Result<void*> frame);
+HypercallOut read_log_summary(EventLog& log, Result<void*> frame);
 
 template <ExitEnv E>
 HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
@@ -104,6 +110,10 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
         return out;
     case VBH_HC_LOG_READ:
         out = read_log(env.log(), a.rsi, env.host_frame(a.rdi));
+        env.host_frame_done();
+        return out;
+    case VBH_HC_LOG_SUMMARY:
+        out = read_log_summary(env.log(), env.host_frame(a.rdi));
         env.host_frame_done();
         return out;
     case VBH_HC_LAUNCH_SEAL:
@@ -247,6 +257,12 @@ template <ExitEnv E>
     case ExitReason::init:
         env.log().record(VBH_LOG_INIT, v.cpu, 0, v.rip, x.code);
         return ExitAction::init;
+    case ExitReason::invd:
+        if (x.qual != 0) // certainly INVD, not a WBINVD (exit_svm.hpp)
+            env.log().record(VBH_LOG_INVD, v.cpu, 0, v.rip, 0);
+        env.flush_caches();
+        v.rip += x.insn_len;
+        return ExitAction::resume;
     case ExitReason::other: return ExitAction::fatal;
     }
     return ExitAction::fatal;

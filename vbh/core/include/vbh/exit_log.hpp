@@ -1,5 +1,7 @@
 // EventLog: the hypervisor's ring of security-relevant events (blocked accesses,
 // launch/rollback), read by the host with VBH_HC_LOG_READ (hypercalls/include/vbh/log.h).
+// Besides the ring, per kind: a counter and the first entries, never overwritten
+// (VBH_HC_LOG_SUMMARY), so that a flood cannot erase the first violation.
 // Fixed storage, one writer lock; readers copy out under the same lock.
 #pragma once
 
@@ -22,11 +24,16 @@ public:
     // host can write concurrently: the result is computed from hypervisor state only.
     Copied read(std::uint64_t from, vbh_log_page& out);
     std::uint64_t next_seq() const { return __atomic_load_n(&next_, __ATOMIC_ACQUIRE); }
+    // Copies the per-kind counters and first entries into out (host memory, written
+    // only); returns next_seq as copied.
+    std::uint64_t summary(vbh_log_summary& out);
 
 private:
     SpinLock lock_;
     std::uint64_t next_ = 0;
     vbh_log_entry ring_[VBH_LOG_RING_ENTRIES] = {};
+    std::uint64_t counts_[VBH_LOG_KIND_SLOTS] = {};
+    vbh_log_entry first_[VBH_LOG_KIND_SLOTS][VBH_LOG_FIRST_PER_KIND] = {};
 };
 
 } // namespace vbh

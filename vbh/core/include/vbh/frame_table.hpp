@@ -6,6 +6,8 @@
 #include <vbh/frame.hpp>
 #include <vbh/frame_state.hpp>
 
+#include <vbh/nospec.hpp>
+
 #include <cstdint>
 
 namespace vbh {
@@ -24,7 +26,10 @@ public:
     Result<void> claim_hypervisor(FrameRange r);
 
     std::uint64_t frames() const { return frames_; }
-    FrameMeta at(Pfn p) const { return p.value < frames_ ? meta_[p.value] : FrameMeta{}; }
+    // p is often the host's: masked after the bounds check (nospec.hpp).
+    FrameMeta at(Pfn p) const {
+        return p.value < frames_ ? meta_[index_nospec(p.value, frames_)] : FrameMeta{};
+    }
 
     // Status::range if any frame of r is not RAM (hole, MMIO, beyond the map).
     Status check_ram(FrameRange r) const;

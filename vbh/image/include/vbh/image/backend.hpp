@@ -44,6 +44,7 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::close_nmi_window() } -> std::same_as<void>;
     { B::rdmsr(v, n) } -> std::same_as<MsrResult>;
     { B::wrmsr(v, n, x) } -> std::same_as<MsrResult>;
+    { B::flush_caches() } -> std::same_as<void>;
     { B::rollback(c, k) } -> std::same_as<void>;
     { B::devirt(c, v, k) };
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ept/ept.hpp>
+#include <vbh/arch/apic.hpp>
 #include <vbh/core.hpp>
 #include <vbh/exit_log.hpp>
 #include <vbh/image/lazy.hpp>
@@ -41,6 +42,7 @@ struct Hyp {
     IoState io{};                 // their emulation (exit_io.hpp)
     std::uint32_t resetting{};    // a platform reset is scrubbing (reset.cpp)
     std::uint32_t parked{};       // CPUs that stopped for it
+    arch::LocalApic::Mode apic{}; // IA32_APIC_BASE at init; every launch must match
     alignas(16) arch::IdtGate idt[32]{};
 };
 

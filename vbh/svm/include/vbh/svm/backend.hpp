@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ept/format_npt.hpp>
+#include <vbh/arch/cpu.hpp>
 #include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
 #include <vbh/io_policy.hpp>
@@ -23,11 +24,18 @@ extern "C" void vbh_vmrun(std::uint64_t* gprs, std::uint64_t vmcb_pa, std::uint6
 
 namespace vbh::svm {
 
-// Set once by Svm::init(), read-only after.
+// Set once by Svm::check_cpu() and Svm::init(), read-only after.
 struct Shared {
     std::uint32_t features; // CPUID 8000_000Ah EDX
     std::uint64_t msrpm_pa;
     std::uint64_t iopm_pa;
+    MsrCaps msr_caps;
+};
+
+// The CPU's MSRs, for the writes the MSR emulation performs for the host (msr.hpp).
+struct CpuMsrs {
+    static std::uint64_t read(std::uint32_t msr) { return arch::rdmsr(msr); }
+    static void write(std::uint32_t msr, std::uint64_t x) { arch::wrmsr(msr, x); }
 };
 extern Shared shared;
 
@@ -135,10 +143,11 @@ struct Svm {
     // EFER, the write the host makes on every CPU (boot, resume), takes its rule
     // inline: the same as emulate_wrmsr()'s EFER case (msr.cpp), without the call.
     static MsrResult wrmsr(VcpuState& s, std::uint32_t msr, std::uint64_t x) {
-        if (msr == msr_efer) [[likely]]
-            return write_efer(s, x | efer_svme, efer_writable); // SVME stays 1
-        return emulate_wrmsr(s, msr, x);
+        return emulate_wrmsr<CpuMsrs>(s, msr, x, shared.msr_caps);
     }
+    // INVD (§15.8 intercept, APM vol. 3 INVD): WBINVD writes the dirty lines back
+    // where INVD would drop them, the hypervisor's among them.
+    static void flush_caches() { asm volatile("wbinvd" ::: "memory"); }
 
     // Leaving guest mode for good on this CPU, from hypervisor memory (mapped at the
     // same address in the kernel's tables, boot.h). rollback(): the first VMRUN

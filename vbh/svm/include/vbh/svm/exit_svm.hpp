@@ -11,7 +11,8 @@ namespace vbh::svm {
 
 // Length of the intercepted instruction: NEXT_RIP when the CPU saves it (CPUID
 // 8000_000Ah EDX[3], APM vol. 2 §15.7.1), else the known encodings (QEMU TCG has no
-// NRIP save: docs/platform.md quirk 1): VMMCALL 0F 01 D9, RDMSR 0F 32, WRMSR 0F 30.
+// NRIP save: docs/platform.md quirk 1): VMMCALL 0F 01 D9, RDMSR 0F 32, WRMSR 0F 30,
+// INVD 0F 08.
 inline std::uint8_t insn_len(const Vmcb& v, std::uint32_t features, std::uint8_t fixed) {
     if ((features & svm_feature_nrips) && v.next_rip > v.rip && v.next_rip - v.rip <= 15)
         return std::uint8_t(v.next_rip - v.rip);
@@ -51,6 +52,9 @@ inline Exit translate(const Vmcb& v, std::uint32_t features) {
     case ExitCode::shutdown: return {ExitReason::shutdown, 0, v.exit_code, 0, 0};
     case ExitCode::ioio: return translate_io(v);
     case ExitCode::init: return {ExitReason::init, 0, v.exit_code, 0, 0};
+    // qual = 1: certainly INVD (logged); a WBINVD exit may be an INVD under QEMU 7.2.
+    case ExitCode::invd: return {ExitReason::invd, insn_len(v, features, 2), v.exit_code, 1, 0};
+    case ExitCode::wbinvd: return {ExitReason::invd, insn_len(v, features, 2), v.exit_code, 0, 0};
     default: return {ExitReason::other, 0, v.exit_code, v.exit_info1, v.exit_info2};
     }
 }

@@ -1,19 +1,35 @@
-// The MSRs the SVM backend intercepts (msrpm.cpp) and how it emulates them.
+// How the SVM backend emulates the MSR accesses its policy intercepts
+// (msr_policy.hpp: which, and why; msrpm.cpp: the permission map).
 //
 //   EFER (C000_0080h) writes: the host keeps SVME = 1 at all times (AMD APM vol. 2
 //     §15.4: clearing SVME in guest mode would leave the host unable to see SVM and,
 //     in hardware, makes the next VMRUN fail); other bits follow the hardware's #GP
-//     rules (exit_msr.hpp).
+//     rules (exit_msr.hpp) over the bits CPUID reports (MsrCaps::efer_writable), so
+//     no value VMRUN would reject ever reaches the VMCB.
 //   VM_CR (C001_0114h): reads report LOCK | SVMDIS (APM vol. 2 §15.30.1) so the host's
 //     kvm_amd refuses to load ("SVM disabled by BIOS") instead of running a nested
 //     hypervisor vbh does not support; writes get #GP as on a locked VM_CR.
 //   VM_HSAVE_PA (C001_0117h): the real register points at the hypervisor's save area
 //     and must never be moved or revealed: reads return 0, writes #GP (with SVM
 //     reported disabled the host has no use for it; docs/threats.md #7).
-//   Anything else that exits gets the vendor-neutral default (exit_msr.hpp).
+//   APIC_BASE (1Bh): a write of the value the register holds is a no-op; any other
+//     #GPs: moving the xAPIC page, switching x2APIC mode or disabling the APIC would
+//     redirect the NMI kicks vbh sends with the base captured at launch.
+//   DEBUGCTL (1D9h): BTF alone is written for the host; LBR and the PB bits would
+//     record or expose the hypervisor's branches (DEBUGCTL is not swapped by VMRUN
+//     without LBR virtualisation, §15.23).
+//   PerfEvtSel (C001_0000h..3, C001_0200h even): written with GuestOnly set and
+//     HostOnly clear (§13.2.1), so a counter never counts the hypervisor; PerfCtr of
+//     the extended set: 48 bits. Both #GP where the CPU would, and the extended set
+//     only exists with CPUID PerfCtrExtCore.
+//   Anything else that exits gets the vendor-neutral default (exit_msr.hpp): #GP.
+//
+// The CPU's own MSRs are reached through Hw (Hw::read, Hw::write), so that the same
+// code runs on target (CpuMsrs) and against a recording fake in tests/exit.
 #pragma once
 
 #include <vbh/exit_msr.hpp>
+#include <vbh/svm/msr_policy.hpp>
 
 #include <cstdint>
 
@@ -22,11 +38,42 @@ namespace vbh::svm {
 inline constexpr std::uint64_t vm_cr_lock = 1u << 3;
 inline constexpr std::uint64_t vm_cr_svmdis = 1u << 4;
 
-// EFER bits an AMD guest may set (APM vol. 2 §3.1.7, table 3-6).
-inline constexpr std::uint64_t efer_writable =
-    efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme | efer_lmsle | efer_ffxsr | efer_tce;
+// The RDMSRs that exit: the two emulated SVM registers; anything else exits only
+// because it is outside the map's ranges and gets the default.
+inline MsrResult emulate_rdmsr(const VcpuState& v, std::uint32_t msr) {
+    switch (msr) {
+    case msr_vm_cr: return {false, vm_cr_lock | vm_cr_svmdis};
+    case msr_vm_hsave_pa: return {false, 0};
+    default: return default_rdmsr(v, msr);
+    }
+}
 
-MsrResult emulate_rdmsr(const VcpuState& v, std::uint32_t msr);
-MsrResult emulate_wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t value);
+// PerfEvtSel and PerfCtr writes (see above): gp, or the value to write in `out`.
+MsrResult perf_write_value(std::uint32_t msr, std::uint64_t value, const MsrCaps& caps,
+                           std::uint64_t& out);
+
+// A WRMSR that exits: one of the `emulate` rows of msr_policy.hpp, or refused. No table
+// lookup on the way (the switch is the emulate rows; perf_write_value checks its
+// ranges), so EFER writes cost what they did before the policy table.
+template <class Hw>
+MsrResult emulate_wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t value,
+                        const MsrCaps& caps) {
+    switch (msr) {
+    case msr_efer: return write_efer(v, value | efer_svme, caps.efer_writable);
+    case msr_apic_base: return {value != Hw::read(msr_apic_base), 0};
+    case msr_debugctl:
+        if ((value & ~debugctl_btf) != 0)
+            return {true, 0};
+        Hw::write(msr_debugctl, value);
+        return {false, 0};
+    default: {
+        std::uint64_t out = 0;
+        const MsrResult r = perf_write_value(msr, value, caps, out);
+        if (!r.gp)
+            Hw::write(msr, out);
+        return r;
+    }
+    }
+}
 
 } // namespace vbh::svm

@@ -16,6 +16,7 @@ inline constexpr std::uint32_t intr = 1u << 0;
 inline constexpr std::uint32_t nmi = 1u << 1;
 inline constexpr std::uint32_t init = 1u << 3;
 inline constexpr std::uint32_t cpuid = 1u << 18;
+inline constexpr std::uint32_t invd = 1u << 22;
 inline constexpr std::uint32_t hlt = 1u << 24;
 inline constexpr std::uint32_t invlpga = 1u << 26;
 inline constexpr std::uint32_t ioio_prot = 1u << 27;
@@ -32,6 +33,7 @@ inline constexpr std::uint32_t vmsave = 1u << 3;
 inline constexpr std::uint32_t stgi = 1u << 4;
 inline constexpr std::uint32_t clgi = 1u << 5;
 inline constexpr std::uint32_t skinit = 1u << 6;
+inline constexpr std::uint32_t wbinvd = 1u << 9;
 } // namespace icpt4
 
 // EXITCODE values (appendix C).
@@ -40,6 +42,7 @@ enum class ExitCode : std::uint64_t {
     nmi = 0x61,
     init = 0x63,
     cpuid = 0x72,
+    invd = 0x76,
     hlt = 0x78,
     invlpga = 0x7a,
     ioio = 0x7b,
@@ -52,6 +55,7 @@ enum class ExitCode : std::uint64_t {
     stgi = 0x84,
     clgi = 0x85,
     skinit = 0x86,
+    wbinvd = 0x89,
     npf = 0x400,
     invalid = ~0ull, // VMEXIT_INVALID (-1): VMRUN consistency checks failed (§15.5.1)
 };
