@@ -3,9 +3,9 @@
 # debugging tools: boot the "debug" scenario with boot.sh --gdb, release the machine,
 # wait until vbh.ko is loaded and its sections are printed, then attach gdb in batch
 # mode: load the symbols (vbh-symbols), break in the hypervisor's hypercall handler,
-# let a guest VBH_HC_VERSION hit it, show the call, step into the core's dispatch; at
+# let a guest VBH_HC_STATS_READ (vbhctl stats) hit it, show the call, step into the core's dispatch; at
 # the next hit, finish the handler (the call's result), detach. Passes when
-# gdb stopped in the hypervisor at the breakpoint for a VERSION call that returned OK,
+# gdb stopped in the hypervisor at the breakpoint for a STATS_READ call that returned OK,
 # and the guest scenario then passed too.
 #   tools/gdb/session.sh [--no-build] [--port N]     transcript: out/gdb/session.txt
 set -uo pipefail
@@ -65,9 +65,9 @@ tail -n 12 "$console"
 
 ok=1
 grep -q "Breakpoint 1, vbh::local_hypercall<vbh::image::HypEnv>" "$out/session.txt" || { echo "session: breakpoint not hit"; ok=0; }
-grep -Eq "rax = 0x0,|rax = 0x0$" "$out/session.txt" || { echo "session: the call was not VBH_HC_VERSION (0)"; ok=0; }
-tr -d ' \n' < "$out/session.txt" | grep -q 'Valuereturnedis$[0-9]*={status=vbh::Status::ok,out0=1,' ||
-  { echo "session: finish did not return {ok, VBH_ABI_VERSION 0.1}"; ok=0; }
+grep -Eq "rax = 0x40,|rax = 0x40$" "$out/session.txt" || { echo "session: the call was not VBH_HC_STATS_READ (0x40)"; ok=0; }
+tr -d ' \n' < "$out/session.txt" | grep -q 'Valuereturnedis$[0-9]*={status=vbh::Status::ok,' ||
+  { echo "session: finish did not return status ok"; ok=0; }
 [ $rc = 0 ] || { echo "session: the guest scenario failed"; ok=0; }
 [ $ok = 1 ] && echo "gdb session: PASS (transcript $out/session.txt)"
 [ $ok = 1 ]
