@@ -194,6 +194,19 @@ TEST(Check, EveryErrorHasANameAndAClass) {
     EXPECT_TRUE(is_policy(E::icpt_nmi));
 }
 
+TEST(Check, Cr4AllowedFollowsCpuid) {
+    EXPECT_EQ(cr4_allowed_from_cpuid(0, 0, 0), 0x7ffu);
+    const std::uint64_t all = cr4_allowed_from_cpuid(1u << 17 | 1u << 26, 1u << 0 | 1u << 7 | 1u << 20,
+                                                     1u << 2 | 1u << 3 | 1u << 7 | 1u << 16);
+    EXPECT_EQ(all, 0x7ffu | 0x1800 | 0xf70000);
+    EXPECT_EQ(cr4_allowed_from_cpuid(0, 1u << 7, 0), 0x7ffu | 1u << 20); // SMEP only
+    auto v = valid_vmcb12();
+    NestedCaps c = caps();
+    c.cr4_allowed = cr4_allowed_from_cpuid(0, 0, 0);
+    v->cr4 |= 1u << 20;
+    EXPECT_EQ(check_vmcb12(*v, c), E::cr4_mbz);
+}
+
 TEST(Check, FirstFailureWins) {
     auto v = valid_vmcb12();
     v->asid_tlb = 0;

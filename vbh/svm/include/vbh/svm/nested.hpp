@@ -39,11 +39,36 @@ namespace vbh::svm {
 // What the CPU and vbh support, fixed at init (CPUID and Svm::check_cpu()).
 struct NestedCaps {
     std::uint8_t phys_bits;     // CPUID 8000_0008h EAX[7:0]: MAXPHYADDR
-    std::uint64_t cr4_allowed;  // CR4 bits the CPU implements; the rest are MBZ
+    std::uint64_t cr4_allowed;  // CR4 bits the CPU implements (cr4_allowed_from_cpuid)
     std::uint64_t efer_allowed; // EFER bits the CPU implements (MsrCaps::efer_writable)
     std::uint32_t svm_features; // CPUID 8000_000Ah EDX
     bool nested_paging;         // NP_ENABLE in VMCB12 accepted (a shadow NPT exists)
 };
+
+// CR4 bits a CPU implements (APM vol. 2 §3.1.3) from CPUID 1 ECX and 7.0 EBX/ECX:
+// VME..OSXMMEXCPT exist on every 64-bit AMD CPU; the rest as CPUID reports them.
+constexpr std::uint64_t cr4_allowed_from_cpuid(std::uint32_t l1_ecx, std::uint32_t l7_ebx,
+                                               std::uint32_t l7_ecx) {
+    std::uint64_t a = 0x7ff; // VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT
+    const struct {
+        std::uint32_t word;
+        unsigned cpuid_bit, cr4_bit;
+    } opt[] = {
+        {l7_ecx, 2, 11},  // UMIP
+        {l7_ecx, 16, 12}, // LA57
+        {l7_ebx, 0, 16},  // FSGSBASE
+        {l1_ecx, 17, 17}, // PCIDE
+        {l1_ecx, 26, 18}, // OSXSAVE
+        {l7_ebx, 7, 20},  // SMEP
+        {l7_ebx, 20, 21}, // SMAP
+        {l7_ecx, 3, 22},  // PKE
+        {l7_ecx, 7, 23},  // CET (shadow stacks)
+    };
+    for (const auto& o : opt)
+        if ((o.word >> o.cpuid_bit) & 1)
+            a |= 1ull << o.cr4_bit;
+    return a;
+}
 
 // Why a VMCB12 was refused, in check order: the hardware's VMRUN consistency checks
 // (§15.5.1, §15.20; and KVM's nested_vmcb_check_save/controls), then vbh's policy.
