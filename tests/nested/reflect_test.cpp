@@ -160,6 +160,43 @@ TEST(Reflect, WritesWhatVmexitWritesAndNothingOfVbhs) {
     EXPECT_EQ(Asid::get(t.l1->asid_tlb), 1u);
 }
 
+TEST(Reflect, WritesOnlyInsideTheVmexitSpans) {
+    for (bool np : {false, true}) {
+        Trip t;
+        auto* v = reinterpret_cast<std::uint8_t*>(t.v12.get());
+        auto* l2 = reinterpret_cast<std::uint8_t*>(t.l2.get());
+        std::memset(v, 0x55, sizeof(Vmcb));
+        std::memset(l2, 0xaa, sizeof(Vmcb));
+        t.v12->np_ctl = np;
+        t.v12->vintr |= IntCtl::VGifEnable::mask;
+        const auto before = zero_vmcb();
+        std::memcpy(before.get(), t.v12.get(), sizeof(Vmcb));
+        const auto* b = reinterpret_cast<const std::uint8_t*>(before.get());
+        reflect_exit(*t.l2, *t.v12, *t.l1);
+        std::size_t changed = 0;
+        for (std::size_t i = 0; i < sizeof(Vmcb); ++i) {
+            bool inside = false;
+            for (const VmcbSpan& s : vmexit_spans)
+                inside |= i >= s.first && i < s.end;
+            if (v[i] != b[i]) {
+                EXPECT_TRUE(inside) << "byte " << i;
+                ++changed;
+            }
+        }
+        EXPECT_GT(changed, 200u);
+    }
+    auto v = valid_vmcb12();
+    const auto host = valid_vmcb12();
+    vmexit_invalid(*v);
+    for (std::size_t i = 0; i < sizeof(Vmcb); ++i) {
+        if (i < vmexit_invalid_span.first || i >= vmexit_invalid_span.end) {
+            ASSERT_EQ(reinterpret_cast<std::uint8_t*>(v.get())[i],
+                      reinterpret_cast<const std::uint8_t*>(host.get())[i])
+                << i;
+        }
+    }
+}
+
 TEST(Reflect, VgifWrittenBackOnlyWhenEnabled) {
     Trip t;
     t.l2->vintr |= IntCtl::VGif::mask;

@@ -8,22 +8,27 @@
 //   1. v12 = a copy of the host's page in hypervisor memory (the host-owned check and
 //      the copy are the caller's; every step below reads the copy, never the page).
 //   2. if (e = check_vmcb12(v12, caps); e != Vmcb12Error::ok): vmexit_invalid(v12),
-//      log e (to_string / is_policy), write v12's control area back, resume the host
-//      after its VMRUN. Nothing else changes.
+//      log e (to_string / is_policy), write vmexit_invalid_span back to the host's
+//      page, resume the host after its VMRUN. Nothing else changes.
 //   3. For the maps the host enabled (icpt3::msr_prot / ioio_prot in v12): check that
 //      msrpm_range(v12) / iopm_range(v12) is host-owned RAM (else refuse as in 2),
 //      copy them into vbh's per-CPU copies, merge_permission_map(copy, vbh's map,
 //      merged, bytes); a map the host did not enable is merged from nullptr.
 //   4. a = asids.assign(v12 ASID); build_l2(v12, l1, caps, {npt root, merged MSRPM pa,
 //      merged IOPM pa, a.asid, a.flush}, l2). active = the L2 block. The host's RIP is
-//      advanced past its VMRUN now (the host always resumes after it, §15.5).
+//      advanced past its VMRUN now (the host always resumes after it, §15.5). With
+//      V_INTR_MASKING = 1 (KVM's choice) the RFLAGS.IF in force at VMRUN gates physical
+//      interrupts for the whole L2 run (§15.21.1): enter the L2 block with the host's
+//      RFLAGS.IF (l1.rflags), under CLGI.
 //   5. After each L2 exit: host_wants_exit(v12, l2, {msrpm copy, iopm copy}, ecx).
 //      false: vbh handles it as it handles the same exit from the host (NMI kick, NPF
 //      on its own stage-2, INVD/WBINVD, its MSR/IO rules, INIT), on the L2's state,
-//      and re-enters the L2. An NMI is vbh's kick first; a real NMI also goes to the
-//      host (it always intercepts NMI). true: reflect_exit(l2, v12, l1), write v12 to
-//      the host's page (safe against a concurrent donate: under the ownership lock),
-//      virtual GIF = 0 (§15.6), active = the host's block.
+//      re-injects EXITINTINFO as Svm::write() does, and re-enters the L2. An NMI is
+//      vbh's kick first; a real NMI also goes to the host (it always intercepts NMI).
+//      true: reflect_exit(l2, v12, l1), write vmexit_spans of v12 to the host's page
+//      (under the ownership lock, after checking the page is still the host's: a
+//      concurrent donate must not receive the write), virtual GIF = 0 (§15.6),
+//      active = the host's block.
 //      An L2 block VMRUN that fails its own checks (VMEXIT_INVALID) is the host's:
 //      vmexit_invalid(v12), as in 2.
 // L1's ASID is the host's block's (prepare.cpp: 1); AsidMap never hands it out.
@@ -221,6 +226,30 @@ bool host_wants_exit(const Vmcb& v12, const Vmcb& l2, const HostMaps& maps, std:
 // ran with, host DR7 breakpoints disabled. Nothing of vbh's (its addresses, ASID, TSC
 // offset, intercepts) reaches v12.
 void reflect_exit(const Vmcb& l2, Vmcb& v12, Vmcb& l1);
+
+// The bytes of VMCB12 reflect_exit() may change, [first, end): the caller writes exactly
+// these back to the host's page, as the CPU would, and leaves the rest as the host has
+// it. The same for vmexit_invalid(): vmexit_invalid_span.
+struct VmcbSpan {
+    std::uint16_t first, end;
+};
+inline constexpr VmcbSpan vmexit_spans[] = {
+    {0x060, 0x062}, // V_TPR, V_IRQ, V_GIF
+    {0x068, 0x090}, // interrupt shadow, EXITCODE, EXITINFO1/2, EXITINTINFO
+    {0x0a8, 0x0b0}, // EVENTINJ
+    {0x0c8, 0x0e0}, // nRIP, instruction length and bytes
+    {0x400, 0x440}, // ES, CS, SS, DS
+    {0x460, 0x470}, // GDTR
+    {0x480, 0x490}, // IDTR
+    {0x4cb, 0x4cc}, // CPL
+    {0x4d0, 0x4d8}, // EFER
+    {0x548, 0x580}, // CR4, CR3, CR0, DR7, DR6, RFLAGS, RIP
+    {0x5d8, 0x600}, // RSP, S_CET, SSP, ISST_ADDR, RAX
+    {0x640, 0x648}, // CR2
+    {0x668, 0x670}, // G_PAT (with nested paging)
+    {0x6e0, 0x6e8}, // SPEC_CTRL
+};
+inline constexpr VmcbSpan vmexit_invalid_span = {0x070, 0x088};
 
 // The VMRUN failed its checks: EXITCODE = VMEXIT_INVALID (-1), EXITINFO1/2 = 0; the
 // rest of VMCB12 stays as the host wrote it (§15.5.1).
