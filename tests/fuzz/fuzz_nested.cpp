@@ -84,21 +84,27 @@ NestedCaps read_caps(fuzz::ByteReader& in) {
     return c;
 }
 
-// Bytes of the control area build_l2() may write, as [first, end) ranges.
-struct Span {
-    std::uint16_t first, end;
+// Byte masks over a VMCB, built once: 1 where build_l2() may write a control byte, 1
+// where reflect_exit() may write (vmexit_spans).
+struct Masks {
+    std::uint8_t built[sizeof(Vmcb)] = {};
+    std::uint8_t reflected[sizeof(Vmcb)] = {};
+    Masks() {
+        constexpr VmcbSpan copied[] = {{0x000, 0x018}, {0x03c, 0x070}, {0x090, 0x098},
+                                       {0x0a8, 0x0b8}, {0x0c8, 0x0d0}};
+        for (const VmcbSpan& s : copied)
+            std::memset(built + s.first, 1, s.end - s.first);
+        for (const VmcbSpan& s : vmexit_spans)
+            std::memset(reflected + s.first, 1, s.end - s.first);
+    }
 };
-constexpr Span copied[] = {{0x000, 0x018}, {0x03c, 0x070}, {0x090, 0x098}, {0x0a8, 0x0b8}, {0x0c8, 0x0d0}};
+const Masks masks;
 
 void check_l2(const Vmcb& v12, Vmcb& l2, const NestedCaps& caps, const AsidMap::Grant& g) {
     const auto* b = reinterpret_cast<const std::uint8_t*>(&l2);
-    for (std::uint16_t i = 0; i < 0x400; ++i) {
-        bool named = false;
-        for (const Span& s : copied)
-            named |= i >= s.first && i < s.end;
-        if (!named && b[i] != 0)
+    for (std::uint16_t i = 0; i < 0x400; ++i)
+        if (!masks.built[i] && b[i] != 0)
             fail("control byte outside the named fields", i);
-    }
     if (l2.n_cr3 != npt_root || l2.msrpm_pa != merged_msrpm || l2.iopm_pa != merged_iopm)
         fail("a physical address that is not vbh's", l2.n_cr3);
     if (l2.np_ctl != NpEnable::mask)
@@ -145,13 +151,9 @@ void check_reflect(const Vmcb& l2_built, Vmcb& v12, Vmcb& l1, fuzz::ByteReader& 
     reflect_exit(l2, v12, l1);
     const auto* a = reinterpret_cast<const std::uint8_t*>(&before);
     const auto* b = reinterpret_cast<const std::uint8_t*>(&v12);
-    for (std::uint16_t i = 0; i < sizeof v12; ++i) {
-        bool ok = false;
-        for (const VmcbSpan& s : vmexit_spans)
-            ok |= i >= s.first && i < s.end;
-        if (!ok && a[i] != b[i])
+    for (std::uint16_t i = 0; i < sizeof v12; ++i)
+        if (!masks.reflected[i] && a[i] != b[i])
             fail("reflect wrote a byte outside vmexit_spans", i);
-    }
     const std::uint64_t back = IntCtl::VTpr::mask | IntCtl::VIrq::mask | IntCtl::VGif::mask;
     if ((before.vintr ^ v12.vintr) & ~back)
         fail("reflect changed the host's interrupt control", v12.vintr);
