@@ -6,7 +6,7 @@
 #   tools/kselftest/build.sh [--list FILE]    (default tools/kselftest/tests.list)
 # Output: out/kselftest/overlay.cpio.gz, appended to qemu-nested's initramfs by
 # tools/kselftest/run.sh (never packed into the CI initramfs):
-#   /lib/vbh/kselftest/list              the list (comments dropped)
+#   /lib/vbh/kselftest/list              the list's entries (comment lines dropped)
 #   /lib/vbh/kselftest/bin/<test path>   each listed test, stripped (x86_64/cpuid_test ...)
 #   /lib/vbh/kvm/*.ko                    irqbypass, ccp, kvm, kvm-amd of the boot kernel
 # Cached: the source is unpacked once per linux-source-6.12 version (out/kselftest/src),
@@ -57,8 +57,10 @@ unpack() { # only the parts the selftests and `make headers` read, once per vers
   echo "$ver" > "$stamp"
 }
 
-tests() { # the test paths of the list: first field of every non-comment line
-  sed 's/#.*//' "$list" | awk -F'|' 'NF > 1 { gsub(/ /, "", $1); print $1 }'
+entries() { grep -v '^ *#' "$list" | grep '|'; }  # the list without comments
+
+tests() { # the test paths of the list: the first field of every entry
+  entries | awk -F'|' '{ gsub(/ /, "", $1); print $1 }'
 }
 
 build() { # only the listed tests (and libkvm), static, objects in out/kselftest/kvm
@@ -78,7 +80,7 @@ pack() { # the overlay: tests stripped, the list, the boot kernel's KVM modules
     mkdir -p "$(dirname "$st/lib/vbh/kselftest/bin/$t")"
     strip -o "$st/lib/vbh/kselftest/bin/$t" "$out/kvm/$t"
   done
-  sed 's/#.*//' "$list" | grep '|' > "$st/lib/vbh/kselftest/list"
+  entries > "$st/lib/vbh/kselftest/list"
   for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
     xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
   done
