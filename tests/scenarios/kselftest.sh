@@ -23,10 +23,6 @@ if [ ! -r "$KS/list" ] || [ ! -r "$KD/kvm-amd.ko" ]; then
 fi
 info "kselftest: $(cat "$KS/build-info"); $(wc -l < "$KS/list") tests; modes npt=$modes; under_vbh=$under_vbh"
 check cpu_has_svm cpu_has svm
-# Some tests map GiB-sized regions and touch a few MiB of them (dirty_log_test: 1 GiB
-# of guest memory); the guest has 1 GiB of RAM, so the default overcommit heuristic
-# refuses the mapping. Only this scenario's guest changes it.
-echo 1 > /proc/sys/vm/overcommit_memory
 
 kvm_base() { # irqbypass, ccp, kvm: loaded once, kept across modes
   local m
