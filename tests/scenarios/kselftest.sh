@@ -96,7 +96,7 @@ run_modes() { # run_modes bare|vbh: every mode, kvm_amd loaded for it and unload
     mark=$(dmesg_mark)
     if ! out=$(kvm_amd_load "$m"); then
       fail "${where}_npt${m}_kvm_amd" "insmod kvm-amd npt=$m: $out" \
-        "$(dmesg_since "$mark" | grep -m1 -E 'failed|disabled|not supported|error')"
+        "$(dmesg_since "$mark" | grep -m1 -iE 'failed|SVM disabled|disabled by bios|not supported')"
       continue
     fi
     pass "${where}_npt${m}_kvm_amd" "$out"
