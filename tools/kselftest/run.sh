@@ -19,9 +19,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+mkdir -p "$out"
 if [ $build = 1 ]; then
-  "$root/qemu-nested/build.sh" > "$out.qemu-build.log" 2>&1 ||
-    { tail -n 20 "$out.qemu-build.log"; echo "qemu-nested/build.sh failed ($out.qemu-build.log)"; exit 1; }
+  "$root/qemu-nested/build.sh" > "$out/qemu-build.log" 2>&1 ||
+    { tail -n 20 "$out/qemu-build.log"; echo "qemu-nested/build.sh failed ($out/qemu-build.log)"; exit 1; }
   "$root/tools/kselftest/build.sh" "${blist[@]}"
 fi
 # Concatenated gzip'd cpio archives: the kernel unpacks them in order into one rootfs.
