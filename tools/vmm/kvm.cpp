@@ -44,9 +44,9 @@ Result<void> check(long r, const char* what) {
 // struct kvm_cpuid2 as the kernel has it: nent, padding, then the entries at offset 8.
 // linux-libc-dev 6.1 declares the entries with __DECLARE_FLEX_ARRAY, which in C++ puts
 // an empty struct (1 byte) before them: sizeof(kvm_cpuid2) is 12 there, the entries sit
-// at offset 12 and the ioctl numbers encode size 12, and KVM answers EINVAL. Kernel
-// commit 32a4ec211d41 ("uapi: stddef.h: Fix __DECLARE_FLEX_ARRAY for C++") fixes the
-// header; until the build uses such headers, the layout and numbers are spelled here.
+// at offset 12 and the ioctl numbers encode size 12, and KVM answers EINVAL. Later
+// kernels fix the header ("uapi: stddef.h: Fix __DECLARE_FLEX_ARRAY for C++"); until
+// the build uses such headers, the layout and the two numbers are spelled here.
 struct Cpuid2 {
     std::uint32_t nent;
     std::uint32_t padding;
