@@ -173,7 +173,7 @@ vmm_run() { # vmm_run LABEL [ARGS...]: run vbh-vmm (tools/vmm, docs/vmm.md) with
     case $kind in
       check) [ "${rest%% *}" = pass ] || [ "${rest#* }" = "$cut" ] ||
                fail "vmm_${label}_$name" "${rest#* }" ;;
-      metric) metric "vmm_${label}_$name" $rest ;;  # VALUE UNIT
+      metric) metric "vmm_${label}_$name" "${rest%% *}" "${rest#* }" ;;  # VALUE UNIT
       error) info "vmm_$label: $name $rest" ;;
     esac
   done

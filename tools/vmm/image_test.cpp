@@ -116,7 +116,7 @@ TEST(Cpuid, HypervisorLeavesAreTheVmms) {
     EXPECT_EQ(find(CPUID_VMM_BASE)->edx, std::uint32_t{CPUID_SIG_EDX});
     ASSERT_TRUE(find(CPUID_VMM_VCPU));
     EXPECT_EQ(find(CPUID_VMM_VCPU)->eax, std::uint32_t{CPUID_VCPU_MAGIC | 3});
-    EXPECT_EQ(std::string(reinterpret_cast<const char*>(&find(CPUID_VMM_BASE)->ebx), 4), "VBH-");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(&find(CPUID_VMM_BASE)->ebx), 4), "vbh-");
 }
 
 } // namespace

@@ -76,12 +76,14 @@
 #define SPURIOUS_VECTOR 0xFF
 
 /* CPUID leaves the VMM sets with KVM_SET_CPUID2 (hypervisor range, AMD APM vol. 3 E.4). */
-#define CPUID_VMM_BASE      0x40000000  /* eax: max leaf, ebx/ecx/edx: "VBH-VMM-TEST" */
+/* The signature is lower case: "VBH-" followed by capitals would look like a record of
+ * the serial protocol (qemu-nested/README.md) in a console line. */
+#define CPUID_VMM_BASE      0x40000000  /* eax: max leaf, ebx/ecx/edx: "vbh-vmm-test" */
 #define CPUID_VMM_VCPU      0x40000001  /* eax: CPUID_VCPU_MAGIC | vCPU index */
 #define CPUID_VCPU_MAGIC    0x56B40000
-#define CPUID_SIG_EBX       0x2D484256  /* "VBH-" */
-#define CPUID_SIG_ECX       0x2D4D4D56  /* "VMM-" */
-#define CPUID_SIG_EDX       0x54534554  /* "TEST" */
+#define CPUID_SIG_EBX       0x2D686276  /* "vbh-" */
+#define CPUID_SIG_ECX       0x2D6D6D76  /* "vmm-" */
+#define CPUID_SIG_EDX       0x74736574  /* "test" */
 
 /* Values the payload writes, and so expects back. */
 #define ECHO32_BASE   0x5A5A0000  /* | vCPU index */
