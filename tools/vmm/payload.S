@@ -229,11 +229,19 @@ set_gate:
     movl $0, 12(%rcx)
     ret
 
+/* Counts up to BP_TICKS and no further: IRETQ restores IF=1 before the loop's CLI, so
+ * another tick may come in between; counting it would make the reported count depend on
+ * timing. Ticks after the last one (the timer is still running) are only acknowledged. */
 timer_irq:
-    incq %gs:PC_TICKS
     push %rax
-    movabs $(LAPIC_BASE + APIC_EOI), %rax
+    push %rcx
+    mov (VMM_BOOT_PARAMS + BP_TICKS), %ecx
+    cmp %rcx, %gs:PC_TICKS
+    jae 1f
+    incq %gs:PC_TICKS
+1:  movabs $(LAPIC_BASE + APIC_EOI), %rax
     movl $0, (%rax)
+    pop %rcx
     pop %rax
     iretq
 
