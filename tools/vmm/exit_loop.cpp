@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <fmt/format.h>
 
 namespace vmm {
@@ -67,6 +68,28 @@ void cancel_run(Vcpu& vcpu) {
     std::atomic_ref{vcpu.run_page().immediate_exit}.store(1, std::memory_order_release);
 }
 
+namespace {
+
+// Hands a port or MMIO exit to the handler; nothing for any other exit.
+std::optional<Verdict> dispatch(kvm_run& run, unsigned vcpu, ExitHandler& handler, LoopEnd& end) {
+    switch (run.exit_reason) {
+    case KVM_EXIT_IO: {
+        ++end.io_exits;
+        auto* data = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
+        return handler.port(vcpu, PortIo{run.io.port, run.io.direction == KVM_EXIT_IO_OUT,
+                                         run.io.size, run.io.count, data});
+    }
+    case KVM_EXIT_MMIO:
+        ++end.mmio_exits;
+        return handler.mmio(vcpu, MmioAccess{run.mmio.phys_addr, run.mmio.is_write != 0,
+                                             run.mmio.len, run.mmio.data});
+    default:
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
 LoopEnd run_vcpu(Vcpu& vcpu, ExitHandler& handler, const std::atomic<const char*>& cancel) {
     LoopEnd end;
     kvm_run& run = vcpu.run_page();
@@ -77,37 +100,24 @@ LoopEnd run_vcpu(Vcpu& vcpu, ExitHandler& handler, const std::atomic<const char*
     for (;;) {
         if (const char* why = cancel.load(std::memory_order_acquire))
             return fail(fmt::format("cancelled ({})", why));
+        // EINTR: a signal (the VMM's kick, or any other) interrupted KVM_RUN.
         if (int err = vcpu.run(); err == EINTR) {
             ++end.interrupted;
             continue;
         } else if (err != 0) {
             return fail(fmt::format("KVM_RUN: {}", std::strerror(err)));
         }
-        Verdict v;
-        switch (run.exit_reason) {
-        case KVM_EXIT_IO: {
-            ++end.io_exits;
-            auto* data = reinterpret_cast<std::uint8_t*>(&run) + run.io.data_offset;
-            v = handler.port(vcpu.index(), PortIo{run.io.port, run.io.direction == KVM_EXIT_IO_OUT,
-                                                  run.io.size, run.io.count, data});
-            break;
-        }
-        case KVM_EXIT_MMIO:
-            ++end.mmio_exits;
-            v = handler.mmio(vcpu.index(), MmioAccess{run.mmio.phys_addr, run.mmio.is_write != 0,
-                                                      run.mmio.len, run.mmio.data});
-            break;
-        case KVM_EXIT_INTR:
+        if (run.exit_reason == KVM_EXIT_INTR) {
             ++end.interrupted;
             continue;
-        default:
-            return fail(unexpected_exit(run));
         }
-        if (v.kind == Verdict::stop) {
+        auto v = dispatch(run, vcpu.index(), handler, end);
+        if (!v) return fail(unexpected_exit(run));
+        if (v->kind == Verdict::stop) {
             end.stopped = true;
             return end;
         }
-        if (v.kind == Verdict::fault) return fail(v.why);
+        if (v->kind == Verdict::fault) return fail(v->why);
     }
 }
 

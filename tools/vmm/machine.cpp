@@ -78,14 +78,48 @@ void run_all(Vcpus& v, Devices& devices, unsigned timeout_s) {
     for (auto& t : threads) t.join();
 }
 
+// The vCPUs, created and set up for 64-bit entry at the payload.
+Result<Vcpus> create_vcpus(Vm& vm, const Kvm& kvm, unsigned n, std::uint64_t cr3) {
+    auto supported = kvm.supported_cpuid();
+    if (!supported) return supported.error();
+    Vcpus v;
+    for (unsigned i = 0; i < n; ++i) {
+        auto vcpu = vm.create_vcpu(i);
+        if (!vcpu) return vcpu.error();
+        if (auto r = setup_vcpu(*vcpu, *supported, cr3); !r)
+            return Error{fmt::format("vcpu{}: {}", i, r.error().message)};
+        v.vcpus.push_back(std::move(*vcpu));
+    }
+    v.ends.resize(n);
+    return v;
+}
+
+// The checks, metrics and failures of a finished run.
+Outcome collect(const Expect& expect, const Vcpus& v, const Devices& devices,
+                const GuestRam& ram) {
+    Outcome out;
+    out.info.push_back(fmt::format("tsc_khz={} payload_bytes={}", expect.tsc_khz,
+                                   vmm_payload_end - vmm_payload_start));
+    for (unsigned i = 0; i < expect.vcpus; ++i) {
+        const LoopEnd& end = v.ends[i];
+        if (!end.stopped)
+            out.failures.push_back(fmt::format("{} ({})", end.why, progress(ram, i)));
+        out.info.push_back(fmt::format("vcpu{} io_exits={} mmio_exits={} interrupted={}", i,
+                                       end.io_exits, end.mmio_exits, end.interrupted));
+        auto c = judge(expect, i, devices.report(i));
+        out.checks.insert(out.checks.end(), c.begin(), c.end());
+        auto m = metrics(expect, i, devices.report(i));
+        out.metrics.insert(out.metrics.end(), m.begin(), m.end());
+    }
+    return out;
+}
+
 } // namespace
 
 Result<Outcome> run_machine(const Options& o) {
     if (auto r = install_kick(); !r) return r.error();
     auto kvm = Kvm::open();
     if (!kvm) return kvm.error();
-    auto supported = kvm->supported_cpuid();
-    if (!supported) return supported.error();
     auto vm = Vm::create(*kvm);
     if (!vm) return vm.error();
     if (auto r = vm->create_irqchip(); !r) return r.error();
@@ -97,39 +131,16 @@ Result<Outcome> run_machine(const Options& o) {
     const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0};
     auto cr3 = write_image(ram->bytes(), {vmm_payload_start, vmm_payload_end}, params);
     if (!cr3) return cr3.error();
-
-    Vcpus v;
-    for (unsigned i = 0; i < o.vcpus; ++i) {
-        auto vcpu = vm->create_vcpu(i);
-        if (!vcpu) return vcpu.error();
-        if (auto r = setup_vcpu(*vcpu, *supported, *cr3); !r)
-            return Error{fmt::format("vcpu{}: {}", i, r.error().message)};
-        v.vcpus.push_back(std::move(*vcpu));
-    }
-    v.ends.resize(o.vcpus);
-    auto khz = v.vcpus[0].tsc_khz();
+    auto v = create_vcpus(*vm, *kvm, o.vcpus, *cr3);
+    if (!v) return v.error();
+    auto khz = v->vcpus[0].tsc_khz();
     if (!khz) return khz.error();
 
     Devices devices{o.vcpus};
-    run_all(v, devices, o.timeout_s);
-
-    Outcome out;
+    run_all(*v, devices, o.timeout_s);
     const Expect expect{o.vcpus, o.ticks, std::uint64_t{o.period_us} * 1000, *khz,
                         o.iterations, params.bench_vcpu};
-    out.info.push_back(fmt::format("tsc_khz={} payload_bytes={}", *khz,
-                                   vmm_payload_end - vmm_payload_start));
-    for (unsigned i = 0; i < o.vcpus; ++i) {
-        const LoopEnd& end = v.ends[i];
-        if (!end.stopped)
-            out.failures.push_back(fmt::format("{} ({})", end.why, progress(*ram, i)));
-        out.info.push_back(fmt::format("vcpu{} io_exits={} mmio_exits={} interrupted={}", i,
-                                       end.io_exits, end.mmio_exits, end.interrupted));
-        auto c = judge(expect, i, devices.report(i));
-        out.checks.insert(out.checks.end(), c.begin(), c.end());
-        auto m = metrics(expect, i, devices.report(i));
-        out.metrics.insert(out.metrics.end(), m.begin(), m.end());
-    }
-    return out;
+    return collect(expect, *v, devices, *ram);
 }
 
 } // namespace vmm
