@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): kvm_amd refuses
+# End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): vbh-vmm's guest runs
+# on the bare kernel's kvm_amd (docs/vmm.md), then kvm_amd refuses
 # to load on top of vbh, and a donate on CPU 0 kicks CPU 1 (NMI exit) so that CPU 1
 # faults on the frame at once, then reads it again after reclaim. Boots qemu-nested's
 # initramfs plus an overlay (this scenario and the running kernel's kvm modules,
