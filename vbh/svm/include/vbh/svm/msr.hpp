@@ -53,12 +53,14 @@ MsrResult perf_write_value(std::uint32_t msr, std::uint64_t value, const MsrCaps
 
 // A WRMSR that exits: one of the `emulate` rows of msr_policy.hpp, or refused. No table
 // lookup on the way (the switch is the emulate rows; perf_write_value checks its
-// ranges), so EFER writes cost what they did before the policy table.
+// ranges); EFER, the write the host makes on every CPU (boot, resume, kvm_amd), is
+// tested first.
 template <class Hw>
 MsrResult emulate_wrmsr(HostSvm& h, VcpuState& v, std::uint32_t msr, std::uint64_t value,
                         const MsrCaps& caps) {
+    if (msr == msr_efer) [[likely]]
+        return write_host_efer(h, v, value, caps.efer_writable);
     switch (msr) {
-    case msr_efer: return write_host_efer(h, v, value, caps.efer_writable);
     case msr_vm_cr: return write_host_vm_cr(h, value);
     case msr_vm_hsave_pa: return write_host_hsave(h, value, caps);
     case msr_apic_base: return {value != Hw::read(msr_apic_base), 0};
