@@ -114,12 +114,13 @@ inline constexpr std::uint64_t perf_ctr_writable = (1ull << 48) - 1;
 inline constexpr std::uint64_t debugctl_btf = 1u << 1;
 
 // What the emulation (MSRs, the host's SVM instructions) needs to know about the CPU,
-// fixed once at init from CPUID.
+// fixed once at init from CPUID. No member initialisers: svm::shared, which holds one,
+// must stay constant-initialised (the image runs no constructors: check-image.sh).
 struct MsrCaps {
     std::uint64_t efer_writable;
     bool perf_ext;                  // CPUID Fn8000_0001 ECX[23] PerfCtrExtCore
-    std::uint64_t phys_limit = 0;   // 1 << MAXPHYADDR (Fn8000_0008 EAX[7:0])
-    bool stgi_without_svme = false; // SKINIT (Fn8000_0001 ECX[12]) or SVM-Lock (Fn8000_000A EDX[2])
+    std::uint64_t phys_limit;       // 1 << MAXPHYADDR (Fn8000_0008 EAX[7:0])
+    bool stgi_without_svme;         // SKINIT (Fn8000_0001 ECX[12]) or SVM-Lock (Fn8000_000A EDX[2])
 };
 
 // The EFER bits the host may write (APM vol. 2 §3.1.7, table 3-6): each only when
