@@ -29,7 +29,8 @@ static void vbh_read_caps(void *arg)
 	u32 max_ext = cpuid_eax(0x80000000u);
 	u64 vm_cr, efer;
 
-	/* A vbh left running by a forced unload answers (and fakes VM_CR.SVMDIS). */
+	/* A vbh left running by a forced unload answers (its VM_CR and EFER are the
+	 * host view of SVM: docs/svm-host.md). */
 	c->under_vbh = vbh_cpu_is_guest(NULL);
 	if (max_ext >= VBH_CPUID_EXT_FEATURES)
 		c->svm = cpuid_ecx(VBH_CPUID_EXT_FEATURES) & VBH_ECX_SVM;

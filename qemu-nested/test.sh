@@ -10,7 +10,7 @@
 #                   (nohooks: the production vbh.bin refuses TEST_* and the TEST domain)
 #   exitcycles      smp 2   + vbhctl against a running vbh (stats JSON validated here)
 #   hypranges-undefended  the same reads with the test loader's attackable=1 must succeed
-#   svm-e2e, svm-failtest  tests/exit/qemu drivers: kvm_amd refusal, NMI-kick flush;
+#   svm-e2e, svm-failtest  tests/exit/qemu drivers: kvm_amd on vbh, NMI-kick flush;
 #                   failed VMRUN (each boots its scenario with an overlay)
 #   containment     smp 2   the attack suite: harnesses proven bare, then against
 #                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)

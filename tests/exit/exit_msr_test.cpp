@@ -1,7 +1,8 @@
 // MSR emulation through the dispatcher: EFER keeps SVME and takes only the bits CPUID
-// reports, VM_CR reports SVMDIS|LOCK, VM_HSAVE_PA is a shadow, APIC_BASE takes only
-// its own value, DEBUGCTL only BTF, PerfEvtSel is forced GuestOnly, everything else
-// #GPs; RIP moves by the instruction length. INVD runs as WBINVD.
+// reports, APIC_BASE takes only its own value, DEBUGCTL only BTF, PerfEvtSel is forced
+// GuestOnly, everything else #GPs; RIP moves by the instruction length. INVD runs as
+// WBINVD. The host's SVM registers (its EFER.SVME, VM_CR, VM_HSAVE_PA):
+// exit_host_svm_test.cpp.
 #include "fake_env.hpp"
 
 #include <gtest/gtest.h>
@@ -53,32 +54,6 @@ TEST_F(MsrTest, EferLmaIsReadOnly) {
     EXPECT_EQ(wrmsr(msr_efer, v.efer & ~efer_lma), ExitAction::resume);
     EXPECT_FALSE(v.inject.pending());
     EXPECT_NE(v.efer & efer_lma, 0u);
-}
-
-TEST_F(MsrTest, VmCrReadReportsSvmDisabledAndLocked) {
-    const auto rip = v.rip;
-    EXPECT_EQ(rdmsr(msr_vm_cr), ExitAction::resume);
-    EXPECT_FALSE(v.inject.pending());
-    EXPECT_EQ(v.reg(Gpr::rax), svm::vm_cr_svmdis | svm::vm_cr_lock);
-    EXPECT_EQ(v.reg(Gpr::rdx), 0u);
-    EXPECT_EQ(v.rip, rip + 2);
-}
-
-TEST_F(MsrTest, VmCrWriteGetsGp) {
-    EXPECT_EQ(wrmsr(msr_vm_cr, 0), ExitAction::resume);
-    EXPECT_EQ(v.inject.vector, 13);
-}
-
-TEST_F(MsrTest, HsavePaReadsZeroAndWritesGetGp) {
-    EXPECT_EQ(wrmsr(msr_vm_hsave_pa, 0x123000), ExitAction::resume);
-    EXPECT_EQ(v.inject.vector, 13);
-    v.inject = {};
-    const auto rip = v.rip;
-    EXPECT_EQ(rdmsr(msr_vm_hsave_pa), ExitAction::resume);
-    EXPECT_FALSE(v.inject.pending());
-    EXPECT_EQ(v.reg(Gpr::rax), 0u);
-    EXPECT_EQ(v.reg(Gpr::rdx), 0u);
-    EXPECT_EQ(v.rip, rip + 2);
 }
 
 TEST_F(MsrTest, UnknownMsrGetsGpAndIsLogged) {

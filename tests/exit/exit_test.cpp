@@ -110,7 +110,7 @@ TEST_F(ExitTest, KickNmiIsSwallowedOtherNmiIsReinjected) {
     EXPECT_EQ(env.cpu_stats[0].total_exits, 2u);
 }
 
-TEST_F(ExitTest, VirtualizationInstructionsGetUd) {
+TEST_F(ExitTest, VmrunGetsUd) { // the host's SVM: exit_host_svm_test.cpp
     const auto rip = v.rip;
     const Exit vmrun{ExitReason::virt_insn, 3, 0x80, 0, 0};
     EXPECT_EQ(dispatch_exit(v, vmrun, env), ExitAction::resume);

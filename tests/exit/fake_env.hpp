@@ -3,6 +3,7 @@
 #pragma once
 
 #include <vbh/exit.hpp>
+#include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/msr.hpp>
 
 #include <array>
@@ -31,9 +32,9 @@ struct FakeMsrs {
 };
 
 // What QEMU's EPYC model reports: SCE, LME/LMA, NXE, FFXSR; no TCE, no extended
-// counters.
+// counters; 40 physical address bits; neither SKINIT nor SVM-Lock.
 inline constexpr svm::MsrCaps epyc_caps{
-    efer_sce | efer_lme | efer_lma | efer_nxe | efer_ffxsr | efer_svme, false};
+    efer_sce | efer_lme | efer_lma | efer_nxe | efer_ffxsr | efer_svme, false, 1ull << 40, false};
 
 struct FakeEnv {
     static constexpr std::uint32_t cpus = 2;
@@ -51,6 +52,10 @@ struct FakeEnv {
     int frames_done = 0;
     int cache_flushes = 0;
     svm::MsrCaps msr_caps = epyc_caps;
+    // Each CPU's SVM state as the host sees it, and its control block (svm::Cpu).
+    svm::HostSvm host[cpus] = {};
+    std::array<svm::Vmcb, cpus> l1{};
+    int pages_asked = 0;
 
     FakeEnv() { FakeMsrs::reset(); }
 
@@ -61,9 +66,25 @@ struct FakeEnv {
         return {Status::unknown_call};
     }
     // The SVM backend's MSR rules, as the image's environment uses them.
-    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return svm::emulate_rdmsr(v, msr); }
+    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) {
+        return svm::emulate_rdmsr(host[v.cpu], v, msr);
+    }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
-        return svm::emulate_wrmsr<FakeMsrs>(v, msr, x, msr_caps);
+        return svm::emulate_wrmsr<FakeMsrs>(host[v.cpu], v, msr, x, msr_caps);
+    }
+    ExitAction virt_insn(VcpuState& v, const Exit& x) {
+        return svm::emulate_host_insn(host[v.cpu], l1[v.cpu], v, x, *this, msr_caps);
+    }
+    // As the image's: RAM beyond `frames` is not RAM (MMIO), blocked pfns are
+    // hypervisor or donated memory.
+    Result<void*> host_page(std::uint64_t pfn) {
+        ++pages_asked;
+        ++frames_asked;
+        if (pfn >= frames)
+            return unexpected(Status::range);
+        if (blocked_pfns.count(pfn))
+            return unexpected(Status::state);
+        return static_cast<void*>(ram[pfn].data());
     }
     Result<void*> host_frame(std::uint64_t pfn) {
         ++frames_asked;

@@ -37,7 +37,7 @@ struct Msrpm : ::testing::Test {
 
 TEST_F(Msrpm, ManualOffsets) {
     // Range C000_0000h starts at byte 800h; EFER = C000_0080h -> bits 2*80h, +1.
-    EXPECT_FALSE(bit(map, 0x800 * 8 + 2 * 0x80));    // reads come from the VMCB copy
+    EXPECT_TRUE(bit(map, 0x800 * 8 + 2 * 0x80));     // reads: the host's own SVME
     EXPECT_TRUE(bit(map, 0x800 * 8 + 2 * 0x80 + 1)); // writes
     // C001_0114h..117h: VM_CR read/write in bits 1:0, IGNNE (115h) and SMM_CTL (116h)
     // writes in bits 3 and 5, VM_HSAVE_PA read/write in 7:6.
@@ -108,6 +108,12 @@ TEST(MsrPolicy, EmulateRows) {
     EXPECT_EQ(svm::write_policy(msr_perf_ctl0 + 2), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_perf_ext_last), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(0xc0011020), svm::MsrWrite::refuse); // LS_CFG: unlisted
+    // The host's SVM registers (host_svm.hpp): read and written as shadows; EFER's
+    // reads exit so that the host sees its own SVME.
+    for (std::uint32_t msr : {msr_efer, msr_vm_cr, msr_vm_hsave_pa}) {
+        EXPECT_EQ(svm::read_policy(msr), svm::MsrRead::emulate) << std::hex << msr;
+        EXPECT_EQ(svm::write_policy(msr), svm::MsrWrite::emulate) << std::hex << msr;
+    }
 }
 
 } // namespace

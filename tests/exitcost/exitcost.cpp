@@ -1,5 +1,5 @@
 // vbh_exitcost KIND N: N synthetic #VMEXITs of one kind (cpuid | hypercall | msr_write |
-// npf) through the hypervisor's own VMRUN loop. loop.cpp is compiled into this file with
+// npf | clgi | stgi | vmload | vmsave) through the hypervisor's own VMRUN loop. loop.cpp is compiled into this file with
 // the image's flags, so what runs per exit is the image's code: before_entry, the SVM
 // backend's run/exit/resume (svm/backend.hpp), dispatch_exit() with the real HypEnv
 // (env.hpp), the core's dispatcher, the host NPT (ept/ engine over HypFrames) and the
@@ -14,6 +14,8 @@
 #include "../../vbh/image/src/loop.cpp"
 
 #include <vbh/image/paging.hpp>
+
+#include <sys/mman.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -32,12 +34,14 @@ using namespace vbh::image;
 using svm::ExitCode;
 using svm::Vmcb;
 
-enum class Kind { cpuid, hypercall, msr_write, npf };
+enum class Kind { cpuid, hypercall, msr_write, npf, clgi, stgi, vmload, vmsave };
 
 constexpr std::uint64_t mib = 1ull << 20;
 constexpr std::uint64_t hyp_pa = 1024 * mib;    // hypervisor memory (16 MiB, one chunk)
 constexpr std::uint64_t hyp_bytes = 16 * mib;
 constexpr std::uint64_t donated_pa = 1280 * mib; // a frame the host gave to a domain
+constexpr std::uint64_t vmcb_pa = 256 * mib;     // the host's VMLOAD/VMSAVE page (host RAM)
+constexpr std::uint64_t kgs_marker = 0xffff888000000000;
 constexpr std::uint64_t guest_rip = 0xffffffff81000000;
 constexpr std::uint64_t guest_efer = efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme;
 
@@ -111,8 +115,9 @@ void setup_machine() {
     // EFER bits as QEMU's EPYC reports them (SYSCALL, NX, FFXSR, LM): svm/msr_policy.hpp.
     svm::shared.msr_caps = {svm::efer_writable_from_cpuid(
                                 0x8000001f, 0, (1u << 11) | (1u << 20) | (1u << 25) | (1u << 29), 0),
-                            false};
+                            false, 1ull << 40, false};
     setup_cpu0();
+    g.cpus[0]->hw.host.svme = true; // the host enabled SVM (kvm_amd loaded)
     if (!build_host_npt())
         die("build_host_npt failed");
     const std::uint64_t bytes = meta_bytes_for(frames_covered(br.ram_ranges, br.nr_ram_ranges));
@@ -137,9 +142,27 @@ void donate_npf_target() {
         die("the donated frame is still mapped for the host");
 }
 
+// The host's VMLOAD/VMSAVE page: host RAM, reached through the direct map (VA = PA),
+// so the process maps it at that address.
+Vmcb& host_vmcb_page() {
+    static void* p = [] {
+        void* m = mmap(reinterpret_cast<void*>(vmcb_pa), page, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        if (m != reinterpret_cast<void*>(vmcb_pa))
+            die("cannot map the VMLOAD/VMSAVE page at its physical address");
+        return m;
+    }();
+    return *static_cast<Vmcb*>(p);
+}
+
 // What the handler must have left for the guest after one exit of run.kind.
 bool handled(const Vmcb& v, const std::uint64_t* gprs) {
+    const bool skipped = v.rip == guest_rip + 3 && v.event_inj == 0; // 0F 01 Dx, no event
     switch (run.kind) {
+    case Kind::clgi: return skipped && !g.cpus[0]->hw.host.gif;
+    case Kind::stgi: return skipped && g.cpus[0]->hw.host.gif;
+    case Kind::vmload: return skipped && v.kernel_gs_base == host_vmcb_page().kernel_gs_base;
+    case Kind::vmsave: return skipped && host_vmcb_page().kernel_gs_base == v.kernel_gs_base;
     case Kind::hypercall:
         return v.rax == VBH_OK && gprs[std::size_t(Gpr::rdi)] == VBH_ABI_VERSION &&
                v.rip == guest_rip + 3 && v.event_inj == 0;
@@ -180,6 +203,22 @@ void deliver(Vmcb& v, std::uint64_t* gprs) {
         v.exit_info1 = (1ull << 32) | 1;
         v.exit_info2 = donated_pa + 0x123;
         break;
+    case Kind::clgi: // the host's CLGI / STGI (kvm_amd around each guest entry)
+        v.exit_code = std::uint64_t(ExitCode::clgi);
+        break;
+    case Kind::stgi:
+        v.exit_code = std::uint64_t(ExitCode::stgi);
+        break;
+    case Kind::vmload: // the host's VMLOAD / VMSAVE of a page of its RAM, a new value each time
+        v.exit_code = std::uint64_t(ExitCode::vmload);
+        v.rax = vmcb_pa;
+        host_vmcb_page().kernel_gs_base = kgs_marker + run.exits;
+        break;
+    case Kind::vmsave:
+        v.exit_code = std::uint64_t(ExitCode::vmsave);
+        v.rax = vmcb_pa;
+        v.kernel_gs_base = kgs_marker + run.exits;
+        break;
     }
 }
 
@@ -189,7 +228,8 @@ void check_totals() {
     const auto reason = run.kind == Kind::hypercall ? VBH_EXIT_HYPERCALL
                         : run.kind == Kind::msr_write ? VBH_EXIT_MSR_WRITE
                         : run.kind == Kind::npf       ? VBH_EXIT_NPF
-                                                      : VBH_EXIT_OTHER;
+                        : run.kind == Kind::cpuid     ? VBH_EXIT_OTHER
+                                                      : VBH_EXIT_VIRT_INSN;
     if (run.bad != 0)
         die("a handler left a wrong result in the VMCB");
     if (s.total_exits != run.n || s.exits[reason] != run.n)
@@ -217,7 +257,8 @@ void check_totals() {
 bool parse_kind(const char* s, Kind& k) {
     static constexpr struct { const char* name; Kind kind; } kinds[] = {
         {"cpuid", Kind::cpuid}, {"hypercall", Kind::hypercall},
-        {"msr_write", Kind::msr_write}, {"npf", Kind::npf}};
+        {"msr_write", Kind::msr_write}, {"npf", Kind::npf}, {"clgi", Kind::clgi},
+        {"stgi", Kind::stgi}, {"vmload", Kind::vmload}, {"vmsave", Kind::vmsave}};
     for (const auto& e : kinds)
         if (std::strcmp(s, e.name) == 0) {
             k = e.kind;
@@ -277,13 +318,15 @@ extern "C" [[noreturn]] void vbh_devirt_iret(const std::uint64_t*, const std::ui
 
 int main(int argc, char** argv) {
     if (argc != 3 || !parse_kind(argv[1], run.kind)) {
-        std::fprintf(stderr, "usage: vbh_exitcost cpuid|hypercall|msr_write|npf N\n");
+        std::fprintf(stderr, "usage: vbh_exitcost cpuid|hypercall|msr_write|npf|clgi|stgi|vmload|vmsave N\n");
         return 2;
     }
     run.n = std::strtoull(argv[2], nullptr, 10);
     setup_machine();
     if (run.kind == Kind::npf)
         donate_npf_target();
+    if (run.kind == Kind::vmload || run.kind == Kind::vmsave)
+        host_vmcb_page();
     run.log0 = g.log.next_seq();
     __builtin_setjmp(loop_restart);
     image::vcpu_loop(g.cpus[0]);

@@ -50,7 +50,7 @@ measure() {
 
 printf '%-10s %18s %10s %10s\n' exit-kind instructions/exit harness total
 metrics=()
-for kind in cpuid hypercall msr_write npf; do
+for kind in cpuid hypercall msr_write npf clgi stgi vmload vmsave; do
   m1=$(measure "$kind" "$n1")
   m2=$(measure "$kind" "$n2")
   read -r t1 h1 <<<"$m1"

@@ -30,8 +30,9 @@
 	X(LAUNCH_FAIL, 5, launch_fail) /* first VMRUN failed: info = exit code */ \
 	X(MSR_DENIED, 6, msr_denied)   /* WRMSR/RDMSR refused with #GP: addr = MSR, \
 	                                  info = value */ \
-	X(VIRT_INSN, 7, virt_insn)     /* SVM/VMX instruction refused with #UD: info = \
-	                                  exit code */ \
+	X(VIRT_INSN, 7, virt_insn)     /* the host's SVM/VMX instruction refused (#UD, \
+	                                  or #GP: VMLOAD/VMSAVE of a page that is not \
+	                                  host RAM): addr = rAX, info = exit code */ \
 	X(SHUTDOWN, 8, shutdown)       /* guest triple fault */ \
 	X(DMA_FAULT, 9, dma_fault)     /* IOMMU blocked a device access: addr = page, \
 	                                  rip = unit register base, info = source id \

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): vbh-vmm's guest runs
-# on the bare kernel's kvm_amd (docs/vmm.md), then kvm_amd refuses
-# to load on top of vbh, and a donate on CPU 0 kicks CPU 1 (NMI exit) so that CPU 1
-# faults on the frame at once, then reads it again after reclaim. Boots qemu-nested's
-# initramfs plus an overlay (this scenario and the running kernel's kvm modules,
-# decompressed). Needs qemu-nested/build.sh to have run (out/qemu/).
+# on the bare kernel's kvm_amd (docs/vmm.md); then kvm_amd loads on top of vbh (the
+# host's SVM emulated), unloads and loads again, the host's VMSAVE/VMLOAD work on its
+# own pages and are refused on vbh's, a VM and a vCPU can be created; and a donate on
+# CPU 0 kicks CPU 1 (NMI exit) so that CPU 1 faults on the frame at once, then reads it
+# again after reclaim. Boots qemu-nested's initramfs plus an overlay (this scenario, the
+# running kernel's kvm modules decompressed, kvmprobe built static here). Needs
+# qemu-nested/build.sh to have run (out/qemu/).
 #   tests/exit/qemu/run.sh [SMP]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -12,8 +14,9 @@ smp=${1:-2}
 out=$root/out/svm
 . "$root/out/qemu/kernel.env"
 st=$out/overlay
-rm -rf "$st" && mkdir -p "$st/lib/vbh/scenarios" "$st/lib/vbh/kvm"
+rm -rf "$st" && mkdir -p "$st/lib/vbh/scenarios" "$st/lib/vbh/kvm" "$st/lib/vbh/bin"
 cp "$root/tests/scenarios/svm_e2e.sh" "$st/lib/vbh/scenarios/"
+gcc -static -O2 -Wall -o "$st/lib/vbh/bin/kvmprobe" "$root/tests/exit/qemu/kvmprobe.c"
 for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
   xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
 done

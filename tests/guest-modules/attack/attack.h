@@ -61,5 +61,6 @@ int vmrun_attack(int argc, const u64 *a); /* vmrun.c */
 int vmload_attack(int argc, const u64 *a); /* vmload.c */
 int vmload_byhand(int argc, const u64 *a);
 int vmsave_attack(int argc, const u64 *a);
+int vmsave_roundtrip(int argc, const u64 *a); /* vmload.c: the host's own use */
 
 #endif

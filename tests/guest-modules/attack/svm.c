@@ -182,5 +182,6 @@ const struct atk_cmd svm_cmds[] = {
 	{ "clgi", 0, clgi_attack, "" },
 	{ "skinit", 1, skinit_attack, "PFN" },
 	{ "vmrun", 1, vmrun_attack, "PFN" },
+	{ "vmsave_roundtrip", 0, vmsave_roundtrip, "" },	/* vmload.c */
 	{ }
 };

@@ -162,3 +162,56 @@ int vmsave_attack(int argc, const u64 *a)
 		out("result=executed landed=%s\n", got == marker ? "yes" : "no");
 	return 0;
 }
+
+/*
+ * vmsave_roundtrip: the host's own use of VMSAVE/VMLOAD on a page of its RAM, as
+ * kvm_amd makes it around every guest entry. VMSAVE into a fresh page must store this
+ * CPU's FS and GS bases; a VMLOAD of that page with another FS base must load it, and
+ * a VMLOAD of the saved state must bring both back. Only FS is changed (the kernel
+ * does not use it; GS holds the per-CPU base), with interrupts off.
+ */
+int vmsave_roundtrip(int argc, const u64 *a)
+{
+	const u64 marker = 0x00007f5a5a5a0000ull;
+	struct vmcb *page = (struct vmcb *)get_zeroed_page(GFP_KERNEL);
+	u64 efer, fs = 0, gs = 0, fs_loaded = 0, fs_back = 0, gs_back = 0;
+	int t1 = PROBE_OK, t2 = PROBE_OK, t3 = PROBE_OK;
+	bool saved;
+	unsigned long flags;
+
+	if (!page) {
+		out("result=error reason=no_memory\n");
+		return 0;
+	}
+	local_irq_save(flags);
+	svm_on(&efer);
+	probe_rdmsr(MSR_FS_BASE, &fs);
+	probe_rdmsr(MSR_GS_BASE, &gs);
+	t1 = probe_vmsave(__pa(page));
+	saved = t1 == PROBE_OK && page->save.fs.base == fs && page->save.gs.base == gs;
+	if (saved) {
+		page->save.fs.base = marker;
+		t2 = probe_vmload(__pa(page));
+		probe_rdmsr(MSR_FS_BASE, &fs_loaded);
+		page->save.fs.base = fs;
+		t3 = probe_vmload(__pa(page));
+		probe_rdmsr(MSR_FS_BASE, &fs_back);
+		probe_rdmsr(MSR_GS_BASE, &gs_back);
+	}
+	svm_restore(efer);
+	local_irq_restore(flags);
+	out("page=0x%llx fs=0x%llx gs=0x%llx ", (u64)PHYS_PFN(__pa(page)), fs, gs);
+	if (t1 != PROBE_OK)
+		out("result=fault trap=%d\n", t1);
+	else if (!saved)
+		out("result=wrong_save saved_fs=0x%llx saved_gs=0x%llx\n",
+		    page->save.fs.base, page->save.gs.base);
+	else if (t2 != PROBE_OK || t3 != PROBE_OK)
+		out("result=fault trap=%d/%d\n", t2, t3);
+	else
+		out("result=%s loaded_fs=0x%llx restored_fs=0x%llx restored_gs=0x%llx\n",
+		    fs_loaded == marker && fs_back == fs && gs_back == gs ? "roundtrip" : "mismatch",
+		    fs_loaded, fs_back, gs_back);
+	free_page((unsigned long)page);
+	return 0;
+}

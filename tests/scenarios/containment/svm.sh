@@ -84,7 +84,7 @@ svm_vbh() {
   else record vmcr_write n/a "no defence-off success on this CPU (writes ignored)"; fi
   DEFENCE="VMRUN intercepted, VMCB never used in place"
   ATTEMPT="VMRUN crafted VMCB, NPT off"; svm_one vmrun vmrun "$S"
-  DEFENCE="intercepted: #UD, frame never touched"
+  DEFENCE="emulated on host RAM only: #GP, frame never touched"
   ATTEMPT="VMLOAD from secret frame"; svm_one vmload vmload "$S"
   ATTEMPT="VMSAVE into secret frame"; svm_one vmsave vmsave "$S"
   DEFENCE="intercepted: refused or emulated"

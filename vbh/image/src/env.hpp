@@ -14,22 +14,23 @@ struct HypEnv {
     HypercallOut core_hypercall(VcpuState& v, const HypercallRegs& r) {
         return g.core->dispatch(r, Cpl{v.cpl});
     }
-    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(v, msr); }
+    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(pc_->hw, v, msr); }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
-        return Backend::wrmsr(v, msr, x);
+        return Backend::wrmsr(pc_->hw, v, msr, x);
     }
+    // The host's SVM instructions: VMLOAD/VMSAVE reach host pages through host_page().
+    ExitAction virt_insn(VcpuState& v, const Exit& x) { return Backend::virt_insn(pc_->hw, v, x, *this); }
     explicit HypEnv(PerCpu* pc) : pc_{pc} {}
 
-    // A frame the host may receive output in: RAM the host owns (never hypervisor,
-    // donated or lent memory: docs/threats.md #2), mapped in the host NPT right now,
-    // and one of the loader's output frames named in the boot record (held in
-    // hypervisor memory since init): otherwise VBH_E_DENIED, so that no caller, root
-    // through /dev/vbh included, can have the hypervisor write any other host frame.
-    // Reached through the direct map. host_writing is set first and cleared by
-    // host_frame_done(): a concurrent donate unmaps the frame, then its cross-CPU
-    // flush waits for host_writing == 0, so either we see the frame unmapped or the
-    // donate waits for our write (a Dekker pair like in_guest / npt_gen).
-    Result<void*> host_frame(std::uint64_t pfn) {
+    // A page of host RAM the hypervisor may read or write for the host (VMLOAD/VMSAVE):
+    // RAM the host owns (never hypervisor, donated or lent memory, never MMIO:
+    // docs/threats.md #2), mapped in the host NPT right now; VBH_E_RANGE if not RAM,
+    // VBH_E_STATE if not the host's. Reached through the direct map. host_writing is
+    // set first and cleared by host_frame_done(): a concurrent donate unmaps the frame,
+    // then its cross-CPU flush waits for host_writing == 0, so either we see the frame
+    // unmapped or the donate waits for our access (a Dekker pair like in_guest /
+    // npt_gen). Every call is followed by host_frame_done(), success or not.
+    Result<void*> host_page(std::uint64_t pfn) {
         __atomic_store_n(&pc_->host_writing, 1, __ATOMIC_SEQ_CST);
         if (pfn >= (1ull << (64 - 12)) || !host_accessible(Pfn{pfn}.phys()))
             return unexpected(g.core->frames().at(Pfn{pfn}).owner() == Owner::none
@@ -39,9 +40,17 @@ struct HypEnv {
             return unexpected(Status::range);
         if (m.owner() != Owner::host)
             return unexpected(Status::state);
-        if (pfn - g.br.out_pfn >= g.br.out_count)
-            return unexpected(Status::denied);
         return reinterpret_cast<void*>(Pfn{pfn}.phys());
+    }
+    // A frame the host may receive hypercall output in: a host_page() that is also one
+    // of the loader's output frames named in the boot record (held in hypervisor memory
+    // since init), else VBH_E_DENIED, so that no caller, root through /dev/vbh included,
+    // can have the hypervisor write any other host frame.
+    Result<void*> host_frame(std::uint64_t pfn) {
+        Result<void*> p = host_page(pfn);
+        if (p && pfn - g.br.out_pfn >= g.br.out_count)
+            return unexpected(Status::denied);
+        return p;
     }
     void host_frame_done() { __atomic_store_n(&pc_->host_writing, 0, __ATOMIC_SEQ_CST); }
     bool host_accessible(std::uint64_t gpa) {

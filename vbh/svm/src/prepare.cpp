@@ -29,6 +29,12 @@ Status Svm::check_cpu() {
     const std::uint32_t e21_eax = ext_max >= 0x80000021 ? arch::cpuid(0x80000021).eax : 0;
     shared.msr_caps.efer_writable = efer_writable_from_cpuid(ext_max, e1.ecx, e1.edx, e21_eax);
     shared.msr_caps.perf_ext = (e1.ecx & (1u << 23)) != 0;
+    // The host's VM_HSAVE_PA and VMLOAD/VMSAVE addresses must be below MAXPHYADDR
+    // (Fn8000_0008 EAX[7:0]); STGI works with EFER.SVME = 0 where SKINIT (Fn8000_0001
+    // ECX[12]) or SVM-Lock (Fn8000_000A EDX[2]) exists (APM vol. 3, STGI).
+    const std::uint32_t phys_bits = ext_max >= 0x80000008 ? arch::cpuid(0x80000008).eax & 0xff : 36;
+    shared.msr_caps.phys_limit = 1ull << phys_bits;
+    shared.msr_caps.stgi_without_svme = (e1.ecx & (1u << 12)) || (shared.features & (1u << 2));
     return Status::ok;
 }
 
@@ -71,11 +77,13 @@ static Result<void> capture_segments(Vmcb& v, const arch::KernelState& k) {
 static void capture_control(Vmcb& v, std::uint64_t stage2_root, [[maybe_unused]] std::uint32_t cpu) {
     // Intercepts, each needed for isolation (docs/launch.md, "Intercepts"):
     //  NMI       the cross-CPU invalidation kick must force an exit (other NMIs are
-    //            re-injected); INVLPGA/VMLOAD/VMSAVE/STGI/CLGI/SKINIT: #UD, the host
-    //            must not touch SVM state (docs/threats.md #8); MSR_PROT: EFER.SVME,
-    //            VM_CR, VM_HSAVE_PA (docs/threats.md #7); SHUTDOWN: a triple fault
-    //            would otherwise reset the machine under us; VMRUN: required by
-    //            §15.5.1 and refused; VMMCALL: the hypercall; IOIO_PROT: the reset
+    //            re-injected, or held while the host's GIF is 0); INVLPGA/VMLOAD/
+    //            VMSAVE/STGI/CLGI/SKINIT: emulated on the host's own SVM state or
+    //            refused, the host must not touch the CPU's (svm/host_insn.hpp,
+    //            docs/threats.md #8); MSR_PROT: EFER.SVME, VM_CR, VM_HSAVE_PA
+    //            (docs/threats.md #7); SHUTDOWN: a triple fault would otherwise reset
+    //            the machine under us; VMRUN: required by §15.5.1 and refused (#UD,
+    //            docs/svm-host.md); VMMCALL: the hypercall; IOIO_PROT: the reset
     //            and sleep ports of the IOPM (io_policy.hpp); INIT: the CPU leaves
     //            guest mode, and the hypervisor must know it (docs/launch.md, INIT).
     //            MSR_PROT: default-deny writes (svm/msr_policy.hpp). INVD: it would
@@ -109,6 +117,7 @@ Status Svm::prepare(Cpu& c, const arch::KernelState& k, const vbh_guest_entry& e
     std::memset(&v, 0, sizeof v);
     c.active = c.l1;
     c.kernel_hsave = arch::rdmsr(msr_vm_hsave_pa);
+    c.host = host_svm_at_launch(k.efer, arch::rdmsr(msr_vm_cr), c.kernel_hsave);
     if (auto r = capture_segments(v, k); !r)
         return r.error();
     v.efer = k.efer | efer_svme;

@@ -10,11 +10,12 @@ extern "C" [[noreturn]] void vbh_devirt_iret(const std::uint64_t* gprs,
 
 namespace vbh::svm {
 
-// VM_HSAVE_PA first: it is the kernel's again before anything else changes. Then the
-// kernel's registers; GS is still the hypervisor's until the VMLOAD.
+// VM_HSAVE_PA first: the host's own value (what it last wrote, the kernel's before
+// launch otherwise) before anything else changes. Then the kernel's registers; GS is
+// still the hypervisor's until the VMLOAD.
 static void restore_kernel(const Cpu& c, const arch::KernelState& k) {
     const std::uint64_t l1_pa = c.l1.pa;
-    arch::wrmsr(msr_vm_hsave_pa, c.kernel_hsave);
+    arch::wrmsr(msr_vm_hsave_pa, c.host.hsave_pa);
     arch::load_kernel_state(k);
     vmload(l1_pa); // FS, GS, TR, LDTR, KernelGsBase, syscall/sysenter MSRs
 }
@@ -25,14 +26,16 @@ void Svm::rollback(Cpu& c, const arch::KernelState& k) {
     arch::wrmsr(msr_efer, k.efer);
 }
 
-void Svm::devirt(Cpu& c, VcpuState& s, const arch::KernelState& launch) {
+void Svm::devirt(Cpu& c, VcpuState& s, const arch::KernelState&) {
     const Vmcb& v = *c.l1.vmcb;
     const arch::KernelState k{v.cr0, v.cr2, v.cr3, v.cr4, v.dr7, v.efer,
                               {std::uint16_t(v.gdtr.limit), v.gdtr.base},
                               {std::uint16_t(v.idtr.limit), v.idtr.base},
                               v.cs.selector, v.ss.selector, v.ds.selector, v.es.selector};
     const std::uint64_t frame[5] = {v.rip, v.cs.selector, v.rflags, v.rsp, v.ss.selector};
-    const std::uint64_t efer = (v.efer & ~efer_svme) | (launch.efer & efer_svme);
+    // The host's own SVME (host_svm.hpp). GIF ends up 1 (vbh_devirt_iret): a host
+    // that left GIF clear would have its NMIs back, and a held one is lost.
+    const std::uint64_t efer = host_efer(c.host, v.efer);
     s.set_reg(Gpr::rax, v.rax);
     restore_kernel(c, k);
     vbh_devirt_iret(s.gpr, frame, efer);

@@ -12,7 +12,8 @@
 //   npf        a blocked host access: logged, reflected as #GP(0) so that
 //              copy_from_kernel_nofault() fails cleanly and the host survives.
 //   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
-//   virt_insn  VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: #UD (no nested SVM).
+//   virt_insn  the host's VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: the backend's
+//              rules (ExitEnv::virt_insn; svm/host_insn.hpp).
 //   shutdown   the host triple-faulted: fatal for this CPU.
 //   init       INIT signal: logged; the CPU leaves (ExitAction::init) and the INIT
 //              resets it, as it would have without the intercept (docs/launch.md).
@@ -67,6 +68,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.core_hypercall(v, a) } -> std::same_as<HypercallOut>;
     { e.rdmsr(v, cpu) } -> std::same_as<MsrResult>;        // the backend's MSR rules
     { e.wrmsr(v, cpu, x) } -> std::same_as<MsrResult>;
+    { e.virt_insn(v, Exit{}) } -> std::same_as<ExitAction>; // the backend's SVM/VMX rules
     { e.host_frame(x) } -> std::same_as<Result<void*>>; // pfn -> host-owned RAM frame
     { e.host_frame_done() } -> std::same_as<void>;      // after every host_frame()
     { e.host_accessible(x) } -> std::same_as<bool>;     // gpa mapped for the host now
@@ -246,10 +248,7 @@ template <ExitEnv E>
             ++s.nmis_reflected;
         }
         return ExitAction::resume;
-    case ExitReason::virt_insn:
-        env.log().record(VBH_LOG_VIRT_INSN, v.cpu, 0, v.rip, x.code);
-        v.inject = Event::ud();
-        return ExitAction::resume;
+    case ExitReason::virt_insn: return env.virt_insn(v, x);
     case ExitReason::shutdown:
         env.log().record(VBH_LOG_SHUTDOWN, v.cpu, 0, v.rip, x.code);
         return ExitAction::fatal;

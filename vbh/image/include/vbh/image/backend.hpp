@@ -42,8 +42,8 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::left_by_init(c) } -> std::same_as<bool>;
     { B::open_nmi_window() } -> std::same_as<void>;
     { B::close_nmi_window() } -> std::same_as<void>;
-    { B::rdmsr(v, n) } -> std::same_as<MsrResult>;
-    { B::wrmsr(v, n, x) } -> std::same_as<MsrResult>;
+    { B::rdmsr(c, v, n) } -> std::same_as<MsrResult>;
+    { B::wrmsr(c, v, n, x) } -> std::same_as<MsrResult>;
     { B::flush_caches() } -> std::same_as<void>;
     { B::rollback(c, k) } -> std::same_as<void>;
     { B::devirt(c, v, k) };

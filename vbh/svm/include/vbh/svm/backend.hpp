@@ -12,6 +12,7 @@
 #include <vbh/result.hpp>
 #include <vbh/svm/cpu.hpp>
 #include <vbh/svm/exit_svm.hpp>
+#include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/insn.hpp>
 #include <vbh/svm/msr.hpp>
 
@@ -81,9 +82,10 @@ struct Svm {
 
     // Enter the active guest until its next #VMEXIT; flush: the host stage-2 changed
     // since this CPU last entered (docs/launch.md). False if VMRUN failed its checks.
+    // A flush of every ASID already asked for (the host's INVLPGA) is kept.
     static bool run(Cpu& c, VcpuState& s, bool flush, std::uint64_t* tsc) {
         Vmcb& v = *c.active.vmcb;
-        if (flush) [[unlikely]] {
+        if (flush && TlbControl::get(v.asid_tlb) != tlb_flush_all) [[unlikely]] {
             const bool by_asid = shared.features & svm_feature_flush_by_asid;
             v.asid_tlb = TlbControl::set(v.asid_tlb, by_asid ? tlb_flush_guest : tlb_flush_all);
         }
@@ -113,14 +115,9 @@ struct Svm {
         v.rsp = s.reg(Gpr::rsp);
         v.rip = s.rip;
         v.efer = s.efer | efer_svme;
-        // An event whose delivery the exit interrupted is delivered again unless the
-        // handler chose another one (§15.7.2, EXITINTINFO).
-        if (s.inject.pending())
-            v.event_inj = encode_event(s.inject);
-        else if (EventInj::Valid::get(v.exit_int_info))
-            v.event_inj = v.exit_int_info;
-        else
-            v.event_inj = 0;
+        // The handler's event, an NMI held while the host's GIF is 0, or the event
+        // whose delivery the exit interrupted (host_svm.hpp).
+        v.event_inj = host_event_inj(c.host, s.inject, v.exit_int_info);
     }
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
@@ -139,11 +136,17 @@ struct Svm {
     static void open_nmi_window() { stgi(); }
     static void close_nmi_window() { clgi(); }
 
-    static MsrResult rdmsr(const VcpuState& s, std::uint32_t msr) { return emulate_rdmsr(s, msr); }
-    // EFER, the write the host makes on every CPU (boot, resume), takes its rule
-    // inline: the same as emulate_wrmsr()'s EFER case (msr.cpp), without the call.
-    static MsrResult wrmsr(VcpuState& s, std::uint32_t msr, std::uint64_t x) {
-        return emulate_wrmsr<CpuMsrs>(s, msr, x, shared.msr_caps);
+    // The host's MSRs (msr.hpp) and SVM instructions (host_insn.hpp), over its own
+    // SVM state (c.host) and control block.
+    static MsrResult rdmsr(const Cpu& c, const VcpuState& s, std::uint32_t msr) {
+        return emulate_rdmsr(c.host, s, msr);
+    }
+    static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr, std::uint64_t x) {
+        return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
+    }
+    template <HostInsnEnv E>
+    static ExitAction virt_insn(Cpu& c, VcpuState& s, const Exit& x, E& env) {
+        return emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
     }
     // INVD (§15.8 intercept, APM vol. 3 INVD): WBINVD writes the dirty lines back
     // where INVD would drop them, the hypervisor's among them.

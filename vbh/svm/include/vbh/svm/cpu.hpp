@@ -3,6 +3,7 @@
 // image's per-CPU block (image/percpu.hpp) as Backend::Cpu and Backend::Pages.
 #pragma once
 
+#include <vbh/svm/host_svm.hpp>
 #include <vbh/svm/vmcb.hpp>
 
 #include <cstdint>
@@ -35,6 +36,7 @@ struct Cpu {
     std::uint64_t hyp_state_pa;
     std::uint64_t hsave_pa;
     std::uint64_t kernel_hsave;     // the kernel's VM_HSAVE_PA before launch (rollback)
+    HostSvm host;                   // the host's own EFER.SVME, VM_CR, VM_HSAVE_PA, GIF
 };
 
 } // namespace vbh::svm

@@ -48,7 +48,7 @@ inline Exit translate(const Vmcb& v, std::uint32_t features) {
     case ExitCode::stgi:
     case ExitCode::clgi:
     case ExitCode::skinit:
-    case ExitCode::invlpga: return {ExitReason::virt_insn, 0, v.exit_code, 0, 0};
+    case ExitCode::invlpga: return {ExitReason::virt_insn, insn_len(v, features, 3), v.exit_code, 0, 0};
     case ExitCode::shutdown: return {ExitReason::shutdown, 0, v.exit_code, 0, 0};
     case ExitCode::ioio: return translate_io(v);
     case ExitCode::init: return {ExitReason::init, 0, v.exit_code, 0, 0};

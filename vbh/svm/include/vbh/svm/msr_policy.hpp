@@ -55,7 +55,7 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_mc_bank_first, msr_mc_bank_last, R::native, W::native}, // MCi_CTL/STATUS/ADDR/MISC: the MCE handler clears STATUS
     {msr_tsc_deadline, msr_tsc_deadline, R::native, W::native}, // the host's local APIC timer, every tick
     {msr_x2apic_first, msr_x2apic_last, R::native, W::native},  // the host's x2APIC (EOI, ICR, timer): mode fixed by APIC_BASE
-    {msr_efer, msr_efer, R::native, W::emulate},                // SVME stays 1; CPUID-supported bits only (VMRUN checks them)
+    {msr_efer, msr_efer, R::emulate, W::emulate},               // the host's own SVME (host_svm.hpp); the CPU's stays 1; CPUID bits only
     {msr_star, msr_sfmask, R::native, W::native},               // syscall entry: VMLOAD/VMSAVE state
     {msr_fs_base, msr_tsc_aux, R::native, W::native},           // FS/GS/KernelGS base, TSC_AUX: VMLOAD/VMSAVE or per-CPU id
     {msr_perf_ctl0, msr_perf_ctl0 + 3, R::native, W::emulate},  // counters forced GuestOnly: they never count vbh
@@ -69,9 +69,9 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_patch_loader, msr_patch_loader, R::native, W::refuse}, // microcode update
     {msr_mmio_cfg_base, msr_mmio_cfg_base, R::native, W::refuse}, // moves PCI config space (MMCONFIG)
     {msr_smm_base, msr_smm_mask, R::native, W::refuse},         // SMRAM base and TSEG (§10.2)
-    {msr_vm_cr, msr_vm_cr, R::emulate, W::refuse},              // reads LOCK|SVMDIS; locked (§15.30.1)
+    {msr_vm_cr, msr_vm_cr, R::emulate, W::emulate},             // the host's shadow, unlocked (§15.30.1); never the CPU's
     {msr_smm_ctl, msr_smm_ctl, R::native, W::refuse},           // SMM entry/exit control
-    {msr_vm_hsave_pa, msr_vm_hsave_pa, R::emulate, W::refuse},  // vbh's host save area: shadow 0
+    {msr_vm_hsave_pa, msr_vm_hsave_pa, R::emulate, W::emulate}, // the CPU's points at vbh's save area; the host's is a shadow
     {msr_virt_spec_ctrl, msr_virt_spec_ctrl, R::native, W::native}, // SSBD: the host's speculation control
     {msr_perf_ext_first, msr_perf_ext_last, R::native, W::emulate}, // PerfCtrExtCore: CTL GuestOnly, CTR 48 bits
 };
@@ -113,10 +113,14 @@ inline constexpr std::uint64_t perf_ctl_host_only = 1ull << 41;
 inline constexpr std::uint64_t perf_ctr_writable = (1ull << 48) - 1;
 inline constexpr std::uint64_t debugctl_btf = 1u << 1;
 
-// What the emulation needs to know about the CPU, fixed once at init from CPUID.
+// What the emulation (MSRs, the host's SVM instructions) needs to know about the CPU,
+// fixed once at init from CPUID. No member initialisers: svm::shared, which holds one,
+// must stay constant-initialised (the image runs no constructors: check-image.sh).
 struct MsrCaps {
     std::uint64_t efer_writable;
-    bool perf_ext; // CPUID Fn8000_0001 ECX[23] PerfCtrExtCore
+    bool perf_ext;                  // CPUID Fn8000_0001 ECX[23] PerfCtrExtCore
+    std::uint64_t phys_limit;       // 1 << MAXPHYADDR (Fn8000_0008 EAX[7:0])
+    bool stgi_without_svme;         // SKINIT (Fn8000_0001 ECX[12]) or SVM-Lock (Fn8000_000A EDX[2])
 };
 
 // The EFER bits the host may write (APM vol. 2 §3.1.7, table 3-6): each only when
