@@ -21,8 +21,9 @@
 #   containment-6.1 smp 2   the attack suite on 6.1 (attack module built against 6.1)
 #   iommuhost       smp 2   host booted with intel_iommu=on: insmod refused, naming the
 #                           boot parameters (docs/iommu.md)
-#   reset           smp 2   nine boots in one QEMU (--reboot): reset through each trapped
-#                           port bare and under vbh, RAM scanned next boot; S3; S5
+#   reset           smp 2   five boots in one QEMU (--reboot): reset through each trapped
+#                           port under vbh, RAM scanned next boot (host frames of the
+#                           same reset prove the harness); S3; S5
 # Every scenario in
 # tests/scenarios/ must be in the table below or in "outside" (step "scenario-table"), so
 # none is left out of CI by accident.
