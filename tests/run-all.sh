@@ -57,5 +57,11 @@ fi
 
 echo
 [ $failed -eq 0 ] || echo "failed steps: ${failures[*]}"
+# CI shows the end of this output: name the failed QEMU steps and where their logs are.
+if [[ " ${failures[*]} " == *" qemu "* ]]; then
+  # each failed step's failing lines (checks, FAIL verdict, its log file)
+  awk '/^=== /{n=$2; k=0} / (FAIL|fail)( |$)|^log: /{if (k<10) b[n]=b[n] "    " $0 "\n"; k++}
+       /^--- .*: FAILED/{sub(/:$/, "", $2); printf "  qemu step %s failed:\n%s", $2, b[$2]}' "$out/qemu.log"
+fi
 echo "suites: $passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -14,7 +14,9 @@ namespace vbh::svm {
 namespace icpt3 {
 inline constexpr std::uint32_t intr = 1u << 0;
 inline constexpr std::uint32_t nmi = 1u << 1;
+inline constexpr std::uint32_t smi = 1u << 2;
 inline constexpr std::uint32_t init = 1u << 3;
+inline constexpr std::uint32_t vintr = 1u << 4;
 inline constexpr std::uint32_t cpuid = 1u << 18;
 inline constexpr std::uint32_t invd = 1u << 22;
 inline constexpr std::uint32_t hlt = 1u << 24;
@@ -35,6 +37,18 @@ inline constexpr std::uint32_t clgi = 1u << 5;
 inline constexpr std::uint32_t skinit = 1u << 6;
 inline constexpr std::uint32_t wbinvd = 1u << 9;
 } // namespace icpt4
+
+// Intercept vector 5 (VMCB 014h): INVLPGB .. idle HLT in bits 6:0, 31:7 reserved.
+namespace icpt5 {
+inline constexpr std::uint32_t defined = 0x7f;
+} // namespace icpt5
+
+// The six intercept words 000h..017h are one array in EXITCODE order: EXITCODE c
+// (c < C0h) is intercepted by bit c % 32 of word c / 32 (CR reads/writes 00h-1Fh, DR
+// 20h-3Fh, exceptions 40h-5Fh, vector 3 from 60h, vector 4 from 80h, vector 5 from A0h;
+// appendix C).
+inline constexpr unsigned intercept_words = 6;
+inline constexpr std::uint64_t intercept_codes = intercept_words * 32;
 
 // EXITCODE values (appendix C).
 enum class ExitCode : std::uint64_t {
@@ -71,12 +85,44 @@ using Asid = Field<31, 0>;
 using TlbControl = Field<39, 32>;
 inline constexpr std::uint64_t tlb_flush_all = 1;   // every ASID: always supported
 inline constexpr std::uint64_t tlb_flush_guest = 3; // this ASID: needs FlushByAsid
+inline constexpr std::uint64_t tlb_flush_guest_nonglobal = 7; // likewise
 
-// 060h: virtual interrupt control (§15.21.1).
-using VIntrMasking = Field<24, 24>;
+// 060h: virtual interrupt control (§15.21, table B-1). V_TPR, V_IRQ, VGIF and V_NMI
+// are written back on #VMEXIT.
+struct IntCtl {
+    using VTpr = Field<3, 0>;       // 7:4 SBZ
+    using VIrq = Field<8, 8>;
+    using VGif = Field<9, 9>;       // §15.33.2 virtual GIF
+    using VNmi = Field<11, 11>;
+    using VNmiMask = Field<12, 12>;
+    using VIntrPrio = Field<19, 16>;
+    using VIgnTpr = Field<20, 20>;
+    using VIntrMasking = Field<24, 24>;
+    using VGifEnable = Field<25, 25>;
+    using VNmiEnable = Field<26, 26>; // §15.21.10 NMI virtualization
+    using X2Avic = Field<30, 30>;     // §15.29.11
+    using AvicEnable = Field<31, 31>; // §15.29
+    using VIntrVector = Field<39, 32>;
+};
 
-// 090h: nested paging enable (§15.25.3).
-using NpEnable = Field<0, 0>;
+// 068h: interrupt shadow (§15.21.5); bit 1 is the SEV-ES guest's RFLAGS.IF.
+using IntShadow = Field<0, 0>;
+
+// 090h: nested paging and the features that ride on it (table B-1).
+using NpEnable = Field<0, 0>;   // §15.25.3
+using SevEnable = Field<1, 1>;  // §15.34
+using SevEsEnable = Field<2, 2>; // §15.35
+using NpCtlMore = Field<7, 3>;  // GMET, SSS check, VTE, RO guest tables, INVLPGB enable
+
+// 0B8h: virtualization extensions (table B-1): LBR virtualization (§15.23), virtual
+// VMLOAD/VMSAVE (§15.33.1), IBS and PMC virtualization.
+struct VirtExt {
+    using LbrVirt = Field<0, 0>;
+    using VmloadVirt = Field<1, 1>;
+    using IbsVirt = Field<2, 2>;
+    using PmcVirt = Field<3, 3>;
+    using Defined = Field<3, 0>;
+};
 
 // 0A8h EVENTINJ (§15.20): vector, type, error-code valid, valid, error code.
 struct EventInj {
@@ -85,8 +131,11 @@ struct EventInj {
     using Ev = Field<11, 11>;
     using Valid = Field<31, 31>;
     using Error = Field<63, 32>;
+    using Reserved = Field<30, 12>;
+    static constexpr std::uint64_t type_intr = 0;
     static constexpr std::uint64_t type_nmi = 2;
     static constexpr std::uint64_t type_exception = 3;
+    static constexpr std::uint64_t type_soft_int = 4; // 1, 5-7 reserved (table 15-11)
 };
 
 // NPF EXITINFO1 (§15.25.6): the #PF-style error code plus walk information.
@@ -152,7 +201,13 @@ struct alignas(4096) Vmcb {
     std::uint64_t next_rip;      // 0C8h
     std::uint8_t insn_len;       // 0D0h
     std::uint8_t insn_bytes[15]; // 0D1h
-    std::uint8_t rsvd2[0x400 - 0xe0];
+    std::uint64_t avic_backing;  // 0E0h AVIC APIC backing page (§15.29)
+    std::uint64_t rsvd2a;
+    std::uint64_t avic_logical;  // 0F0h AVIC logical APIC ID table
+    std::uint64_t avic_physical; // 0F8h AVIC physical APIC ID table
+    std::uint64_t rsvd2b;
+    std::uint64_t vmsa_pa;       // 108h SEV-ES save area (§15.35)
+    std::uint8_t rsvd2[0x400 - 0x110];
 
     // State save area (table B-2), offsets from 400h.
     Segment es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; // 400h .. 490h
@@ -170,7 +225,9 @@ struct alignas(4096) Vmcb {
     std::uint64_t rip;           // 578h
     std::uint8_t rsvd6[0x5d8 - 0x580];
     std::uint64_t rsp;           // 5D8h
-    std::uint8_t rsvd7[0x5f8 - 0x5e0];
+    std::uint64_t s_cet;         // 5E0h
+    std::uint64_t ssp;           // 5E8h
+    std::uint64_t isst_addr;     // 5F0h
     std::uint64_t rax;           // 5F8h
     std::uint64_t star;          // 600h
     std::uint64_t lstar;         // 608h
@@ -183,7 +240,15 @@ struct alignas(4096) Vmcb {
     std::uint64_t cr2;           // 640h
     std::uint8_t rsvd8[0x668 - 0x648];
     std::uint64_t g_pat;         // 668h
-    std::uint8_t rsvd9[0x1000 - 0x670];
+    std::uint64_t dbgctl;        // 670h: 670h-698h only with LBR virtualization
+    std::uint64_t br_from;       // 678h
+    std::uint64_t br_to;         // 680h
+    std::uint64_t last_excp_from; // 688h
+    std::uint64_t last_excp_to;  // 690h
+    std::uint64_t dbgextnctl;    // 698h
+    std::uint8_t rsvd9[0x6e0 - 0x6a0];
+    std::uint64_t spec_ctrl;     // 6E0h: with V_SPEC_CTRL (CPUID 8000_000Ah EDX[20])
+    std::uint8_t rsvd10[0x1000 - 0x6e8];
 };
 
 #define VBH_VMCB_AT(field, off) static_assert(offsetof(Vmcb, field) == (off), #field)
@@ -202,6 +267,21 @@ VBH_VMCB_AT(event_inj, 0x0a8);
 VBH_VMCB_AT(n_cr3, 0x0b0);
 VBH_VMCB_AT(clean, 0x0c0);
 VBH_VMCB_AT(next_rip, 0x0c8);
+VBH_VMCB_AT(insn_len, 0x0d0);
+VBH_VMCB_AT(avic_bar, 0x098);
+VBH_VMCB_AT(ghcb_pa, 0x0a0);
+VBH_VMCB_AT(virt_ext, 0x0b8);
+VBH_VMCB_AT(avic_backing, 0x0e0);
+VBH_VMCB_AT(avic_logical, 0x0f0);
+VBH_VMCB_AT(avic_physical, 0x0f8);
+VBH_VMCB_AT(vmsa_pa, 0x108);
+VBH_VMCB_AT(icpt_cr, 0x000);
+VBH_VMCB_AT(icpt_dr, 0x004);
+VBH_VMCB_AT(icpt_exc, 0x008);
+VBH_VMCB_AT(icpt_misc5, 0x014);
+VBH_VMCB_AT(pause_thresh, 0x03c);
+VBH_VMCB_AT(tsc_offset, 0x050);
+VBH_VMCB_AT(int_shadow, 0x068);
 VBH_VMCB_AT(es, 0x400);
 VBH_VMCB_AT(cs, 0x410);
 VBH_VMCB_AT(ss, 0x420);
@@ -222,12 +302,22 @@ VBH_VMCB_AT(dr6, 0x568);
 VBH_VMCB_AT(rflags, 0x570);
 VBH_VMCB_AT(rip, 0x578);
 VBH_VMCB_AT(rsp, 0x5d8);
+VBH_VMCB_AT(s_cet, 0x5e0);
+VBH_VMCB_AT(ssp, 0x5e8);
+VBH_VMCB_AT(isst_addr, 0x5f0);
 VBH_VMCB_AT(rax, 0x5f8);
 VBH_VMCB_AT(star, 0x600);
 VBH_VMCB_AT(kernel_gs_base, 0x620);
 VBH_VMCB_AT(sysenter_eip, 0x638);
 VBH_VMCB_AT(cr2, 0x640);
 VBH_VMCB_AT(g_pat, 0x668);
+VBH_VMCB_AT(dbgctl, 0x670);
+VBH_VMCB_AT(br_from, 0x678);
+VBH_VMCB_AT(br_to, 0x680);
+VBH_VMCB_AT(last_excp_from, 0x688);
+VBH_VMCB_AT(last_excp_to, 0x690);
+VBH_VMCB_AT(dbgextnctl, 0x698);
+VBH_VMCB_AT(spec_ctrl, 0x6e0);
 #undef VBH_VMCB_AT
 static_assert(sizeof(Vmcb) == 4096);
 
@@ -236,6 +326,13 @@ static_assert(sizeof(Vmcb) == 4096);
 // CPUID 8000_000Ah EDX (§15.4 / CPUID spec): optional SVM features.
 inline constexpr std::uint32_t svm_feature_npt = 1u << 0;
 inline constexpr std::uint32_t svm_feature_nrips = 1u << 3;
+inline constexpr std::uint32_t svm_feature_lbrv = 1u << 1;
 inline constexpr std::uint32_t svm_feature_flush_by_asid = 1u << 6;
+inline constexpr std::uint32_t svm_feature_decode_assists = 1u << 7;
+inline constexpr std::uint32_t svm_feature_avic = 1u << 13;
+inline constexpr std::uint32_t svm_feature_vmsave_virt = 1u << 15;
+inline constexpr std::uint32_t svm_feature_vgif = 1u << 16;
+inline constexpr std::uint32_t svm_feature_v_spec_ctrl = 1u << 20;
+inline constexpr std::uint32_t svm_feature_vnmi = 1u << 25;
 
 } // namespace vbh::svm
