@@ -5,7 +5,7 @@
 #   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
 #                       [--no-build] [--initrd FILE] [--retries N] [--verbose] [--reboot]
-#                       [--series 6.12|6.1] [--gdb] [--gdb-port N]
+#                       [--series 6.12|6.1] [--gdb] [--gdb-port N] [--accel SPEC]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch --series 6.12. --series 6.1
 # boots Debian's 6.1 kernel with its own initramfs (build.sh --series 6.1). --gdb: QEMU
 # waits for a debugger on --gdb-port (1234) before the first instruction
@@ -15,12 +15,15 @@
 # dies before /init runs (stock kernel, nothing of vbh loaded) is retried --retries times (1).
 # --reboot: a guest reset boots again in the same QEMU (RAM and CMOS kept) instead of
 # ending the run (-no-reboot); for scenarios that reset on purpose (tests/scenarios/reset.sh).
+# --accel SPEC: QEMU's -accel (tcg); tcg,thread=single runs every vCPU in one host thread
+# (tests/scenarios/kselftest.sh: MTTCG lets a vCPU run stale code across a kernel text patch).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
 defaults() {
   smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
   initrd='' build=1 verbose=0 retries=1 series=6.12 gdb=0 gdb_port=1234 noreboot=-no-reboot
+  accel=tcg
 }
 
 usage() { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -35,6 +38,7 @@ parse() { # parse ARGS...: sets the option variables
       --verbose|-v) verbose=1 ;;           --series) series=${2:?}; shift ;;
       --gdb) gdb=1 ;;                      --gdb-port) gdb=1 gdb_port=${2:?}; shift ;;
       --reboot) noreboot='' ;;
+      --accel) accel=${2:?}; shift ;;
       *) usage ;;
     esac
     shift
@@ -116,7 +120,7 @@ boot_once() { # boot into a new $log and follow it until the guest powers off, r
   done  # (and it exists before QEMU's background shell opens it)
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
-  qemu-system-x86_64 -accel tcg -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu,aw-bits=48 \
+  qemu-system-x86_64 -accel "$accel" -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu,aw-bits=48 \
     -nographic $noreboot -kernel "$VMLINUZ" -initrd "$initrd" \
     -append "$cmdline" $qemu_args < /dev/null >> "$log" 2>&1 &
   qpid=$!

@@ -2,7 +2,8 @@
 # Build everything the QEMU boot tests need and pack the initramfs: the modules of
 # loader/ (vbh.ko, and the test loader embedding vbh-test.bin), qemu-nested/testmod and tests/guest-modules/*/ (Kbuild dirs), the
 # CMake targets vbh_image, vbh_image_test and vbhctl when defined, and the files that every executable
-# tests/*/build.sh puts into the OUTDIR given as its only argument (-> /lib/vbh/bin).
+# tests/*/build.sh puts into the OUTDIR given as its only argument (-> /lib/vbh/bin);
+# the CMake target vbh_vmm (tools/vmm) is packed as /usr/bin/vbh-vmm.
 #   qemu-nested/build.sh                     6.12: module(s), vbh_image, vbhctl, initramfs
 #   qemu-nested/build.sh --series 6.1        the same for Debian's 6.1 kernel: every module
 #                                            built against 6.1, its own initramfs and env
@@ -41,7 +42,7 @@ cmake_targets() { # build vbh_image and vbhctl if some CMakeLists.txt defines th
   cmake -S "$root" -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DVBH_SANITIZE=OFF \
     >/dev/null || return 1
   targets=$(cmake --build "$bdir" --target help) || return 1
-  for t in vbh_image vbh_image_test vbhctl; do
+  for t in vbh_image vbh_image_test vbhctl vbh_vmm; do
     if grep -q "^$t:" <<< "$targets"; then have+=("$t"); fi
   done
   [ ${#have[@]} -eq 0 ] && return 0
@@ -55,6 +56,7 @@ found() { # found FIND-ARGS...: first match under build/qemu, empty if none
 }
 image() { found -name vbh.bin; }
 vbhctl() { found -name vbhctl -perm -u+x; }
+vmm() { found -name vbh-vmm -perm -u+x; }  # tools/vmm, static
 
 kmake() { # kmake DIR: build the Kbuild module(s) in DIR against $KDIR
   local img args=(VBH_ROOT="$root")  # VBH_ROOT: sources copied out of the tree find ../
@@ -179,6 +181,8 @@ pack() { # the initramfs: busybox, /init, lib.sh, tests/scenarios, modules, vbhc
     cp "$f" "$st/usr/bin/vbhctl"
     shared_libs "$f" "$st" || failed+=("shared libraries of vbhctl")
   fi
+  f=$(vmm)
+  if [ -n "$f" ]; then cp "$f" "$st/usr/bin/vbh-vmm"; fi
   echo "kernel=$KVER git=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo none)" \
     "vbh.ko=$([ -e "$st/lib/vbh/vbh.ko" ] && echo "${vbh_ko:-yes}" || echo no)" \
     "test/vbh.ko=$([ -e "$st/lib/vbh/test/vbh.ko" ] && echo yes || echo no)" \

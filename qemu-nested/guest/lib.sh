@@ -152,3 +152,41 @@ exit_count() { # exit_count FILE: total VM exits in a loosely formatted stats fi
 same() { # same NAME WANT GOT: pass if the two strings are equal
   if [ "$2" = "$3" ]; then pass "$1" "$3"; else fail "$1" "want '$2', got '$3'"; fi
 }
+
+vmm_run() { # vmm_run LABEL [ARGS...]: run vbh-vmm (tools/vmm, docs/vmm.md) with ARGS.
+  # Its output goes to the console as "vmm-LABEL: ..." lines; then VBH-CHECK vmm_LABEL
+  # (all its checks passed), one failing VBH-CHECK vmm_LABEL_<check> per check that
+  # failed, VBH-METRIC vmm_LABEL_<metric> per figure (and _wall_ms: the whole run), its
+  # "error" lines (how a vCPU ended: exit reason, registers, stage) as VBH-INFO. Any
+  # LABEL but "bare" is also compared with an earlier "bare" run of the same boot:
+  # vmm_LABEL_same_as_bare passes if every check has the same result and value
+  # (figures are not compared).
+  local label=$1 out rc sum first t0 cut='(none)'; shift
+  t0=$(now_ms)
+  out=$(vbh-vmm "$@" 2>&1); rc=$?
+  metric "vmm_${label}_wall_ms" $(($(now_ms) - t0)) ms
+  echo "$out" | sed "s/^/vmm-$label: /"
+  # A vCPU that did not finish (an "error" line) reported nothing after where it
+  # stopped: those "not reported" checks are its consequence, not separate failures.
+  echo "$out" | grep -q '^error ' && cut='not reported'
+  echo "$out" | while read -r kind name rest; do
+    case $kind in
+      check) [ "${rest%% *}" = pass ] || [ "${rest#* }" = "$cut" ] ||
+               fail "vmm_${label}_$name" "${rest#* }" ;;
+      metric) metric "vmm_${label}_$name" "${rest%% *}" "${rest#* }" ;;  # VALUE UNIT
+      error) info "vmm_$label: $name $rest" ;;
+    esac
+  done
+  sum=$(echo "$out" | sed -n 's/^summary //p')
+  first=$(echo "$out" | grep -m1 -E '^error |^vbh-vmm: ')
+  if [ $rc -eq 0 ]; then pass "vmm_$label" "$sum"
+  else fail "vmm_$label" "exit $rc${sum:+, $sum}${first:+: $first}"; fi
+  echo "$out" | grep '^check ' | cut -d' ' -f2- > "/tmp/vbh/vmm-$label.checks"
+  if [ "$label" != bare ] && [ -s /tmp/vbh/vmm-bare.checks ]; then
+    if cmp -s /tmp/vbh/vmm-bare.checks "/tmp/vbh/vmm-$label.checks"; then
+      pass "vmm_${label}_same_as_bare" "$(wc -l < /tmp/vbh/vmm-bare.checks) checks"
+    else
+      fail "vmm_${label}_same_as_bare" "$(diff /tmp/vbh/vmm-bare.checks "/tmp/vbh/vmm-$label.checks" | grep '^[-+][^-+]' | head -n4)"
+    fi
+  fi
+}

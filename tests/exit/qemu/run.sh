@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): kvm_amd loads on
-# top of vbh (the host's SVM emulated), unloads and loads again, the host's VMSAVE/
-# VMLOAD work on its own pages and are refused on vbh's, a VM and a vCPU can be
-# created; and a donate on CPU 0 kicks CPU 1 (NMI exit) so that CPU 1 faults on the
-# frame at once, then reads it again after reclaim. Boots qemu-nested's initramfs plus
-# an overlay (this scenario, the running kernel's kvm modules decompressed, kvmprobe
-# built static here). Needs qemu-nested/build.sh to have run (out/qemu/).
+# End-to-end checks of the SVM backend under QEMU TCG (svm_e2e.sh): vbh-vmm's guest runs
+# on the bare kernel's kvm_amd (docs/vmm.md); then kvm_amd loads on top of vbh (the
+# host's SVM emulated), unloads and loads again, the host's VMSAVE/VMLOAD work on its
+# own pages and are refused on vbh's, a VM and a vCPU can be created; and a donate on
+# CPU 0 kicks CPU 1 (NMI exit) so that CPU 1 faults on the frame at once, then reads it
+# again after reclaim. Boots qemu-nested's initramfs plus an overlay (this scenario, the
+# running kernel's kvm modules decompressed, kvmprobe built static here). Needs
+# qemu-nested/build.sh to have run (out/qemu/).
 #   tests/exit/qemu/run.sh [SMP]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)

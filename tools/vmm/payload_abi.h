@@ -1,0 +1,122 @@
+/* The contract between vbh-vmm and its guest payload (payload.S): where things live in
+ * guest-physical memory, which ports and MMIO registers the VMM emulates, and the result
+ * records the payload reports. Plain #defines: payload.S includes this through the C
+ * preprocessor, the VMM's C++ through payload_abi.hpp. */
+#ifndef VBH_VMM_PAYLOAD_ABI_H
+#define VBH_VMM_PAYLOAD_ABI_H
+
+/* Guest-physical layout. RAM is one memslot at GPA 0; the page tables identity-map the
+ * low 4 GiB so the payload reaches RAM, the MMIO window and the local APIC alike. */
+#define VMM_RAM_SIZE        0x400000    /* 4 MiB of RAM at GPA 0 */
+#define VMM_GDT             0x1000      /* GDT: null, code 0x08, data 0x10 */
+#define VMM_BOOT_PARAMS     0x2000      /* struct below (BP_*), shared by all vCPUs */
+#define VMM_PAGE_TABLES     0x10000     /* PML4, PDPT, 4 PDs (2 MiB pages): 6 pages */
+#define VMM_PERCPU          0x20000     /* per vCPU: IDT page, then the PC_* page */
+#define VMM_PERCPU_STRIDE   0x2000
+#define VMM_PERCPU_VARS     0x1000      /* GS base = VMM_PERCPU + i * STRIDE + VARS */
+#define VMM_PAYLOAD         0x100000    /* payload.bin is linked and loaded here */
+#define VMM_STACKS          0x200000    /* vCPU i: stack top at STACKS + (i+1) * SIZE */
+#define VMM_STACK_SIZE      0x4000
+#define VMM_MAX_VCPUS       8
+
+#define VMM_CODE_SEL        0x08
+#define VMM_DATA_SEL        0x10
+
+/* Boot parameters (written by the VMM before the first KVM_RUN). */
+#define BP_VCPUS            0   /* u32 number of vCPUs */
+#define BP_TICKS            4   /* u32 timer ticks to wait for in HLT */
+#define BP_TIMER_COUNT      8   /* u32 LAPIC timer initial count (divide by 1) */
+#define BP_BENCH_ITERATIONS 12  /* u32 exits per benchmark loop, 0: none */
+#define BP_ARRIVED          16  /* u32 rendezvous counter, incremented by each vCPU */
+#define BP_BENCH_VCPU       20  /* u32 the vCPU that runs the benchmarks */
+
+/* Per-vCPU variables (GS-relative). */
+#define PC_TICKS            0   /* u64 timer interrupts taken */
+#define PC_STAGE            8   /* u32 STAGE_*: how far the payload got */
+#define PC_HLTS             16  /* u64 HLT instructions that returned */
+#define PC_OTHER_IRQS       24  /* u64 interrupts on any vector but timer/spurious */
+
+#define STAGE_START 0
+#define STAGE_CPUID 1
+#define STAGE_PIO   2
+#define STAGE_MMIO  3
+#define STAGE_TIMER 4
+#define STAGE_MEET  5
+#define STAGE_BENCH 6
+#define STAGE_DONE  7
+
+/* Ports emulated by the VMM (KVM_EXIT_IO). */
+#define PORT_RESULT  0x600  /* + R_*: 32-bit OUT, one result record */
+#define PORT_ECHO    0x680  /* OUT stores the value; IN returns its complement */
+#define PORT_NULL    0x681  /* OUT ignored: the port-I/O benchmark */
+#define PORT_STOP    0x682  /* OUT: the vCPU is finished, value STOP_* */
+#define STOP_OK        0
+#define STOP_EXCEPTION 1
+
+/* MMIO window (no memslot: every access is a KVM_EXIT_MMIO), one page per vCPU. */
+#define MMIO_BASE     0xC0000000
+#define MMIO_STRIDE   0x1000
+#define MMIO_ID       0x00   /* u32 read-only: MMIO_ID_VALUE */
+#define MMIO_WINDOW   0x04   /* u32 read-only: index of this page (the vCPU's) */
+#define MMIO_SCRATCH  0x08   /* 8 bytes of storage, any access size */
+#define MMIO_WRITES   0x10   /* u32 read-only: writes seen by this page */
+#define MMIO_ID_VALUE 0x4F494D4D /* "MMIO" */
+
+/* Local APIC (in-kernel, KVM_CREATE_IRQCHIP), xAPIC MMIO; AMD APM vol. 2 §16.3. */
+#define LAPIC_BASE      0xFEE00000
+#define APIC_ID         0x20
+#define APIC_EOI        0xB0
+#define APIC_SVR        0xF0
+#define APIC_LVT_TIMER  0x320
+#define APIC_TIMER_INIT 0x380
+#define APIC_TIMER_DIV  0x3E0
+#define APIC_LVT_PERIODIC (1 << 17)
+#define APIC_LVT_MASKED   (1 << 16)
+#define TIMER_VECTOR    0x40
+#define SPURIOUS_VECTOR 0xFF
+
+/* CPUID leaves the VMM sets with KVM_SET_CPUID2 (hypervisor range, AMD APM vol. 3 E.4). */
+/* The signature is lower case: "VBH-" followed by capitals would look like a record of
+ * the serial protocol (qemu-nested/README.md) in a console line. */
+#define CPUID_VMM_BASE      0x40000000  /* eax: max leaf, ebx/ecx/edx: "vbh-vmm-test" */
+#define CPUID_VMM_VCPU      0x40000001  /* eax: CPUID_VCPU_MAGIC | vCPU index */
+#define CPUID_VCPU_MAGIC    0x56B40000
+#define CPUID_SIG_EBX       0x2D686276  /* "vbh-" */
+#define CPUID_SIG_ECX       0x2D6D6D76  /* "vmm-" */
+#define CPUID_SIG_EDX       0x74736574  /* "test" */
+
+/* Values the payload writes, and so expects back. */
+#define ECHO32_BASE   0x5A5A0000  /* | vCPU index */
+#define ECHO8_BASE    0x3C        /* + vCPU index */
+#define SCRATCH_QUAD  0x1122334455667788
+#define SCRATCH_BYTE  0xAA        /* written at +0 */
+#define SCRATCH_WORD  0xBBCC      /* written at +2 */
+
+/* Result records: PORT_RESULT + id, 32-bit each; 64-bit values take id (low) and id+1. */
+#define R_CPUID_MAX        0x00
+#define R_CPUID_SIG_EBX    0x01
+#define R_CPUID_SIG_ECX    0x02
+#define R_CPUID_SIG_EDX    0x03
+#define R_CPUID_VCPU       0x04
+#define R_CPUID_APIC_ID    0x05
+#define R_LAPIC_ID         0x06
+#define R_PIO_ECHO32       0x10
+#define R_PIO_ECHO8        0x11
+#define R_MMIO_ID          0x18
+#define R_MMIO_WINDOW      0x19
+#define R_MMIO_QUAD        0x1A  /* and 0x1B */
+#define R_MMIO_DWORD       0x1C
+#define R_MMIO_WRITES      0x1D
+#define R_TICKS            0x20
+#define R_HLTS             0x21
+#define R_TIMER_CYCLES     0x22  /* and 0x23 */
+#define R_OTHER_IRQS       0x24
+#define R_ARRIVED          0x28
+#define R_EXC_VECTOR       0x30
+#define R_EXC_ERROR        0x31
+#define R_EXC_RIP          0x32  /* and 0x33 */
+#define R_BENCH_CPUID      0x40  /* and 0x41: TSC cycles for BP_BENCH_ITERATIONS */
+#define R_BENCH_PIO        0x42  /* and 0x43 */
+#define R_COUNT            0x80  /* ports PORT_RESULT .. PORT_RESULT + R_COUNT - 1 */
+
+#endif
