@@ -121,6 +121,7 @@ ExitAction nested_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env, const Neste
     // the CPU reads.
     l2.exit_int_info = l2.event_inj;
     n.used = true;
+    ++env.own_stats(s).l2_entries;
     c.active = n.l2;
     s.rip = l2.rip;
     s.set_reg(Gpr::rax, l2.rax);
