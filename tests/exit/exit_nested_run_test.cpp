@@ -120,6 +120,9 @@ TEST_F(NestedRunTest, HostsExitIsReflectedAndTheHostResumesAfterVmrun) {
     EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::cpuid));
     EXPECT_EQ(host_vmcb12().rip, 0x401234u);
     EXPECT_FALSE(c.host.gif);
+    // GIF 0: the host's block holds physical interrupts until its STGI.
+    EXPECT_TRUE(svm::IntCtl::VIntrMasking::test(m->l1.vintr));
+    EXPECT_EQ(m->l1.event_inj, 0u);
     EXPECT_EQ(env.cpu_stats[0].l2_reflected, 1u);
     EXPECT_EQ(env.frames_asked, env.frames_done);
 }

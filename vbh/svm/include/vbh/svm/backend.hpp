@@ -152,6 +152,7 @@ struct Svm {
         // The handler's event, an NMI held while the host's GIF is 0, or the event
         // whose delivery the exit interrupted (host_svm.hpp).
         v.event_inj = host_event_inj(c.host, s.inject, v.exit_int_info);
+        hold_host_interrupts(c);
     }
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }

@@ -24,6 +24,16 @@
 
 namespace vbh::svm {
 
+// While the host's GIF is 0 a physical interrupt waits, as on the CPU (§15.17): the
+// host's block then runs with V_INTR_MASKING, under which physical interrupts are
+// gated by the IF of whoever executes VMRUN (§15.21.1), vbh's, which is 0. Without it
+// the host would take an interrupt right after its VMRUN returns, still holding its
+// guest's GS base and TR (KVM restores them with the VMLOAD that follows).
+inline void hold_host_interrupts(Cpu& c) {
+    Vmcb& l1 = *c.l1.vmcb;
+    l1.vintr = IntCtl::VIntrMasking::set(l1.vintr, c.host.gif ? 0 : 1);
+}
+
 // n bytes of host RAM at pa (page aligned) into dst, page by page; false, with nothing
 // read after the refused page, if one is not host-owned RAM.
 template <HostInsnEnv E>
@@ -143,15 +153,22 @@ enum class L2Exit : std::uint8_t {
     done,     // handled here: re-enter the active block (the L2, or the host after it)
 };
 
-// Back to the host: VMCB12 written as the #VMEXIT writes it, GIF = 0, the host's block
-// active again with the RAX/RSP/RIP nested_vmrun() kept in it.
+// The host's block runs next, with GIF = 0 and the RAX/RSP/RIP nested_vmrun() kept
+// in it; no event is pending for it (an NMI held waits for its STGI).
+inline void resume_host(Cpu& c) {
+    c.host.gif = false;
+    hold_host_interrupts(c);
+    c.l1.vmcb->event_inj = 0;
+    c.active = c.l1;
+}
+
+// Back to the host: VMCB12 written as the #VMEXIT writes it.
 template <HostInsnEnv E>
 void leave_l2(Cpu& c, E& env, std::uint32_t cpu) {
     NestedCpu& n = c.nested;
     reflect_exit(*n.l2.vmcb, *n.v12, *c.l1.vmcb);
     write_back(env, n, vmexit_spans, cpu);
-    c.host.gif = false;
-    c.active = c.l1;
+    resume_host(c);
 }
 
 // An exit of the L2 block (c.active is n.l2). NMI: vbh's kick stays vbh's (the L2 is
@@ -178,8 +195,7 @@ L2Exit nested_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
                          std::uint64_t(Vmcb12Error::l2_invalid));
         vmexit_invalid(*n.v12);
         write_back(env, n, {vmexit_invalid_span}, s.cpu);
-        c.host.gif = false;
-        c.active = c.l1;
+        resume_host(c);
         return L2Exit::done;
     } else if (!host_wants_exit(*n.v12, l2, n.maps, std::uint32_t(s.reg(Gpr::rcx)))) {
         return L2Exit::dispatch;
