@@ -71,9 +71,11 @@ static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const void *data)
 	for (k = 0; k < VBH_EXIT_KIND_COUNT; k++)
 		n += sysfs_emit_at(buf, n, " %s=%llu", vbh_exit_names[k], s->exits[k]);
 	n += sysfs_emit_at(buf, n,
-			   " flushes=%llu kicks_sent=%llu kicks_taken=%llu nmis_reflected=%llu faults_reflected=%llu dma_faults=%llu\n",
+			   " flushes=%llu kicks_sent=%llu kicks_taken=%llu nmis_reflected=%llu faults_reflected=%llu dma_faults=%llu",
 			   s->flushes, s->kicks_sent, s->kicks_taken, s->nmis_reflected,
 			   s->faults_reflected, s->dma_faults);
+	n += sysfs_emit_at(buf, n, " l2_entries=%llu l2_exits=%llu l2_reflected=%llu\n",
+			   s->l2_entries, s->l2_exits, s->l2_reflected);
 	return n;
 }
 

@@ -65,14 +65,14 @@ struct HostSvmTest : ::testing::Test {
         s.sysenter_cs = 0x10;
         s.sysenter_esp = 0xfffffe0000001000;
         s.sysenter_eip = 0xffffffff81e02000;
-        svm::copy_vmload_state(l1, s);
+        svm::copy_vmload_state(s, l1);
     }
 };
 
 bool same_state(const svm::Vmcb& a, const svm::Vmcb& b) {
     svm::Vmcb x{}, y{};
-    svm::copy_vmload_state(x, a);
-    svm::copy_vmload_state(y, b);
+    svm::copy_vmload_state(a, x);
+    svm::copy_vmload_state(b, y);
     return std::memcmp(&x, &y, sizeof x) == 0;
 }
 

@@ -79,6 +79,7 @@ void setup_cpu0() {
     pc->cpu = 0;
     struct {
         std::uint64_t phys(const void* p) const { return g.mem.phys(p); }
+        Result<void*> alloc_contig(std::uint64_t n) { return g.frames.alloc_contig(n); }
     } hyp_mem;
     Backend::setup(pc->hw, block->hw, hyp_mem);
     pc->stats.version = VBH_STATS_VERSION;

@@ -22,7 +22,7 @@ struct Counter {
     const char* name;
     std::uint64_t vbh_cpu_stats::*field;
 };
-constexpr std::array<Counter, 7> counters{
+constexpr std::array<Counter, 10> counters{
     Counter{"total_exits", &vbh_cpu_stats::total_exits},
     Counter{"flushes", &vbh_cpu_stats::flushes},
     Counter{"kicks_sent", &vbh_cpu_stats::kicks_sent},
@@ -30,6 +30,9 @@ constexpr std::array<Counter, 7> counters{
     Counter{"nmis_reflected", &vbh_cpu_stats::nmis_reflected},
     Counter{"faults_reflected", &vbh_cpu_stats::faults_reflected},
     Counter{"dma_faults", &vbh_cpu_stats::dma_faults},
+    Counter{"l2_entries", &vbh_cpu_stats::l2_entries},
+    Counter{"l2_exits", &vbh_cpu_stats::l2_exits},
+    Counter{"l2_reflected", &vbh_cpu_stats::l2_reflected},
 };
 
 std::uint64_t* field_for(vbh_cpu_stats& s, std::string_view key) {

@@ -45,7 +45,10 @@
 	                                  info = NPT generation (docs/launch.md) */ \
 	X(INIT, 12, init)              /* INIT reached a CPU in guest mode: it leaves \
 	                                  the hypervisor (info = exit code) */ \
-	X(INVD, 13, invd)              /* INVD run as WBINVD (dirty lines kept) */
+	X(INVD, 13, invd)              /* INVD run as WBINVD (dirty lines kept) */ \
+	X(VMRUN_REFUSED, 14, vmrun_refused) /* the host's VMRUN failed vbh's checks: \
+	                                  it sees VMEXIT_INVALID; addr = VMCB12, info = \
+	                                  reason (docs/nested.md) */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };

@@ -59,6 +59,9 @@ struct vbh_cpu_stats {
 	uint64_t nmis_reflected; /* NMI exits re-injected into the host */
 	uint64_t faults_reflected; /* #GP injected for blocked accesses */
 	uint64_t dma_faults;     /* IOMMU fault records this CPU drained into the log */
+	uint64_t l2_entries;     /* the host's VMRUNs accepted: its guest (L2) entered */
+	uint64_t l2_exits;       /* exits of the host's guests (L2), vbh's and the host's */
+	uint64_t l2_reflected;   /* L2 exits reflected to the host (#VMEXIT into VMCB12) */
 };
 
 /*

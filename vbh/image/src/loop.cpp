@@ -112,6 +112,9 @@ static bool before_entry(PerCpu* pc) {
             if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST)) [[unlikely]]
                 park();
         }
+        // The host's guest (nested SVM) exited: most of its exits are the host's.
+        if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]
+            continue;
         Backend::read(pc->hw, pc->vcpu);
         const ExitAction a = dispatch_exit(pc->vcpu, x, env);
         // A fatal exit never resumes this guest: nothing to write back.

@@ -35,6 +35,12 @@ Status Svm::check_cpu() {
     const std::uint32_t phys_bits = ext_max >= 0x80000008 ? arch::cpuid(0x80000008).eax & 0xff : 36;
     shared.msr_caps.phys_limit = 1ull << phys_bits;
     shared.msr_caps.stgi_without_svme = (e1.ecx & (1u << 12)) || (shared.features & (1u << 2));
+    // What the host's VMCB12 is checked against (nested.hpp): no shadow NPT yet, so the
+    // host runs its guests on vbh's host NPT (kvm_amd npt=0).
+    shared.nasid = arch::cpuid(0x8000000a).ebx;
+    const arch::CpuidRegs l1 = arch::cpuid(1), l7 = arch::cpuid(7);
+    shared.nested.caps = {std::uint8_t(phys_bits), cr4_allowed_from_cpuid(l1.ecx, l7.ebx, l7.ecx),
+                          shared.msr_caps.efer_writable, shared.features, false};
     return Status::ok;
 }
 
@@ -44,6 +50,8 @@ void Svm::init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint8_t* i
     build_iopm(iopm, ports);
     shared.msrpm_pa = msrpm_pa;
     shared.iopm_pa = iopm_pa;
+    shared.nested.msrpm = msrpm;
+    shared.nested.iopm = iopm;
 }
 
 // CS/SS/DS/ES with their hidden parts, from the descriptors the selectors name in
@@ -116,6 +124,9 @@ Status Svm::prepare(Cpu& c, const arch::KernelState& k, const vbh_guest_entry& e
     Vmcb& v = *c.l1.vmcb;
     std::memset(&v, 0, sizeof v);
     c.active = c.l1;
+    c.nested.npt_root = stage2_root;
+    c.nested.used = false;
+    c.nested.asids.reset();
     c.kernel_hsave = arch::rdmsr(msr_vm_hsave_pa);
     c.host = host_svm_at_launch(k.efer, arch::rdmsr(msr_vm_cr), c.kernel_hsave);
     if (auto r = capture_segments(v, k); !r)

@@ -40,6 +40,7 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::write(c, v) } -> std::same_as<void>;
     { B::exit_code(c) } -> std::same_as<std::uint64_t>;
     { B::left_by_init(c) } -> std::same_as<bool>;
+    { B::in_l2(c) } -> std::same_as<bool>; // the host's own guest runs (nested)
     { B::open_nmi_window() } -> std::same_as<void>;
     { B::close_nmi_window() } -> std::same_as<void>;
     { B::rdmsr(c, v, n) } -> std::same_as<MsrResult>;

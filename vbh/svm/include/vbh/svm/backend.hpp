@@ -15,6 +15,7 @@
 #include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/insn.hpp>
 #include <vbh/svm/msr.hpp>
+#include <vbh/svm/nested_run.hpp>
 
 #include <cstdint>
 
@@ -31,6 +32,8 @@ struct Shared {
     std::uint64_t msrpm_pa;
     std::uint64_t iopm_pa;
     MsrCaps msr_caps;
+    std::uint32_t nasid;    // CPUID 8000_000Ah EBX: ASIDs 0..nasid-1
+    NestedShared nested;    // what the host's VMRUN is checked against, vbh's maps
 };
 
 // The CPU's MSRs, for the writes the MSR emulation performs for the host (msr.hpp).
@@ -70,6 +73,20 @@ struct Svm {
         c.active = c.l1;
         c.hyp_state_pa = mem.phys(&p.hyp_state);
         c.hsave_pa = mem.phys(p.hsave);
+        NestedCpu& n = c.nested;
+        n.l2 = {&p.l2, mem.phys(&p.l2)};
+        n.v12 = &p.v12;
+        n.host_msrpm = p.host_msrpm;
+        n.host_iopm = p.host_iopm;
+        // Without the merged maps or a spare ASID the host's VMRUN gets #GP.
+        auto msrpm = mem.alloc_contig(2), iopm = mem.alloc_contig(3);
+        if (msrpm && iopm) {
+            n.msrpm = static_cast<std::uint8_t*>(*msrpm);
+            n.msrpm_pa = mem.phys(n.msrpm);
+            n.iopm = static_cast<std::uint8_t*>(*iopm);
+            n.iopm_pa = mem.phys(n.iopm);
+            n.ready = n.asids.init(shared.nasid, l1_asid);
+        }
     }
 
     // Launch, in the kernel's context: build the host's control block from the
@@ -83,15 +100,32 @@ struct Svm {
     // Enter the active guest until its next #VMEXIT; flush: the host stage-2 changed
     // since this CPU last entered (docs/launch.md). False if VMRUN failed its checks.
     // A flush of every ASID already asked for (the host's INVLPGA) is kept.
+    // Once an L2 has run here, a stage-2 change flushes every ASID: the host NPT is
+    // under the L2's translations too. An L2 is entered with RFLAGS.IF as the host had
+    // it at its VMRUN: with V_INTR_MASKING (KVM's choice) the IF of whoever executes
+    // VMRUN decides whether physical interrupts reach the L2, i.e. exit from it
+    // (§15.21.1; KVM runs VMRUN with IF = 1). GIF is 0 around it, so vbh takes none.
+    // An L2 block that fails VMRUN's checks is the host's exit, not a vbh failure.
     static bool run(Cpu& c, VcpuState& s, bool flush, std::uint64_t* tsc) {
         Vmcb& v = *c.active.vmcb;
         if (flush && TlbControl::get(v.asid_tlb) != tlb_flush_all) [[unlikely]] {
-            const bool by_asid = shared.features & svm_feature_flush_by_asid;
+            const bool by_asid = (shared.features & svm_feature_flush_by_asid) && !c.nested.used;
             v.asid_tlb = TlbControl::set(v.asid_tlb, by_asid ? tlb_flush_guest : tlb_flush_all);
         }
+        if (in_l2(c)) [[unlikely]]
+            return run_l2(c, s, tsc);
         vbh_vmrun(s.gpr, c.active.pa, c.hyp_state_pa, tsc);
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
         return !is_vmexit_invalid(v.exit_code);
+    }
+    static bool in_l2(const Cpu& c) { return c.active.vmcb != c.l1.vmcb; }
+
+    // An exit of the host's guest: vbh's own (dispatched as usual, on the L2's state)
+    // or reflected to the host (nested_run.hpp).
+    // True: handled there, re-enter; false: dispatch it as any exit.
+    template <class E>
+    static bool l2_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
+        return nested_exit(c, s, env, st) == L2Exit::done;
     }
 
     // The exit in vendor-neutral terms.
@@ -118,6 +152,7 @@ struct Svm {
         // The handler's event, an NMI held while the host's GIF is 0, or the event
         // whose delivery the exit interrupted (host_svm.hpp).
         v.event_inj = host_event_inj(c.host, s.inject, v.exit_int_info);
+        hold_host_interrupts(c);
     }
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
@@ -146,6 +181,8 @@ struct Svm {
     }
     template <HostInsnEnv E>
     static ExitAction virt_insn(Cpu& c, VcpuState& s, const Exit& x, E& env) {
+        if (ExitCode(x.code) == ExitCode::vmrun && c.host.svme && s.cpl == 0)
+            return nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps);
         return emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
     }
     // INVD (§15.8 intercept, APM vol. 3 INVD): WBINVD writes the dirty lines back
@@ -160,6 +197,19 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
+    [[gnu::noinline]] static bool run_l2(Cpu& c, VcpuState& s, std::uint64_t* tsc) {
+        Vmcb& v = *c.active.vmcb;
+        const bool intr = (c.l1.vmcb->rflags & rflags_if) != 0;
+        if (intr)
+            asm volatile("sti" ::: "memory");
+        vbh_vmrun(s.gpr, c.active.pa, c.hyp_state_pa, tsc);
+        if (intr)
+            asm volatile("cli" ::: "memory");
+        v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
+        return true;
+    }
+    static constexpr std::uint64_t rflags_if = 1u << 9;
+    static constexpr std::uint32_t l1_asid = 1; // prepare.cpp
     static void init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint8_t* iopm,
                           std::uint64_t iopm_pa, const PlatformPorts& ports);
 };

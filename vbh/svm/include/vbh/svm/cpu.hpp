@@ -4,6 +4,8 @@
 #pragma once
 
 #include <vbh/svm/host_svm.hpp>
+#include <vbh/svm/nested.hpp>
+#include <vbh/svm/nested_asid.hpp>
 #include <vbh/svm/vmcb.hpp>
 
 #include <cstdint>
@@ -19,17 +21,43 @@ struct ControlBlock {
 // The pages a CPU needs: the deprivileged host's VMCB; the hypervisor's own
 // VMLOAD/VMSAVE area (FS, GS, TR, LDTR, KernelGsBase, syscall/sysenter MSRs, §15.5.2);
 // the host save area VM_HSAVE_PA points at, which only the CPU writes (§15.30.4).
+// Nested SVM (nested_run.hpp) adds the L2 block vbh runs for the host's guest, the
+// copy of the host's VMCB12 every check reads, and copies of the host's permission
+// maps (which decide whose an L2 exit is). The merged maps the L2 block points at
+// must be physically contiguous: Svm::setup() allocates them apart.
 struct Pages {
     Vmcb host_guest;
     Vmcb hyp_state;
     alignas(4096) std::uint8_t hsave[4096];
+    Vmcb l2;
+    Vmcb v12;
+    alignas(4096) std::uint8_t host_msrpm[msrpm_bytes];
+    alignas(4096) std::uint8_t host_iopm[iopm_bytes];
 };
-static_assert(sizeof(Pages) == 3 * 4096);
+static_assert(sizeof(Pages) == 10 * 4096);
+
+// A CPU's nested-SVM state: the L2 block and where the host's VMCB12 is while its
+// guest runs, the maps, and the host-ASID to vbh-ASID table.
+struct NestedCpu {
+    ControlBlock l2;            // Pages::l2
+    Vmcb* v12;                  // Pages::v12: the host's VMCB12 as read at its VMRUN
+    std::uint64_t v12_pa;       // the host's VMCB12 page
+    std::uint8_t* msrpm;        // merged maps the L2 block runs with (contiguous)
+    std::uint64_t msrpm_pa;
+    std::uint8_t* iopm;
+    std::uint64_t iopm_pa;
+    std::uint8_t* host_msrpm;   // Pages::host_msrpm / host_iopm
+    std::uint8_t* host_iopm;
+    HostMaps maps;              // the copies the host enabled, else null
+    std::uint64_t npt_root;     // the L2's nested page table: the host NPT (npt=0)
+    AsidMap asids;
+    bool ready;                 // setup() found the memory and an ASID
+    bool used;                  // an L2 ran here: stage-2 flushes cover every ASID
+};
 
 // `active` is the block the next VMRUN enters, held by value so that the exit path
-// reaches the VMCB with one load. Today it is always `l1`, the deprivileged host;
-// nested SVM adds the block built for the host's L2 guest here and switches `active`
-// between the two (docs/architecture.md).
+// reaches the VMCB with one load: `l1`, the deprivileged host, or `nested.l2` while
+// the host's guest runs (nested_run.hpp switches it).
 struct Cpu {
     ControlBlock l1;
     ControlBlock active;
@@ -37,6 +65,7 @@ struct Cpu {
     std::uint64_t hsave_pa;
     std::uint64_t kernel_hsave;     // the kernel's VM_HSAVE_PA before launch (rollback)
     HostSvm host;                   // the host's own EFER.SVME, VM_CR, VM_HSAVE_PA, GIF
+    NestedCpu nested;
 };
 
 } // namespace vbh::svm

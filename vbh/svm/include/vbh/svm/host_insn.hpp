@@ -14,6 +14,7 @@
 #pragma once
 
 #include <vbh/svm/host_svm.hpp>
+#include <vbh/svm/nested.hpp>
 #include <vbh/svm/vmcb.hpp>
 
 #include <cstdint>
@@ -24,22 +25,9 @@ namespace vbh::svm {
 // KernelGsBase, STAR/LSTAR/CSTAR/SFMASK, SYSENTER_CS/ESP/EIP. After every #VMEXIT vbh
 // VMSAVEs the host's into its control block and VMLOADs it from there before the next
 // VMRUN (vmrun.S), so that block is where the host's CPU holds them: VMLOAD copies a
-// host page into it, VMSAVE the reverse. No field is checked: the CPU takes them as
-// they are when vbh's own VMLOAD runs, exactly as it would from the host's page.
-inline void copy_vmload_state(Vmcb& to, const Vmcb& from) {
-    to.fs = from.fs;
-    to.gs = from.gs;
-    to.tr = from.tr;
-    to.ldtr = from.ldtr;
-    to.kernel_gs_base = from.kernel_gs_base;
-    to.star = from.star;
-    to.lstar = from.lstar;
-    to.cstar = from.cstar;
-    to.sfmask = from.sfmask;
-    to.sysenter_cs = from.sysenter_cs;
-    to.sysenter_esp = from.sysenter_esp;
-    to.sysenter_eip = from.sysenter_eip;
-}
+// host page into it, VMSAVE the reverse (copy_vmload_state, nested.hpp). No field is
+// checked: the CPU takes them as they are when vbh's own VMLOAD runs, exactly as it
+// would from the host's page.
 
 // What the emulation needs from the hypervisor: a host page and the log. host_page()
 // gives a frame only while it is host-owned RAM mapped for the host, and holds off a
@@ -73,9 +61,9 @@ ExitAction host_vmload_vmsave(Vmcb& l1, VcpuState& v, const Exit& x, E& env,
     }
     auto& host = *static_cast<Vmcb*>(*page);
     if (ExitCode(x.code) == ExitCode::vmload)
-        copy_vmload_state(l1, host);
-    else
         copy_vmload_state(host, l1);
+    else
+        copy_vmload_state(l1, host);
     env.host_frame_done();
     v.rip += x.insn_len;
     return ExitAction::resume;

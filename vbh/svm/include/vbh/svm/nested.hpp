@@ -118,7 +118,10 @@ constexpr std::uint64_t cr4_allowed_from_cpuid(std::uint32_t l1_ecx, std::uint32
     X(icpt_stgi, 1)         /* unless V_GIF_ENABLE */                                 \
     X(icpt_clgi, 1)                                                                   \
     X(icpt_skinit, 1)                                                                 \
-    X(icpt_invlpga, 1)
+    X(icpt_invlpga, 1)                                                                \
+    X(map_not_host, 1)      /* MSRPM/IOPM not host-owned RAM (nested_run.hpp) */      \
+    X(vmcb12_gone, 1)       /* VMCB12 no longer host RAM at the #VMEXIT: not written */ \
+    X(l2_invalid, 0)        /* the L2 block failed a check left to the CPU */
 
 #define VBH_VMCB12_ERROR_MEMBER_(name, policy) name,
 enum class Vmcb12Error : std::uint8_t { VBH_VMCB12_ERRORS(VBH_VMCB12_ERROR_MEMBER_) };
