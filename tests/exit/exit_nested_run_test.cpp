@@ -38,7 +38,7 @@ struct NestedRunTest : ::testing::Test {
 
     NestedRunTest() {
         std::memset(m.get(), 0, sizeof(Memory));
-        *static_cast<Vmcb*>(&m->l1) = *svm::test::host_block();
+        m->l1 = *svm::test::host_block();
         c.l1 = {&m->l1, 0x1000000};
         c.active = c.l1;
         svm::NestedCpu& n = c.nested;

@@ -152,7 +152,6 @@ struct Svm {
         // The handler's event, an NMI held while the host's GIF is 0, or the event
         // whose delivery the exit interrupted (host_svm.hpp).
         v.event_inj = host_event_inj(c.host, s.inject, v.exit_int_info);
-        hold_host_interrupts(c);
     }
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
@@ -176,14 +175,22 @@ struct Svm {
     static MsrResult rdmsr(const Cpu& c, const VcpuState& s, std::uint32_t msr) {
         return emulate_rdmsr(c.host, s, msr);
     }
+    // The host's GIF changes only here (CLGI, STGI, VMRUN; EFER.SVME = 0 sets it) and
+    // when an L2 exit returns to the host (nested_run.hpp): each keeps the host's
+    // block holding interrupts while it is 0 (hold_host_interrupts), not every exit.
     static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr, std::uint64_t x) {
-        return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
+        const MsrResult r = emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
+        if (msr == msr_efer)
+            hold_host_interrupts(c);
+        return r;
     }
     template <HostInsnEnv E>
     static ExitAction virt_insn(Cpu& c, VcpuState& s, const Exit& x, E& env) {
-        if (ExitCode(x.code) == ExitCode::vmrun && c.host.svme && s.cpl == 0)
-            return nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps);
-        return emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
+        const ExitAction a = ExitCode(x.code) == ExitCode::vmrun && c.host.svme && s.cpl == 0
+                                 ? nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps)
+                                 : emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
+        hold_host_interrupts(c);
+        return a;
     }
     // INVD (§15.8 intercept, APM vol. 3 INVD): WBINVD writes the dirty lines back
     // where INVD would drop them, the hypervisor's among them.
