@@ -49,6 +49,10 @@ u64 pattern_word(u64 seed, unsigned int i);
 struct hc_ret hc(u64 nr, u64 a0, u64 a1, u64 a2, u64 a3);
 int hcall_init(void);
 u64 exits_now(unsigned int kind); /* ~0 when no hypervisor answers */
+/* True, with result=refused printed, on bare metal: instructions that would damage
+ * real hardware (INVD drops dirty lines, SKINIT reinitialises the CPU) run only when
+ * CPUID says a hypervisor (QEMU, vbh) is underneath. */
+bool refuse_on_bare_metal(void);
 void *reply(void); /* the page LOG_READ/STATS_READ/LOG_SUMMARY write into */
 void out_exits(unsigned int kind, u64 before); /* "exits=N " or "exits=none " */
 

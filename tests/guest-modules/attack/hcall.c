@@ -7,6 +7,7 @@
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <asm/cpufeature.h>
 #include <vbh/log.h>
 #include <vbh/stats.h>
 #include "attack.h"
@@ -94,6 +95,14 @@ static int cmd_log(int argc, const u64 *a)
 		    e->addr, e->rip, e->info, e->cpu);
 	}
 	return 0;
+}
+
+bool refuse_on_bare_metal(void)
+{
+	if (boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	out("result=refused reason=bare_metal_guard\n");
+	return true;
 }
 
 /*

@@ -10,7 +10,6 @@
  */
 #include <linux/irqflags.h>
 #include <linux/mm.h>
-#include <asm/cpufeature.h>
 #include <vbh/log.h>
 #include <vbh/stats.h>
 #include "attack.h"
@@ -33,10 +32,8 @@ static int invd_attack(int argc, const u64 *a)
 	u64 e0;
 	int t;
 
-	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
-		out("result=refused reason=bare_metal_guard\n");
+	if (refuse_on_bare_metal())
 		return 0;
-	}
 	local_irq_save(flags);
 	wbinvd(); /* nothing of ours is dirty when INVD runs natively (an exit of its own under vbh) */
 	e0 = exits_now(VBH_EXIT_INVD);

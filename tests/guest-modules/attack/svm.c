@@ -9,7 +9,6 @@
 #include <linux/io.h>
 #include <linux/irqflags.h>
 #include <linux/mm.h>
-#include <asm/cpufeature.h>
 #include <asm/desc.h>
 #include <asm/msr-index.h>
 #include <asm/segment.h>
@@ -154,10 +153,8 @@ static int skinit_attack(int argc, const u64 *a)
 	u64 efer;
 	int t;
 
-	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR)) {
-		out("result=refused reason=bare_metal_guard\n");
+	if (refuse_on_bare_metal())
 		return 0;
-	}
 	local_irq_save(flags);
 	svm_on(&efer);
 	t = probe_skinit(PFN_PHYS(a[0]));
