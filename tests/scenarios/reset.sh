@@ -62,13 +62,18 @@ N=8 BAND_LO=0x6000 BAND_HI=0x14000
 band() { kv pfn "$(atk alloc_in $BAND_LO $BAND_HI 3)"; }   # 8 frames in the band
 pad() { local i=0; while [ $i -lt 32 ]; do alloc 8 > /dev/null; i=$((i + 1)); done; }
 
-# host_secrets S PART: the pattern in N host frames, the word secret in N host frames.
+# host_secrets S PART: the pattern in 2N host frames, the word secret in 2N, each in two
+# separate blocks of the band: the next kernel sometimes reuses one whole block before
+# the scan (CI run of 2026-12-01: all 8 control patterns of the 0x64 reset gone, the
+# words of that reset found), which says nothing about whether RAM survived the reset.
 host_secrets() {
-  local f1 f2 i=0
-  f1=$(band) f2=$(band)
+  local f1 f2 f3 f4 i=0
+  f1=$(band) f2=$(band) f3=$(band) f4=$(band)
   while [ $i -lt $N ]; do
     atk fill_pattern $((f1 + i)) "$(seed "$1" "$2")" > /dev/null
+    atk fill_pattern $((f3 + i)) "$(seed "$1" "$2")" > /dev/null
     atk put_secret $((f2 + i)) "$KEY" $((2 * $1 + $2)) > /dev/null
+    atk put_secret $((f4 + i)) "$KEY" $((2 * $1 + $2)) > /dev/null
     i=$((i + 1))
   done
 }
