@@ -93,7 +93,8 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
     local log
     boot_shown --scenario bench || return 1
     log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
-    "$root/tools/report/run.sh" --log "$log" --require-depriv
+    # svm-e2e (above) ran KVM's guests bare and on vbh: the report's nested section
+    "$root/tools/report/run.sh" --log "$log" --require-depriv --nested "$root/out/svm/svm_e2e-smp2.log"
   }
   # exitcycles also runs vbhctl against the running vbh; the guest has no JSON parser, so
   # the stats --json it printed (VBHCTL-JSON lines) is validated here.

@@ -29,6 +29,28 @@ kvm_unload() { # kvm_unload NAME: rmmod what kvm_load loaded
   done
   pass "$1" "kvm_amd kvm ccp irqbypass"
 }
+stats_sum() { # stats_sum: "total_exits l2_exits l2_reflected", summed over CPUs
+  awk '{ for (i = 1; i <= NF; i++) { split($i, a, "="); s[a[1]] += a[2] } }
+       END { printf "%d %d %d", s["total_exits"], s["l2_exits"], s["l2_reflected"] }' /sys/kernel/vbh/stats
+}
+nested_cost() { # nested_cost BEFORE AFTER: what an L2 exit cost vbh during the VMM run
+  # Every L2 exit is one #VMEXIT of the L2 block (l2_exits); every exit of the host's
+  # block, and every L2 exit vbh handles itself, is counted in total_exits. Per exit the
+  # host handles (l2_reflected): the host-side exits it costs (KVM's VMLOAD, VMSAVE,
+  # CLGI, STGI and VMRUN, plus whatever else the host did meanwhile), and all of vbh's
+  # world switches (those, plus the L2's own exits; an L2 exit vbh handles itself is in
+  # both counts, so this is an upper bound). The bench report shows both next to the
+  # round-trip ratio (docs/benchmarks.md, "Nested SVM").
+  local t l r per all
+  echo "$1 $2" | awk '{ t = $4 - $1; l = $5 - $2; r = $6 - $3
+    if (r <= 0) { print "none"; exit }
+    printf "%d %d %d %.2f %.2f", t, l, r, t / r, (t + l) / r }' > /tmp/vbh/nested.cost
+  read -r t l r per all < /tmp/vbh/nested.cost
+  if [ "$t" = none ]; then fail nested_exit_cost "no L2 exit reflected during the run"; return; fi
+  metric nested_host_exits_per_l2_exit "$per" exits
+  metric nested_vbh_exits_per_l2_exit "$all" exits
+  pass nested_exit_cost "$r L2 exits reflected: $t host-side exits ($per each), $l L2 exits, $all vbh exits each"
+}
 vmm_mark=$(dmesg_mark)
 if kvm_load kvm_bare_load; then
   check kvm_bare_dev test -c /dev/kvm
@@ -107,7 +129,9 @@ case $r in ok*) pass kvm_amd_disabled_svm "${r#ok}" ;; *) fail kvm_amd_disabled_
 # KVM's nested tables yet, docs/nested.md), and refuses a VMCB12 with nested paging.
 if insmod "$kd/kvm-amd.ko" npt=0 > /tmp/vbh/kvm.out 2>&1 && [ "$(svm_state on | cut -c1-2)" = ok ]; then
   pass kvm_amd_reloads "loaded again (npt=$(cat /sys/module/kvm_amd/parameters/npt)), SVM enabled on every CPU"
+  n0=$(stats_sum)
   vmm_run vbh --iterations "$(param vmm_iterations 2000)"
+  nested_cost "$n0" "$(stats_sum)"
   l2=$(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^l2_(entries|reflected)=/) { split($i, a, "="); s[a[1]] += a[2] } }
             END { printf "l2_entries=%d l2_reflected=%d", s["l2_entries"], s["l2_reflected"] }' /sys/kernel/vbh/stats)
   n=$(echo "$l2" | sed 's/.*l2_reflected=//')

@@ -14,7 +14,8 @@ import sys
 
 import check
 import vbhlog
-from layout import NA, SECTIONS
+import nested
+from layout import NA, SECTIONS, num, table
 WHAT = {
     "calib": "CONTROL: 4096-step ALU loop vbh cannot slow (host drift)",
     "exec": "fork + execve + wait of a static binary",
@@ -52,16 +53,6 @@ CAVEATS = """\
 - Reading /sys/kernel/vbh/stats is itself one hypercall per CPU: the idle exit rate
   includes the sampling's own few exits.
 """
-
-
-def num(v, fmt="{:.1f}"):
-    return NA if v is None else fmt.format(v)
-
-
-def table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 def run_section(run, log, host_load=None):
@@ -247,7 +238,7 @@ def checks_section(run):
             + table(["check", "result", "detail"], rows))
 
 
-def write_report(log, outdir, host_load=None, exitcost=None):
+def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None):
     with open(log, errors="replace") as f:
         run = vbhlog.parse(f.read())
     if not vbhlog.workloads(run):
@@ -257,7 +248,8 @@ def write_report(log, outdir, host_load=None, exitcost=None):
     for title, body in zip(SECTIONS, [run_section(run, log, host_load), workload_section(run),
                                       exits_section(run), roundtrip_section(run),
                                       gbench_section(run), hypcyc_section(run, read_exitcost(exitcost)),
-                                      footprint_section(run), checks_section(run), CAVEATS]):
+                                      footprint_section(run), nested.section(nested_log),
+                                      checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
     with open(os.path.join(outdir, "report.md"), "w") as f:
         f.write("\n".join(parts))
@@ -274,6 +266,8 @@ def main():
     ap.add_argument("--host-load", help="host load average during the boot (run.sh)")
     ap.add_argument("--exitcost", metavar="FILE",
                     help="output of tests/exitcost/run.sh: instructions per exit")
+    ap.add_argument("--nested", metavar="LOG",
+                    help="serial log of the svm-e2e boot: KVM's guests bare and on vbh")
     ap.add_argument("--require-depriv", action="store_true",
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
@@ -285,7 +279,7 @@ def main():
         sys.exit(1 if problems else 0)
     if not a.log:
         ap.error("LOG or --check DIR is required")
-    write_report(a.log, a.out, a.host_load, a.exitcost)
+    write_report(a.log, a.out, a.host_load, a.exitcost, a.nested)
 
 
 if __name__ == "__main__":

@@ -4,20 +4,22 @@
 #       build, boot the bench scenario under QEMU TCG, write out/report/report.{md,png}
 #   tools/report/run.sh --log FILE [--require-depriv]    report from an existing serial log
 #   tools/report/run.sh --check [DIR] [--require-depriv] validate a report (default out/report)
+#   --nested LOG: also report KVM's guests bare vs on vbh from an svm-e2e serial log
 # Exit status: 0 when the report was written and is well formed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
-smp=2 log='' check='' req='' append=() hostload=''
+smp=2 log='' check='' req='' append=() hostload='' nested=()
 while [ $# -gt 0 ]; do
   case $1 in
     --smp) smp=${2:?}; shift ;;
     --append) append+=(--append "${2:?}"); shift ;;
     --log) log=${2:?}; shift ;;
+    --nested) nested=(--nested "${2:?}"); shift ;;
     --check) check=$root/out/report  # DIR is optional: the next word unless it is an option
              if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then check=$2; shift; fi ;;
     --require-depriv) req=--require-depriv ;;
-    *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
   shift
 done
@@ -84,5 +86,5 @@ need_matplotlib
 exitcost_args=()
 exitcost
 "$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"} \
-  "${exitcost_args[@]}"
+  "${exitcost_args[@]}" "${nested[@]}"
 "$py" "$root/tools/report/report.py" --check "$root/out/report" $req

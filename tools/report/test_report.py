@@ -26,6 +26,7 @@ except ImportError:  # Debian's matplotlib is built for the system interpreter (
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
+import nested  # noqa: E402
 import report  # noqa: E402
 import stats  # noqa: E402
 import vbhlog  # noqa: E402
@@ -341,6 +342,46 @@ class LogSummaryTest(unittest.TestCase):
         self.assertEqual(vbhlog.log_totals(run), {"msr_denied": 311})
         self.assertEqual(vbhlog.log_firsts(run),
                          [{"seq": "16", "kind": "msr_denied", "addr": "0xc0010114", "info": "0x118"}])
+
+
+class NestedSectionTest(unittest.TestCase):
+    """The nested-SVM section from an svm-e2e log: ratios of the same boot, the exit
+    counts, and n/a (not a crash, not a made-up number) for what the log lacks."""
+
+    LOG = ("VBH-METRIC vmm_bare_cpuid_exit_ns 100000.0 ns\n"
+           "VBH-METRIC vmm_vbh_cpuid_exit_ns 450000.0 ns\n"
+           "VBH-METRIC vmm_bare_pio_exit_ns 150000.0 ns\n"
+           "VBH-METRIC vmm_vbh_pio_exit_ns 1200000.0 ns\n"
+           "VBH-METRIC nested_host_exits_per_l2_exit 6.00 exits\n"
+           "VBH-METRIC nested_vbh_exits_per_l2_exit 7.10 exits\n")
+
+    def section(self, text):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "svm_e2e-smp2.log")
+            with open(path, "w") as f:
+                f.write(text)
+            return nested.section(path)
+
+    def test_ratios_and_counts(self):
+        md = self.section(self.LOG)
+        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | 100000 | 450000 | 4.50 | yes |", md)
+        self.assertIn("| 150000 | 1200000 | 8.00 | no |", md)
+        self.assertIn("| nested_host_exits_per_l2_exit |", md)
+        self.assertIn("| 6.00 |", md)
+        self.assertIn("| 7.10 |", md)
+        self.assertEqual(check.tables(md)[0][1][4], "ratio (x)")
+        for t in check.tables(md):
+            self.assertEqual(check.check_table("nested", t[1], t[2]), [])
+
+    def test_missing_figures_are_na(self):
+        md = self.section("VBH-METRIC vmm_bare_cpuid_exit_ns 100000.0 ns\n")
+        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | 100000 | n/a | n/a | n/a |", md)
+        self.assertIn("| nested_vbh_exits_per_l2_exit | all of vbh's #VMEXITs per L2 exit "
+                      "(those + the L2's own) | n/a |", md)
+
+    def test_no_log(self):
+        self.assertTrue(nested.section(None).startswith("n/a: no svm-e2e log"))
+        self.assertTrue(nested.section("/nonexistent/svm.log").startswith("n/a: cannot read"))
 
 
 if __name__ == "__main__":
