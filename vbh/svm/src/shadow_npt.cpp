@@ -37,6 +37,7 @@ std::uint64_t npte_reserved(std::uint64_t e, int level, const NptWalkCaps& caps)
 }
 
 void ShadowNpt::init(std::uint64_t* pages, std::uint64_t pa, std::uint32_t count, bool nxe) {
+    std::memset(pages, 0, std::size_t(count) * 4096);
     pages_ = pages;
     nxe_ = nxe;
     pa_ = pa;

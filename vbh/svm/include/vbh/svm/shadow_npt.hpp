@@ -115,6 +115,7 @@ NptWalkResult walk_kvm_npt(E& env, std::uint64_t ncr3, std::uint64_t gpa, const 
 // host can make vbh allocate per CPU; when it runs out the shadow is dropped and
 // rebuilt from the faults that follow (install() returns false, reset(), install again).
 // Shadows belong to one (host N_CR3, host ASID): Key.
+inline constexpr std::uint32_t shadow_pool_pages = 64; // 256 KiB per CPU
 class ShadowNpt {
 public:
     struct Key {
@@ -123,7 +124,7 @@ public:
         bool operator==(const Key&) const = default;
     };
 
-    // pages: count zeroed 4 KiB pages at virtual pages / physical pa (count >= 4).
+    // pages: count 4 KiB pages at virtual pages / physical pa (count >= 4), zeroed here.
     // nxe: EFER.NXE of the CPU that runs the L2 block (vbh's), which the CPU's walk of
     // the shadow follows: without it NX is reserved, and the shadow cannot refuse a
     // fetch (KVM's NX is then not enforced; vbh's frames never carry an X refusal).
@@ -137,6 +138,12 @@ public:
     // The CPU may hold translations of the old shadow: flush_needed() says the L2's
     // ASID must be flushed before the L2 runs again (take_flush() clears it).
     void reset(const Key& key);
+    // reset() to the same key if anything is mapped: vbh's ownership changed, or the
+    // host's INVLPGA (the frames a shadow entry names may no longer be the host's).
+    void drop() {
+        if (used_ > 1)
+            reset(key_);
+    }
     bool take_flush() {
         const bool f = flush_;
         flush_ = false;
