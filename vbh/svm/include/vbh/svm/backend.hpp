@@ -114,11 +114,11 @@ struct Svm {
     // A stage-2 change is an ownership change: the shadow NPT (npt=1) is dropped, since
     // a frame it names may no longer be the host's (nested_shadow.hpp).
     static bool run(Cpu& c, VcpuState& s, bool flush, std::uint64_t* tsc) {
-        Vmcb& v = *c.active.vmcb;
         if (flush) [[unlikely]]
-            flush_stage2(c, v);
+            flush_stage2(c);
         if (in_l2(c)) [[unlikely]]
             return run_l2(c, s, tsc);
+        Vmcb& v = *c.active.vmcb;
         vbh_vmrun(s.gpr, c.active.pa, c.hyp_state_pa, tsc);
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
         return !is_vmexit_invalid(v.exit_code);
@@ -213,7 +213,8 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
-    [[gnu::noinline, gnu::cold]] static void flush_stage2(Cpu& c, Vmcb& v) {
+    [[gnu::noinline, gnu::cold]] static void flush_stage2(Cpu& c) {
+        Vmcb& v = *c.active.vmcb;
         c.nested.shadow.drop();
         if (TlbControl::get(v.asid_tlb) != tlb_flush_all) {
             const bool by_asid = (shared.features & svm_feature_flush_by_asid) && !c.nested.used;
