@@ -74,8 +74,10 @@ static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const void *data)
 			   " flushes=%llu kicks_sent=%llu kicks_taken=%llu nmis_reflected=%llu faults_reflected=%llu dma_faults=%llu",
 			   s->flushes, s->kicks_sent, s->kicks_taken, s->nmis_reflected,
 			   s->faults_reflected, s->dma_faults);
-	n += sysfs_emit_at(buf, n, " l2_entries=%llu l2_exits=%llu l2_reflected=%llu\n",
+	n += sysfs_emit_at(buf, n, " l2_entries=%llu l2_exits=%llu l2_reflected=%llu",
 			   s->l2_entries, s->l2_exits, s->l2_reflected);
+	n += sysfs_emit_at(buf, n, " l2_shadow_fills=%llu l2_shadow_drops=%llu\n",
+			   s->l2_shadow_fills, s->l2_shadow_drops);
 	return n;
 }
 

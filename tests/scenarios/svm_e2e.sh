@@ -7,7 +7,8 @@
 # are refused (#GP, logged) on vbh's own control block. A VM and a vCPU are created
 # (kvmprobe). kvm_amd is reloaded with npt=0 and vbh-vmm's guest runs under vbh
 # (nested SVM, docs/nested.md): its checks must equal the bare run's
-# (vmm_vbh_same_as_bare). Packed by run.sh with kvm's modules and kvmprobe.
+# (vmm_vbh_same_as_bare); then again with npt=1, on vbh's shadow NPT
+# (vmm_vbh_npt_same_as_bare). Packed by run.sh with kvm's modules and kvmprobe.
 # 2. Cross-CPU invalidation (below).
 # 0. First, on the bare kernel: kvm_amd on QEMU's emulated SVM runs vbh-vmm's guest
 # (vmm_run, lib.sh), its checks and L2 round-trip figures; then KVM is unloaded again.
@@ -125,8 +126,7 @@ if rmmod kvm_amd > /tmp/vbh/kvm.out 2>&1; then pass kvm_amd_unloads "rmmod kvm_a
 else fail kvm_amd_unloads "$(cat /tmp/vbh/kvm.out)"; fi
 r=$(svm_state off)
 case $r in ok*) pass kvm_amd_disabled_svm "${r#ok}" ;; *) fail kvm_amd_disabled_svm "${r#bad}" ;; esac
-# Reloaded with npt=0: vbh runs the host's guests on its own host NPT (no shadow of
-# KVM's nested tables yet, docs/nested.md), and refuses a VMCB12 with nested paging.
+# Reloaded with npt=0: vbh runs the host's guests on its own host NPT (docs/nested.md).
 if insmod "$kd/kvm-amd.ko" npt=0 > /tmp/vbh/kvm.out 2>&1 && [ "$(svm_state on | cut -c1-2)" = ok ]; then
   pass kvm_amd_reloads "loaded again (npt=$(cat /sys/module/kvm_amd/parameters/npt)), SVM enabled on every CPU"
   n0=$(stats_sum)
@@ -138,6 +138,20 @@ if insmod "$kd/kvm-amd.ko" npt=0 > /tmp/vbh/kvm.out 2>&1 && [ "$(svm_state on | 
   [ "${n:-0}" -gt 0 ] && pass l2_stats "$l2" || fail l2_stats "$l2"
 else
   fail kvm_amd_reloads "$(cat /tmp/vbh/kvm.out | tr '\n' ' ') $(svm_state on)"
+fi
+# Reloaded with npt=1 (KVM's default): the guest runs on vbh's shadow of KVM's nested
+# table, filled on its nested page faults (docs/nested.md, "Shadow NPT"); same checks.
+l2sum() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^l2_shadow_(fills|drops)=/) { split($i, a, "="); s[a[1]] += a[2] } }
+               END { printf "%d %d", s["l2_shadow_fills"], s["l2_shadow_drops"] }' /sys/kernel/vbh/stats; }
+if rmmod kvm_amd > /tmp/vbh/kvm.out 2>&1 && insmod "$kd/kvm-amd.ko" npt=1 > /tmp/vbh/kvm.out 2>&1 \
+   && [ "$(cat /sys/module/kvm_amd/parameters/npt)" = Y ]; then
+  b=$(l2sum)
+  vmm_run vbh_npt --iterations "$(param vmm_iterations 2000)"
+  a=$(l2sum)
+  d="l2_shadow_fills +$((${a% *} - ${b% *})) l2_shadow_drops +$((${a#* } - ${b#* }))"
+  [ "$((${a% *} - ${b% *}))" -gt 0 ] && pass l2_shadow_stats "$d" || fail l2_shadow_stats "$d"
+else
+  fail kvm_amd_npt1 "$(cat /tmp/vbh/kvm.out | tr '\n' ' ')"
 fi
 check_status status_after /sys/kernel/vbh/status
 

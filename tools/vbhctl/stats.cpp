@@ -22,7 +22,7 @@ struct Counter {
     const char* name;
     std::uint64_t vbh_cpu_stats::*field;
 };
-constexpr std::array<Counter, 10> counters{
+constexpr std::array<Counter, 12> counters{
     Counter{"total_exits", &vbh_cpu_stats::total_exits},
     Counter{"flushes", &vbh_cpu_stats::flushes},
     Counter{"kicks_sent", &vbh_cpu_stats::kicks_sent},
@@ -33,6 +33,8 @@ constexpr std::array<Counter, 10> counters{
     Counter{"l2_entries", &vbh_cpu_stats::l2_entries},
     Counter{"l2_exits", &vbh_cpu_stats::l2_exits},
     Counter{"l2_reflected", &vbh_cpu_stats::l2_reflected},
+    Counter{"l2_shadow_fills", &vbh_cpu_stats::l2_shadow_fills},
+    Counter{"l2_shadow_drops", &vbh_cpu_stats::l2_shadow_drops},
 };
 
 std::uint64_t* field_for(vbh_cpu_stats& s, std::string_view key) {

@@ -62,6 +62,8 @@ struct vbh_cpu_stats {
 	uint64_t l2_entries;     /* the host's VMRUNs accepted: its guest (L2) entered */
 	uint64_t l2_exits;       /* exits of the host's guests (L2), vbh's and the host's */
 	uint64_t l2_reflected;   /* L2 exits reflected to the host (#VMEXIT into VMCB12) */
+	uint64_t l2_shadow_fills; /* pages entered into a shadow NPT (kvm_amd npt=1) */
+	uint64_t l2_shadow_drops; /* shadow NPTs dropped with pages in them */
 };
 
 /*

@@ -35,12 +35,14 @@ Status Svm::check_cpu() {
     const std::uint32_t phys_bits = ext_max >= 0x80000008 ? arch::cpuid(0x80000008).eax & 0xff : 36;
     shared.msr_caps.phys_limit = 1ull << phys_bits;
     shared.msr_caps.stgi_without_svme = (e1.ecx & (1u << 12)) || (shared.features & (1u << 2));
-    // What the host's VMCB12 is checked against (nested.hpp): no shadow NPT yet, so the
-    // host runs its guests on vbh's host NPT (kvm_amd npt=0).
+    // What the host's VMCB12 is checked against (nested.hpp). NP_ENABLE is accepted:
+    // a CPU with a shadow pool runs it on a shadow NPT (nested_shadow.hpp); 1 GiB pages
+    // (Fn8000_0001 EDX[26]) decide whether KVM may use 1 GiB leaves.
     shared.nasid = arch::cpuid(0x8000000a).ebx;
     const arch::CpuidRegs l1 = arch::cpuid(1), l7 = arch::cpuid(7);
     shared.nested.caps = {std::uint8_t(phys_bits), cr4_allowed_from_cpuid(l1.ecx, l7.ebx, l7.ecx),
-                          shared.msr_caps.efer_writable, shared.features, false};
+                          shared.msr_caps.efer_writable, shared.features, true,
+                          (e1.edx & (1u << 26)) != 0};
     return Status::ok;
 }
 
@@ -126,6 +128,12 @@ Status Svm::prepare(Cpu& c, const arch::KernelState& k, const vbh_guest_entry& e
     c.active = c.l1;
     c.nested.npt_root = stage2_root;
     c.nested.used = false;
+    c.nested.np = false;
+    // The shadow's entries carry NX only if vbh's EFER.NXE (the kernel's, kept at
+    // launch) makes it valid for the walk the CPU does of them.
+    if (c.nested.shadow_pool)
+        c.nested.shadow.init(c.nested.shadow_pool, c.nested.shadow_pool_pa, shadow_pool_pages,
+                             (k.efer & efer_nxe) != 0);
     c.nested.asids.reset();
     c.kernel_hsave = arch::rdmsr(msr_vm_hsave_pa);
     c.host = host_svm_at_launch(k.efer, arch::rdmsr(msr_vm_cr), c.kernel_hsave);

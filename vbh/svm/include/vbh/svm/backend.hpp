@@ -87,6 +87,11 @@ struct Svm {
             n.iopm_pa = mem.phys(n.iopm);
             n.ready = n.asids.init(shared.nasid, l1_asid);
         }
+        // The shadow NPT's pool (kvm_amd npt=1); without it this CPU refuses NP_ENABLE.
+        if (auto pool = mem.alloc_contig(shadow_pool_pages)) {
+            n.shadow_pool = static_cast<std::uint64_t*>(*pool);
+            n.shadow_pool_pa = mem.phys(*pool);
+        }
     }
 
     // Launch, in the kernel's context: build the host's control block from the
@@ -106,14 +111,14 @@ struct Svm {
     // VMRUN decides whether physical interrupts reach the L2, i.e. exit from it
     // (§15.21.1; KVM runs VMRUN with IF = 1). GIF is 0 around it, so vbh takes none.
     // An L2 block that fails VMRUN's checks is the host's exit, not a vbh failure.
+    // A stage-2 change is an ownership change: the shadow NPT (npt=1) is dropped, since
+    // a frame it names may no longer be the host's (nested_shadow.hpp).
     static bool run(Cpu& c, VcpuState& s, bool flush, std::uint64_t* tsc) {
-        Vmcb& v = *c.active.vmcb;
-        if (flush && TlbControl::get(v.asid_tlb) != tlb_flush_all) [[unlikely]] {
-            const bool by_asid = (shared.features & svm_feature_flush_by_asid) && !c.nested.used;
-            v.asid_tlb = TlbControl::set(v.asid_tlb, by_asid ? tlb_flush_guest : tlb_flush_all);
-        }
+        if (flush) [[unlikely]]
+            flush_stage2(c);
         if (in_l2(c)) [[unlikely]]
             return run_l2(c, s, tsc);
+        Vmcb& v = *c.active.vmcb;
         vbh_vmrun(s.gpr, c.active.pa, c.hyp_state_pa, tsc);
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
         return !is_vmexit_invalid(v.exit_code);
@@ -190,6 +195,10 @@ struct Svm {
                                  ? nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps)
                                  : emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
         hold_host_interrupts(c);
+        // INVLPGA: the host invalidates a guest translation; the shadow follows KVM's
+        // tables, so it goes whole (nested_shadow.hpp).
+        if (ExitCode(x.code) == ExitCode::invlpga)
+            c.nested.shadow.drop();
         return a;
     }
     // INVD (§15.8 intercept, APM vol. 3 INVD): WBINVD writes the dirty lines back
@@ -204,8 +213,20 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
+    [[gnu::noinline, gnu::cold]] static void flush_stage2(Cpu& c) {
+        Vmcb& v = *c.active.vmcb;
+        c.nested.shadow.drop();
+        if (TlbControl::get(v.asid_tlb) != tlb_flush_all) {
+            const bool by_asid = (shared.features & svm_feature_flush_by_asid) && !c.nested.used;
+            v.asid_tlb = TlbControl::set(v.asid_tlb, by_asid ? tlb_flush_guest : tlb_flush_all);
+        }
+    }
+    // A shadow that lost entries since the L2 last ran: its ASID may cache them.
     [[gnu::noinline]] static bool run_l2(Cpu& c, VcpuState& s, std::uint64_t* tsc) {
         Vmcb& v = *c.active.vmcb;
+        if (c.nested.shadow.take_flush() && c.nested.np && TlbControl::get(v.asid_tlb) != tlb_flush_all)
+            v.asid_tlb = TlbControl::set(v.asid_tlb, (shared.features & svm_feature_flush_by_asid)
+                                                         ? tlb_flush_guest : tlb_flush_all);
         const bool intr = (c.l1.vmcb->rflags & rflags_if) != 0;
         if (intr)
             asm volatile("sti" ::: "memory");

@@ -6,6 +6,7 @@
 #include <vbh/svm/host_svm.hpp>
 #include <vbh/svm/nested.hpp>
 #include <vbh/svm/nested_asid.hpp>
+#include <vbh/svm/shadow_npt.hpp>
 #include <vbh/svm/vmcb.hpp>
 
 #include <cstdint>
@@ -50,6 +51,11 @@ struct NestedCpu {
     std::uint8_t* host_iopm;
     HostMaps maps;              // the copies the host enabled, else null
     std::uint64_t npt_root;     // the L2's nested page table: the host NPT (npt=0)
+    ShadowNpt shadow;           // ... or this shadow of the host's own (npt=1)
+    std::uint64_t* shadow_pool; // its pages (shadow_pool_pages, contiguous), or null
+    std::uint64_t shadow_pool_pa;
+    bool np;                    // the running L2's host asked for nested paging
+    NptWalkCaps walk;           // how KVM's table is walked (set at its VMRUN)
     AsidMap asids;
     bool ready;                 // setup() found the memory and an ASID
     bool used;                  // an L2 ran here: stage-2 flushes cover every ASID

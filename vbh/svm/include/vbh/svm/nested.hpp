@@ -48,6 +48,7 @@ struct NestedCaps {
     std::uint64_t efer_allowed; // EFER bits the CPU implements (MsrCaps::efer_writable)
     std::uint32_t svm_features; // CPUID 8000_000Ah EDX
     bool nested_paging;         // NP_ENABLE in VMCB12 accepted (a shadow NPT exists)
+    bool gbpages;               // CPUID 8000_0001h EDX[26]: 1 GiB pages (shadow_npt.hpp)
 };
 
 // CR4 bits a CPU implements (APM vol. 2 §3.1.3) from CPUID 1 ECX and 7.0 EBX/ECX:
@@ -105,7 +106,7 @@ constexpr std::uint64_t cr4_allowed_from_cpuid(std::uint32_t l1_ecx, std::uint32
     X(g_pat, 0)             /* invalid PAT type with NP_ENABLE (§15.25.8) */          \
     X(sev, 1)               /* SEV or SEV-ES enable: vbh has no SEV */                \
     X(np_features, 1)       /* GMET, SSS, VTE, RO tables, INVLPGB enable */           \
-    X(nested_paging, 1)     /* NP_ENABLE while vbh has no shadow NPT */               \
+    X(nested_paging, 1)     /* NP_ENABLE while this CPU has no shadow NPT */          \
     X(avic, 1)              /* AVIC or x2AVIC enable */                               \
     X(vnmi, 1)              /* V_NMI_ENABLE: not emulated */                          \
     X(vgif, 1)              /* V_GIF_ENABLE on a CPU without VGIF */                  \
@@ -121,7 +122,8 @@ constexpr std::uint64_t cr4_allowed_from_cpuid(std::uint32_t l1_ecx, std::uint32
     X(icpt_invlpga, 1)                                                                \
     X(map_not_host, 1)      /* MSRPM/IOPM not host-owned RAM (nested_run.hpp) */      \
     X(vmcb12_gone, 1)       /* VMCB12 no longer host RAM at the #VMEXIT: not written */ \
-    X(l2_invalid, 0)        /* the L2 block failed a check left to the CPU */
+    X(l2_invalid, 0)        /* the L2 block failed a check left to the CPU */         \
+    X(shadow_refused, 1)    /* KVM's NPT maps a frame or has a table outside host RAM */
 
 #define VBH_VMCB12_ERROR_MEMBER_(name, policy) name,
 enum class Vmcb12Error : std::uint8_t { VBH_VMCB12_ERRORS(VBH_VMCB12_ERROR_MEMBER_) };

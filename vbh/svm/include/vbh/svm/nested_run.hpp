@@ -17,6 +17,7 @@
 #include <vbh/svm/cpu.hpp>
 #include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/nested.hpp>
+#include <vbh/svm/nested_shadow.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -108,6 +109,8 @@ ExitAction nested_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env, const Neste
     Vmcb12Error e = check_vmcb12(v12, ns.caps);
     if (e == Vmcb12Error::ok)
         e = copy_host_maps(n, v12, env);
+    if (e == Vmcb12Error::ok && host_nested_paging(v12) && !shadow_usable(c))
+        e = Vmcb12Error::nested_paging;
     s.rip += x.insn_len;
     c.host.gif = false; // the #VMEXIT that ends this VMRUN clears GIF (§15.6)
     if (e != Vmcb12Error::ok) {
@@ -124,7 +127,13 @@ ExitAction nested_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env, const Neste
     l1.rsp = s.reg(Gpr::rsp);
     l1.rax = pa;
     Vmcb& l2 = *n.l2.vmcb;
-    build_l2(v12, l1, ns.caps, {n.npt_root, n.msrpm_pa, n.iopm_pa, a.asid, a.flush}, l2);
+    // npt=0: the L2 runs on vbh's host NPT; npt=1: on the shadow of the host's table
+    // (nested_shadow.hpp), whose ASID is flushed whenever the shadow lost entries.
+    n.np = host_nested_paging(v12);
+    const std::uint64_t root =
+        n.np ? shadow_at_vmrun(n, v12, l1, ns.caps, env.own_stats(s)) : n.npt_root;
+    const bool flush = a.flush || (n.np && n.shadow.take_flush());
+    build_l2(v12, l1, ns.caps, {root, n.msrpm_pa, n.iopm_pa, a.asid, flush}, l2);
     // Svm::write() sets EVENTINJ to the handler's event or re-delivers EXITINTINFO; for
     // the first entry the event to deliver is the one VMCB12 asks for. EXITINTINFO is
     // an output of #VMEXIT, which overwrites it: holding the event there changes nothing
@@ -175,7 +184,9 @@ void leave_l2(Cpu& c, E& env, std::uint32_t cpu) {
 // entered again); any other NMI is the host's, which always intercepts NMI: the exit
 // goes to the host and the NMI waits for its STGI, where the CPU would deliver it.
 // VMEXIT_INVALID of the L2 block (a check check_vmcb12 leaves to the CPU) is the
-// host's VMRUN failing. Everything else goes to the host if it intercepts it
+// host's VMRUN failing. With the host's nested paging every NPF is the shadow's
+// (nested_shadow.hpp): filled and re-entered, or reflected. Everything else goes to
+// the host if it intercepts it
 // (host_wants_exit), else to vbh's dispatch on the L2's state.
 template <NestedEnv E>
 L2Exit nested_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
@@ -197,6 +208,9 @@ L2Exit nested_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
         write_back(env, n, {vmexit_invalid_span}, s.cpu);
         resume_host(c);
         return L2Exit::done;
+    } else if (n.np && ExitCode(l2.exit_code) == ExitCode::npf) {
+        if (shadow_exit(c, s, env, st) == ShadowExit::resume)
+            return L2Exit::done;
     } else if (!host_wants_exit(*n.v12, l2, n.maps, std::uint32_t(s.reg(Gpr::rcx)))) {
         return L2Exit::dispatch;
     }

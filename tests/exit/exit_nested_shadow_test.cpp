@@ -1,0 +1,223 @@
+// The shadow NPT at run time (vbh/svm/nested_shadow.hpp) against FakeEnv's host RAM:
+// a host VMRUN with NP_ENABLE runs its L2 on the shadow, the L2's nested page faults
+// fill it from KVM's table in host RAM or go to the host as the CPU's #VMEXIT(NPF)
+// would, a frame vbh refuses stops the L2, and the shadow is dropped when its key or
+// TLB_CONTROL says so.
+#include "../nested/fixture.hpp"
+#include "../nested/shadow_fixture.hpp"
+#include "fake_env.hpp"
+
+#include <vbh/svm/nested_run.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+
+namespace vbh::test {
+namespace {
+
+using svm::ExitCode;
+using svm::Vmcb;
+namespace npte = svm::npte;
+namespace npf_code = svm::npf_code;
+
+// FakeEnv's RAM: KVM's PML4 in frame 0, VMCB12 in 1, MSRPM 2-3, IOPM 4-6, KVM's PDPT
+// in 7. PDPT[0] is a 1 GiB leaf onto L1 address 0 (so L2 page n is host frame n, and
+// frames 8 and up are MMIO); PDPT[1] is absent.
+constexpr std::uint64_t pml4_pfn = 0, v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4, pdpt_pfn = 7;
+
+struct Memory {
+    Vmcb l1, l2, v12;
+    alignas(4096) std::uint8_t msrpm[svm::msrpm_bytes], host_msrpm[svm::msrpm_bytes];
+    alignas(4096) std::uint8_t iopm[svm::iopm_bytes], host_iopm[svm::iopm_bytes];
+    std::uint8_t vbh_msrpm[svm::msrpm_bytes], vbh_iopm[svm::iopm_bytes];
+};
+
+struct NestedShadowTest : ::testing::Test {
+    FakeEnv env;
+    VcpuState v = kernel_vcpu();
+    std::unique_ptr<Memory> m = std::make_unique<Memory>();
+    svm::test::Pool pool{8};
+    svm::Cpu c{};
+    svm::NestedShared ns{};
+
+    NestedShadowTest() {
+        std::memset(m.get(), 0, sizeof(Memory));
+        m->l1 = *svm::test::host_block();
+        c.l1 = {&m->l1, 0x1000000};
+        c.active = c.l1;
+        svm::NestedCpu& n = c.nested;
+        n.l2 = {&m->l2, 0x2000000};
+        n.v12 = &m->v12;
+        n.msrpm = m->msrpm;
+        n.msrpm_pa = 0x5550000;
+        n.iopm = m->iopm;
+        n.iopm_pa = 0x5560000;
+        n.host_msrpm = m->host_msrpm;
+        n.host_iopm = m->host_iopm;
+        n.npt_root = 0xabc000;
+        n.ready = n.asids.init(16, 1);
+        n.shadow = pool.s;
+        c.host.svme = true;
+        ns = {svm::test::caps(), m->vbh_msrpm, m->vbh_iopm};
+        ns.caps.nested_paging = true;
+        ns.caps.gbpages = true;
+        entry(pml4_pfn, 0) = (pdpt_pfn << 12) | npte::p | npte::rw | npte::us;
+        entry(pdpt_pfn, 0) = npte::p | npte::rw | npte::us | npte::ps | npte::d;
+        put_vmcb12(svm::Asid::set(0, 5), 0);
+    }
+
+    std::uint64_t& entry(std::uint64_t pfn, unsigned i) {
+        return reinterpret_cast<std::uint64_t*>(env.ram[pfn].data())[i];
+    }
+    Vmcb& host_vmcb12() { return *reinterpret_cast<Vmcb*>(env.ram[v12_pfn].data()); }
+    void put_vmcb12(std::uint64_t asid_tlb, std::uint64_t tlb_control) {
+        Vmcb y = *svm::test::valid_vmcb12();
+        y.msrpm_pa = msrpm_pfn << 12;
+        y.iopm_pa = iopm_pfn << 12;
+        y.np_ctl = svm::NpEnable::set(0, 1);
+        y.n_cr3 = pml4_pfn << 12;
+        y.g_pat = svm::test::valid_pat;
+        y.asid_tlb = svm::TlbControl::set(asid_tlb, tlb_control);
+        std::memcpy(env.ram[v12_pfn].data(), &y, sizeof y);
+    }
+    ExitAction vmrun() {
+        c.active = c.l1;
+        v.set_reg(Gpr::rax, v12_pfn << 12);
+        v.inject = {};
+        return svm::nested_vmrun(c, v, Exit{ExitReason::virt_insn, 3, 0x80, 0, 0}, env, ns,
+                                 env.msr_caps);
+    }
+    svm::L2Exit npf(std::uint64_t gpa, std::uint64_t info1) {
+        m->l2.exit_code = std::uint64_t(ExitCode::npf);
+        m->l2.exit_info1 = info1;
+        m->l2.exit_info2 = gpa;
+        return svm::nested_exit(c, v, env, env.cpu_stats[0]);
+    }
+    vbh_log_entry last_log() {
+        vbh_log_page page{};
+        const auto n = env.event_log.read(0, page).count;
+        return n ? page.entries[n - 1] : vbh_log_entry{};
+    }
+};
+
+constexpr std::uint64_t read_npf = npf_code::user | npf_code::final_gpa;
+
+TEST_F(NestedShadowTest, TheL2RunsOnTheShadowNeverOnKvmsTable) {
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.active.vmcb, &m->l2);
+    EXPECT_TRUE(c.nested.np);
+    EXPECT_EQ(m->l2.n_cr3, svm::test::Pool::pa);
+    EXPECT_TRUE(svm::NpEnable::test(m->l2.np_ctl));
+    EXPECT_EQ(env.frames_asked, env.frames_done);
+}
+
+TEST_F(NestedShadowTest, WithoutAPoolNestedPagingIsRefused) {
+    c.nested.shadow = svm::ShadowNpt{};
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.active.vmcb, &m->l1);
+    EXPECT_TRUE(svm::is_vmexit_invalid(host_vmcb12().exit_code));
+    EXPECT_EQ(last_log().info, std::uint64_t(svm::Vmcb12Error::nested_paging));
+}
+
+TEST_F(NestedShadowTest, AFaultFillsTheShadowFromKvmsTable) {
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    m->l2.exit_int_info = svm::EventInj::Valid::set(14, 1);
+    EXPECT_EQ(npf(0x3000 + 0x123, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(c.active.vmcb, &m->l2) << "the L2 runs on";
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000) & 0x000ffffffffff000ull, 0x3000u);
+    EXPECT_EQ(m->l2.event_inj, m->l2.exit_int_info) << "an interrupted delivery is redone";
+    EXPECT_TRUE(entry(pml4_pfn, 0) & npte::a) << "A set in KVM's entries as the CPU would";
+    EXPECT_TRUE(entry(pdpt_pfn, 0) & npte::a);
+    EXPECT_EQ(env.cpu_stats[0].l2_shadow_fills, 1u);
+    EXPECT_EQ(env.cpu_stats[0].l2_reflected, 0u);
+    EXPECT_EQ(env.frames_asked, env.frames_done);
+}
+
+TEST_F(NestedShadowTest, KvmsRefusalIsTheHostsNpf) {
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    // PDPT[1] absent; a guest-table access that writes (bit 33, W).
+    EXPECT_EQ(npf(0x40000000 + 0x5000, npf_code::write | npf_code::user | npf_code::table_gpa),
+              svm::L2Exit::done);
+    EXPECT_EQ(c.active.vmcb, &m->l1);
+    EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::npf));
+    EXPECT_EQ(host_vmcb12().exit_info1, npf_code::write | npf_code::user | npf_code::table_gpa);
+    EXPECT_EQ(host_vmcb12().exit_info2, 0x40005000u);
+    // Read-only in KVM's table: a write is a protection fault (P set).
+    entry(pdpt_pfn, 0) &= ~npte::rw;
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(npf(0x3000, npf_code::write | npf_code::user | npf_code::final_gpa), svm::L2Exit::done);
+    EXPECT_EQ(host_vmcb12().exit_info1,
+              npf_code::present | npf_code::write | npf_code::user | npf_code::final_gpa);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+    EXPECT_EQ(env.cpu_stats[0].l2_reflected, 2u);
+}
+
+TEST_F(NestedShadowTest, AFrameVbhRefusesStopsTheL2) {
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    env.blocked_pfns.insert(3); // donated or hypervisor memory (the MSRPM's, once read)
+    EXPECT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+    EXPECT_EQ(c.active.vmcb, &m->l1);
+    EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::shutdown));
+    EXPECT_EQ(last_log().kind, VBH_LOG_VMRUN_REFUSED);
+    EXPECT_EQ(last_log().addr, 0x3000u);
+    EXPECT_EQ(last_log().info, std::uint64_t(svm::Vmcb12Error::shadow_refused));
+    // MMIO (not RAM) the same way.
+    env.blocked_pfns.clear();
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(npf(0x9000, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::shutdown));
+    EXPECT_EQ(c.nested.shadow.lookup(0x9000), 0u);
+}
+
+TEST_F(NestedShadowTest, KvmsTablesMustBeHostRam) {
+    env.blocked_pfns.insert(pdpt_pfn);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::shutdown));
+    EXPECT_EQ(last_log().addr, pdpt_pfn << 12);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+}
+
+TEST_F(NestedShadowTest, TheShadowIsDroppedOnTlbControlAsidOrRootChange) {
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    ASSERT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    // Same key, no flush asked: the shadow stays.
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_NE(c.nested.shadow.lookup(0x3000), 0u);
+    // A flush of the host's ASID: dropped, and vbh's ASID flushed.
+    put_vmcb12(svm::Asid::set(0, 5), svm::tlb_flush_guest);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+    EXPECT_NE(svm::TlbControl::get(m->l2.asid_tlb), 0u);
+    EXPECT_EQ(env.cpu_stats[0].l2_shadow_drops, 1u);
+    // Another host ASID.
+    put_vmcb12(svm::Asid::set(0, 5), 0);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    ASSERT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    put_vmcb12(svm::Asid::set(0, 6), 0);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+    // Another root.
+    ASSERT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    Vmcb& h = host_vmcb12();
+    h.n_cr3 = pdpt_pfn << 12;
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.nested.shadow.lookup(0x3000), 0u);
+    EXPECT_EQ(env.cpu_stats[0].l2_shadow_drops, 3u);
+}
+
+TEST_F(NestedShadowTest, WithoutNestedPagingTheHostNptStays) {
+    Vmcb& h = host_vmcb12();
+    h.np_ctl = 0;
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_FALSE(c.nested.np);
+    EXPECT_EQ(m->l2.n_cr3, 0xabc000u);
+    // An NPF is then vbh's own (its host NPT), dispatched as for the host.
+    EXPECT_EQ(npf(0x3000, read_npf), svm::L2Exit::dispatch);
+}
+
+} // namespace
+} // namespace vbh::test
