@@ -112,6 +112,7 @@ void nest_craft(struct vmcb *v, void *stub)
 	v->save.idtr.base = (u64)nest_page(NP_IDT);
 	v->save.idtr.limit = 256 * 16 - 1;
 	probe_rdmsr(MSR_EFER, &v->save.efer);
+	v->save.efer |= EFER_SVME; /* VMRUN requires it of the guest (APM vol. 2 §15.5.1) */
 	v->save.cr0 = native_read_cr0();
 	v->save.cr3 = __native_read_cr3();
 	v->save.cr4 = native_read_cr4();
@@ -128,6 +129,7 @@ void nest_vmrun(struct vmcb *v, u64 vmcb_pa, u64 hsave_pa, const void *rbx, stru
 {
 	u64 old_hsave = 0;
 	int t_hsave, tries = 0;
+	bool faulted = false;
 
 	memset(o, 0, sizeof(*o));
 	probe_rdmsr(MSR_VM_HSAVE_PA, &old_hsave);
@@ -139,7 +141,7 @@ void nest_vmrun(struct vmcb *v, u64 vmcb_pa, u64 hsave_pa, const void *rbx, stru
 			     : [flt] "=&r"(flt), "+a"(ax), "+c"(cx)
 			     : "b"(rbx) : "memory");
 		if (flt) {
-			o->res = NEST_FAULT;
+			faulted = true;
 			o->trap = (int)ax;
 			break;
 		}
@@ -149,8 +151,10 @@ void nest_vmrun(struct vmcb *v, u64 vmcb_pa, u64 hsave_pa, const void *rbx, stru
 	} while ((o->exit == SVM_EXIT_INTR || o->exit == SVM_EXIT_NMI) && ++tries < 100);
 	if (t_hsave == PROBE_OK)
 		probe_wrmsr(MSR_VM_HSAVE_PA, old_hsave);
-	if (o->res == NEST_FAULT)
+	if (faulted) {
+		o->res = NEST_FAULT;
 		return;
+	}
 	o->info1 = v->control.exit_info_1;
 	o->info2 = v->control.exit_info_2;
 	if ((u32)o->exit == (u32)SVM_EXIT_ERR)
