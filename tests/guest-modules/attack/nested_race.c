@@ -75,7 +75,7 @@ static int flip_thread(void *arg)
 int nest_race_cmd(int argc, const u64 *a)
 {
 	struct flipper f = { .target_pa = PFN_PHYS(a[1]) };
-	u64 n[NEST_EXITED + 1] = { }, efer, l2_before, l2_after, iters = a[0];
+	u64 n[NEST_EXITED + 1] = { }, efer, l2_before, l2_after, iters = a[0], last_exit = 0;
 	void *read = phys_to_virt(PFN_PHYS(a[1]));
 	int other = cpumask_any_but(cpu_online_mask, raw_smp_processor_id());
 	struct task_struct *t;
@@ -111,13 +111,15 @@ int nest_race_cmd(int argc, const u64 *a)
 		svm_restore(efer);
 		local_irq_restore(flags);
 		n[o.res]++;
+		if (o.res == NEST_EXITED)
+			last_exit = o.exit;
 	}
 	l2_after = nest_l2_entries();
 	WRITE_ONCE(f.stop, true);
 	wait_for_completion(&f.done);
 	out("iters=%llu flips=%llu other_cpu=%d refused=%llu ran=%llu faulted=%llu exited=%llu "
-	    "vmrun_fault=%llu ", i, f.flips, other, n[NEST_INVALID], n[NEST_RAN],
-	    n[NEST_FAULTED], n[NEST_EXITED], n[NEST_FAULT]);
+	    "vmrun_fault=%llu last_exit=0x%llx ", i, f.flips, other, n[NEST_INVALID], n[NEST_RAN],
+	    n[NEST_FAULTED], n[NEST_EXITED], n[NEST_FAULT], last_exit);
 	if (l2_before == ~0ull || l2_after == ~0ull)
 		out("l2_entries=none ");
 	else
