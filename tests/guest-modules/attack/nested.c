@@ -34,23 +34,6 @@
 #define NPT_PWU 0x7ull
 #define NPT_PS (1ull << 7)
 
-enum nest_case {
-	NC_READ,     /* ARG 0: L2 reads PFN, nested paging off; 1: through identity NPT
-		      * tables the host built (1 GiB leaves); 2: NPT root placed on PFN */
-	NC_VMCB,     /* VMCB12 itself at PFN */
-	NC_MSRPM,    /* MSR permission map at PFN (MSR_PROT set) */
-	NC_IOPM,     /* I/O permission map at PFN (IOIO_PROT set) */
-	NC_HSAVE,    /* VM_HSAVE_PA = PFN for this VMRUN */
-	NC_ICPT,     /* intercept number ARG (asm/svm.h INTERCEPT_*) cleared */
-	NC_ASID,     /* ASID = ARG */
-	NC_EVENT,    /* EVENTINJ = ARG */
-	NC_NPCTL,    /* nested_ctl |= ARG (SEV bits 1-2) */
-	NC_INTCTL,   /* int_ctl |= ARG (AVIC bit 31) */
-	NC_VIRTEXT,  /* virt_ext |= ARG (LBR virtualization bit 0) */
-	NC_L2VMRUN,  /* the L2 executes VMRUN of PFN; ARG 0 clears the VMRUN intercept */
-	NC_VMLOAD,   /* the host's VMLOAD from PFN (any frame, MMIO too), no VMRUN */
-	NC_VMSAVE,   /* the host's VMSAVE to PFN */
-};
 
 enum { NP_IDT, NP_PML4, NP_PDPT, NP_PAGES };
 
@@ -259,7 +242,7 @@ static int vmload_save_any(bool load, u64 pa)
 	return 0;
 }
 
-static int nest_one(u64 c, u64 arg, u64 pfn)
+int nest_one(u64 c, u64 arg, u64 pfn)
 {
 	u64 pa = PFN_PHYS(pfn), efer, want = 0;
 	u64 l2_before, l2_after, hash_before = 0, hash_after = 0;
@@ -358,60 +341,9 @@ static int nest_cmd(int argc, const u64 *a)
 	return nest_one(a[0], a[1], a[2]);
 }
 
-/*
- * The one-field changes a careful host never makes, each a VMRUN of its own, and the
- * check of VBH_VMCB12_ERRORS (vbh/svm/nested.hpp) that must refuse it. One command
- * for all of them: the suite pays one round trip, and the refusals appear in the
- * hypervisor's log in this order.
- */
-static const struct nest_change {
-	const char *name, *check;
-	u8 c;
-	u64 arg;
-} nest_changes[] = {
-	{ "icpt_vmrun", "vmrun_intercept", NC_ICPT, INTERCEPT_VMRUN },
-	{ "icpt_intr", "icpt_intr", NC_ICPT, INTERCEPT_INTR },
-	{ "icpt_nmi", "icpt_nmi", NC_ICPT, INTERCEPT_NMI },
-	{ "icpt_shutdown", "icpt_shutdown", NC_ICPT, INTERCEPT_SHUTDOWN },
-	{ "icpt_vmload", "icpt_vmload", NC_ICPT, INTERCEPT_VMLOAD },
-	{ "icpt_vmsave", "icpt_vmsave", NC_ICPT, INTERCEPT_VMSAVE },
-	{ "icpt_stgi", "icpt_stgi", NC_ICPT, INTERCEPT_STGI },
-	{ "icpt_clgi", "icpt_clgi", NC_ICPT, INTERCEPT_CLGI },
-	{ "icpt_skinit", "icpt_skinit", NC_ICPT, INTERCEPT_SKINIT },
-	{ "icpt_invlpga", "icpt_invlpga", NC_ICPT, INTERCEPT_INVLPGA },
-	{ "asid0", "asid_zero", NC_ASID, 0 },
-	/* EVENTINJ: valid | type << 8 | vector (APM vol. 2 §15.20) */
-	{ "event_type1", "event_type", NC_EVENT, SVM_EVTINJ_VALID | (1u << 8) | 32 },
-	{ "event_reserved", "event_reserved", NC_EVENT, SVM_EVTINJ_VALID | (1u << 12) },
-	{ "event_vector2", "event_vector", NC_EVENT, SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT | 2 },
-	{ "sev", "sev", NC_NPCTL, SVM_NESTED_CTL_SEV_ENABLE },
-	{ "sev_es", "sev", NC_NPCTL, SVM_NESTED_CTL_SEV_ES_ENABLE },
-	{ "avic", "avic", NC_INTCTL, AVIC_ENABLE_MASK },
-	{ "lbr", "virt_ext", NC_VIRTEXT, LBR_CTL_ENABLE_MASK },
-	{ "l2_vmrun_noicpt", "vmrun_intercept", NC_L2VMRUN, 0 },
-};
-
-/* "nest_all PFN": every nest_changes entry in order, one "change NAME check=CHECK
- * ... result=..." line each; the L2 (where one runs) reads PFN. */
-static int nest_all(int argc, const u64 *a)
-{
-	unsigned int i;
-	int err;
-
-	for (i = 0; i < ARRAY_SIZE(nest_changes); i++) {
-		const struct nest_change *n = &nest_changes[i];
-
-		out("change %s check=%s ", n->name, n->check);
-		err = nest_one(n->c, n->arg, a[0]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 const struct atk_cmd nest_cmds[] = {
 	{ "nest", 3, nest_cmd, "CASE ARG PFN (nested.c enum nest_case)" },
-	{ "nest_all", 1, nest_all, "PFN (one VMRUN per one-field change)" },
+	{ "nest_all", 1, nest_all, "PFN (one VMRUN per one-field change, nested_changes.c)" },
 	{ "nest_race", 2, nest_race_cmd, "ITERS PFN" },
 	{ }
 };

@@ -40,6 +40,29 @@ struct nest_out {
 void nest_vmrun(struct vmcb *v, u64 vmcb_pa, u64 hsave_pa, const void *rbx, struct nest_out *o);
 void nest_out_print(const struct nest_out *o);
 
+/* What "nest CASE ARG PFN" changes in the sane VMCB12 (nested.c). */
+enum nest_case {
+	NC_READ,     /* ARG 0: L2 reads PFN, nested paging off; 1: through identity NPT
+		      * tables the host built (1 GiB leaves); 2: NPT root placed on PFN */
+	NC_VMCB,     /* VMCB12 itself at PFN */
+	NC_MSRPM,    /* MSR permission map at PFN (MSR_PROT set) */
+	NC_IOPM,     /* I/O permission map at PFN (IOIO_PROT set) */
+	NC_HSAVE,    /* VM_HSAVE_PA = PFN for this VMRUN */
+	NC_ICPT,     /* intercept number ARG (asm/svm.h INTERCEPT_*) cleared */
+	NC_ASID,     /* ASID = ARG */
+	NC_EVENT,    /* EVENTINJ = ARG */
+	NC_NPCTL,    /* nested_ctl |= ARG (SEV bits 1-2) */
+	NC_INTCTL,   /* int_ctl |= ARG (AVIC bit 31) */
+	NC_VIRTEXT,  /* virt_ext |= ARG (LBR virtualization bit 0) */
+	NC_L2VMRUN,  /* the L2 executes VMRUN of PFN; ARG 0 clears the VMRUN intercept */
+	NC_VMLOAD,   /* the host's VMLOAD from PFN (any frame, MMIO too), no VMRUN */
+	NC_VMSAVE,   /* the host's VMSAVE to PFN */
+};
+
+/* "nest CASE ARG PFN": one VMRUN, its reply printed (nested.c). */
+int nest_one(u64 c, u64 arg, u64 pfn);
+/* "nest_all PFN" (nested_changes.c). */
+int nest_all(int argc, const u64 *a);
 /* "nest_race ITERS PFN" (nested_race.c). */
 int nest_race_cmd(int argc, const u64 *a);
 
