@@ -149,8 +149,13 @@ nest_insns() {
 
 nest_vbh() {
   local tbl M=0xfee00 line r b ev obs='' want got bad
-  tbl=$(tail -n1 /sys/kernel/vbh/hyp_ranges); tbl=$(printf '0x%x' $((0x${tbl##*-} >> 12)))
-  info "nested attacks: hyp frame $H, table pool frame $tbl, secret $S, MMIO $M"
+  # vbh's own nested page table root (hyp_layout, docs/loader.md); without the layout
+  # file, the last page of the last hypervisor range (the table pool)
+  tbl=$(sed -n 's/^npt_root \(0x[0-9a-f]*\) .*/\1/p' /sys/kernel/vbh/hyp_layout 2>/dev/null)
+  if [ -z "$tbl" ]; then
+    tbl=$(tail -n1 /sys/kernel/vbh/hyp_ranges); tbl=$(printf '0x%x' $((0x${tbl##*-} >> 12)))
+  fi
+  info "nested attacks: hyp frame $H, vbh NPT frame $tbl, secret $S, MMIO $M"
   r=$(atk @0 nest 0 0 "$C")
   if [ "$(res "$r")" = ran ] && [ "$(kv word "$r")" = "$(kv expect "$r")" ] &&
      [ "$(kv l2_entries "$r")" = 1 ]; then pass nested_base_vbh "vbh runs the sane VMCB12: $(one "$r")"
