@@ -14,7 +14,7 @@ ko=/lib/vbh/test/vbh.ko
 IMAGE="none (bare kernel)"
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
-for f in lib mem svm hc kinds dma msr; do
+for f in lib mem svm hc kinds dma msr nested; do
   f=$CDIR/containment-$f.sh
   [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
   . "$f"
@@ -37,6 +37,7 @@ races_bare
 hotplug bare
 dma_bare
 msr_bare
+nest_bare
 if [ "$mode" = bare ]; then
   ATTEMPT="hostile hypercalls, TOCTOU, scrub" DEFENCE="vbh"
   record hypercalls n/a "need vbh: run with vbh.containment=vbh"
@@ -73,6 +74,7 @@ kinds_vbh
 hotplug vbh
 dma_vbh
 msr_vbh
+nest_vbh
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the suite"
 else fail hypervisor_alive "VBH_HC_VERSION does not answer on$ALIVE_WHY"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"
