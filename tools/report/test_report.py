@@ -352,6 +352,7 @@ class NestedSectionTest(unittest.TestCase):
            "VBH-METRIC vmm_vbh_cpuid_exit_ns 450000.0 ns\n"
            "VBH-METRIC vmm_bare_pio_exit_ns 150000.0 ns\n"
            "VBH-METRIC vmm_vbh_pio_exit_ns 1200000.0 ns\n"
+           "VBH-METRIC vmm_vbh_npt_cpuid_exit_ns 300000.0 ns\n"
            "VBH-METRIC nested_host_exits_per_l2_exit 6.00 exits\n"
            "VBH-METRIC nested_vbh_exits_per_l2_exit 7.10 exits\n")
 
@@ -364,18 +365,22 @@ class NestedSectionTest(unittest.TestCase):
 
     def test_ratios_and_counts(self):
         md = self.section(self.LOG)
-        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | 100000 | 450000 | 4.50 | yes |", md)
-        self.assertIn("| 150000 | 1200000 | 8.00 | no |", md)
+        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | npt=0 (L2 on vbh's host NPT) "
+                      "| 100000 | 450000 | 4.50 | yes |", md)
+        self.assertIn("| npt=1 (vbh's shadow NPT) | 100000 | 300000 | 3.00 | yes |", md)
+        self.assertIn("| npt=0 (L2 on vbh's host NPT) | 150000 | 1200000 | 8.00 | no |", md)
+        self.assertIn("| npt=1 (vbh's shadow NPT) | 150000 | n/a | n/a | n/a |", md)
         self.assertIn("| nested_host_exits_per_l2_exit |", md)
         self.assertIn("| 6.00 |", md)
         self.assertIn("| 7.10 |", md)
-        self.assertEqual(check.tables(md)[0][1][4], "ratio (x)")
+        self.assertEqual(check.tables(md)[0][1][5], "ratio (x)")
         for t in check.tables(md):
             self.assertEqual(check.check_table("nested", t[1], t[2]), [])
 
     def test_missing_figures_are_na(self):
         md = self.section("VBH-METRIC vmm_bare_cpuid_exit_ns 100000.0 ns\n")
-        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | 100000 | n/a | n/a | n/a |", md)
+        self.assertIn("| cpuid | CPUID in the L2 (KVM emulates it) | npt=0 (L2 on vbh's host NPT) "
+                      "| 100000 | n/a | n/a | n/a |", md)
         self.assertIn("| nested_vbh_exits_per_l2_exit | all of vbh's #VMEXITs per L2 exit "
                       "(those + the L2's own) | n/a |", md)
 
