@@ -66,10 +66,23 @@ struct State {
     bool operator==(const State&) const = default;
 };
 
+// Translations, not table shapes: leaves that continue one another are joined (a
+// deferred re-merge may be done by any later call, a refused one included).
+void push_joined(std::vector<ept::Leaf>& out, const ept::Leaf& l) {
+    if (!out.empty()) {
+        ept::Leaf& b = out.back();
+        if (b.va + b.size == l.va && b.pa + b.size == l.pa && b.attrs == l.attrs) {
+            b.size += l.size;
+            return;
+        }
+    }
+    out.push_back(ept::Leaf{l.va, l.pa, l.size, l.attrs, 0});
+}
+
 State capture(const Machine& m) {
     State s{m.meta, m.core->domains(), {}, {}};
-    m.npt->for_each(0, m.top << frame_shift, [&](const ept::Leaf& l) { s.npt.push_back(l); });
-    m.vtd->for_each(0, m.top << frame_shift, [&](const ept::Leaf& l) { s.vtd.push_back(l); });
+    m.npt->for_each(0, m.top << frame_shift, [&](const ept::Leaf& l) { push_joined(s.npt, l); });
+    m.vtd->for_each(0, m.top << frame_shift, [&](const ept::Leaf& l) { push_joined(s.vtd, l); });
     return s;
 }
 
@@ -254,7 +267,9 @@ TEST(Stage2MirrorCore, RandomSequencesKeepTheIommuTableEqualToTheNpt) {
             ASSERT_FALSE(m.checked->holds_reservation());
             if (m.checked->refused()) {
                 ++injected;
-                ASSERT_EQ(out.status, Status::no_memory);
+                // Unless the core re-merged deferred tables and asked again.
+                if (!m.checked->retried())
+                    ASSERT_EQ(out.status, Status::no_memory);
             }
             if (out.status != Status::ok)
                 ASSERT_TRUE(after == before) << "a refused call changed state";

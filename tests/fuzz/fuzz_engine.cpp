@@ -2,12 +2,15 @@
 // (tests/ept/model.hpp), every format in ept/. An input picks a format, then up to 32
 // operations: map, unmap, protect (any alignment inside 8 GiB, sizes from one page to
 // several 1 GiB pages, any attributes, so splits and re-merges happen everywhere) and
-// explicit merges, on a pool small enough to run dry. After every operation:
+// explicit merges, on a pool small enough to run dry. A map may ask for Remerge::later
+// (the tables it leaves uniform stay until a merge). After every operation:
 //   - an operation the engine accepted changed the translations exactly as the model
 //     says, one it refused (invalid, range, no_memory) changed nothing;
 //   - every lookup at a segment's edges agrees with the walk;
 //   - no table frame is lost: after the flush, the pool's free frames plus the frames
 //     reachable from the root are the whole pool.
+// At the end of an input, a merge of the whole space leaves no reachable table that is
+// uniform (what Remerge::later deferred, merge() collapses) and changes no translation.
 #include "byte_reader.hpp"
 #include "../ept/model.hpp"
 
@@ -90,6 +93,19 @@ void check(Table<F, Pool>& t, Pool& pool, const Model& model) {
         fail("a table frame was lost or handed out twice", t.root());
 }
 
+// No table below the root is uniform (ept/detail/entry.hpp): fully merged.
+template <Format F>
+void check_merged(Pool& pool, std::uint64_t table, unsigned level, bool root) {
+    const Slot* e = pool.entries(table);
+    if (!root && detail::uniform<F>(e, level + 1))
+        fail("a uniform table survived a merge of everything", table);
+    for (unsigned i = 0; i < entries_per_table && level > 0; ++i) {
+        const std::uint64_t v = e[i].load(std::memory_order_relaxed);
+        if (F::present(v) && !F::is_leaf(v, level))
+            check_merged<F>(pool, F::address(v, level), level - 1, false);
+    }
+}
+
 template <Format F>
 void run(ByteReader& in) {
     alignas(Pool) static unsigned char bytes[sizeof(Pool)];
@@ -111,7 +127,7 @@ void run(ByteReader& in) {
             if (op.kind == OpKind::protect && op.attrs.perm == Perm::none)
                 op.attrs.perm = Perm::r; // none is "no translation": unmap says that
             const auto need = t->tables_needed(op);
-            const auto r = t->apply(op);
+            const auto r = t->apply(op, kind == 3 ? Remerge::later : Remerge::now);
             if (need.has_value() != (r.has_value() || r.error() == Status::no_memory))
                 fail("tables_needed and apply disagree on validity", va);
             if (r) {
@@ -123,6 +139,10 @@ void run(ByteReader& in) {
         pool->release_retired();
         check<F>(*t, *pool, model);
     }
+    (void)t->merge(0, va_limit<F>);
+    pool->release_retired();
+    check<F>(*t, *pool, model);
+    check_merged<F>(*pool, t->root(), F::levels - 1, true);
 }
 
 } // namespace

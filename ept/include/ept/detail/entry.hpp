@@ -21,6 +21,7 @@ template <Format F, TableMemory M>
 struct Ctx {
     M* mem;
     Change* change;
+    Remerge remerge = Remerge::now;
 };
 
 inline std::uint64_t load(const Slot& s) { return s.load(std::memory_order_acquire); }
