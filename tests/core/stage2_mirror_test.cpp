@@ -243,7 +243,7 @@ private:
 };
 
 TEST(Stage2MirrorCore, RandomSequencesKeepTheIommuTableEqualToTheNpt) {
-    std::uint64_t ok[0x30] = {}, injected = 0, refused = 0;
+    std::uint64_t ok[0x30] = {}, injected = 0, refused = 0, retried = 0;
     for (std::uint64_t seed = 1; seed <= 24; ++seed) {
         auto m = machine();
         ASSERT_TRUE(m.init_ok);
@@ -265,11 +265,13 @@ TEST(Stage2MirrorCore, RandomSequencesKeepTheIommuTableEqualToTheNpt) {
             ASSERT_EQ(m.unit_state.writes_at_invalidation, m.vtd_pool->writes)
                 << "the call returned with IOMMU table writes no completed invalidation covered";
             ASSERT_FALSE(m.checked->holds_reservation());
-            if (m.checked->refused()) {
+            // An injected refusal stands, unless the core re-merged deferred tables and
+            // asked again (core.hpp, reserve_all).
+            if (m.checked->refused() && m.checked->retried()) {
+                ++retried;
+            } else if (m.checked->refused()) {
                 ++injected;
-                // Unless the core re-merged deferred tables and asked again.
-                if (!m.checked->retried())
-                    ASSERT_EQ(out.status, Status::no_memory);
+                ASSERT_EQ(out.status, Status::no_memory);
             }
             if (out.status != Status::ok)
                 ASSERT_TRUE(after == before) << "a refused call changed state";
@@ -281,9 +283,11 @@ TEST(Stage2MirrorCore, RandomSequencesKeepTheIommuTableEqualToTheNpt) {
     }
     // The sequences reached the interesting cases.
     EXPECT_GT(injected, 20u);
-    EXPECT_GT(refused, injected + 20); // the mirror's own engine refused too
-    std::printf("injected %llu, refused %llu; ok: destroy %llu share %llu donate %llu reclaim %llu "
-                "hyp_donate %llu donate_list %llu\n", (unsigned long long)injected, (unsigned long long)refused,
+    EXPECT_GT(retried, 0u);            // the compaction path ran
+    EXPECT_GT(refused, injected + 10); // the mirror's own engine refused too
+    std::printf("injected %llu (and %llu retried), refused %llu; ok: destroy %llu share %llu donate %llu "
+                "reclaim %llu hyp_donate %llu donate_list %llu\n", (unsigned long long)injected,
+                (unsigned long long)retried, (unsigned long long)refused,
                 (unsigned long long)ok[VBH_HC_DOMAIN_DESTROY], (unsigned long long)ok[VBH_HC_HOST_SHARE],
                 (unsigned long long)ok[VBH_HC_HOST_DONATE], (unsigned long long)ok[VBH_HC_HOST_RECLAIM],
                 (unsigned long long)ok[VBH_HC_HYP_DONATE], (unsigned long long)ok[VBH_HC_HOST_DONATE_LIST]);
