@@ -1,6 +1,7 @@
 // The core driving the real page-table engine (AMD NPT format): donations split 1 GiB
-// and 2 MiB leaves, reclaims re-merge them, the table always equals the ownership map,
-// and a pool too small for a split refuses the call with nothing changed.
+// and 2 MiB leaves, reclaims re-merge them (deferred, bounded, and never at the price
+// of a refusal), the table always equals the ownership map, and a pool too small for a
+// split refuses the call with nothing changed.
 #include "npt_machine.hpp"
 
 #include <gtest/gtest.h>
@@ -45,8 +46,61 @@ TEST(Engine, DonateSplitsReclaimScrubsAndRemerges) {
     ASSERT_EQ(m.call(VBH_HC_HOST_RECLAIM, pfn, 3, a).status, Status::ok);
     EXPECT_EQ(m.mismatch(), "");
     EXPECT_EQ(m.mem.words(Pfn{pfn + 1})[9], 0u);
+    // The re-merge is deferred (EngineStage2): same translations, tables kept, and
+    // nothing to flush since nothing present was removed.
+    EXPECT_EQ(m.s2->deferred_ranges(), 1u);
+    EXPECT_EQ(m.pool->available(), free_before - 2);
+    EXPECT_EQ(m.flushes, 1u);
+    // The same pages again cost no split.
+    ASSERT_EQ(m.call(VBH_HC_HOST_DONATE, pfn, 3, a).status, Status::ok);
+    EXPECT_EQ(m.pool->available(), free_before - 2);
+    ASSERT_EQ(m.call(VBH_HC_HOST_RECLAIM, pfn, 3, a).status, Status::ok);
+    EXPECT_EQ(m.mismatch(), "");
+    EXPECT_TRUE(m.s2->compact());
     EXPECT_EQ(m.leaves(), before); // merged back into the 1 GiB leaf
     EXPECT_EQ(m.pool->available(), free_before);
+}
+
+// Past deferred_keep ranges, the oldest are merged at the end of the hypercall.
+TEST(Engine, DeferredRemergesAreBounded) {
+    auto m = machine();
+    auto a = m.call(VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST).out0;
+    auto before = m.leaves();
+    using S2 = NptMachine<64>::Stage2;
+    for (std::uint64_t i = 0; i < S2::deferred_max + 3; ++i) {
+        std::uint64_t pfn = (4 * gib + i * 2 * mib) >> frame_shift;
+        ASSERT_EQ(m.call(VBH_HC_HOST_DONATE, pfn, 1, a).status, Status::ok);
+        ASSERT_EQ(m.call(VBH_HC_HOST_RECLAIM, pfn, 1, a).status, Status::ok);
+        EXPECT_LE(m.s2->deferred_ranges(), S2::deferred_keep);
+        EXPECT_EQ(m.mismatch(), "");
+    }
+    EXPECT_TRUE(m.s2->compact());
+    EXPECT_EQ(m.leaves(), before);
+}
+
+// Tables kept for a deferred re-merge never make a hypercall fail for want of frames:
+// the core re-merges them and asks again.
+TEST(Engine, DeferredTablesAreMergedWhenFramesRunShort) {
+    auto m = machine();
+    auto a = m.call(VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST).out0;
+    std::uint64_t pfn = (4 * gib + 0x5000) >> frame_shift;
+    ASSERT_EQ(m.call(VBH_HC_HOST_DONATE, pfn, 1, a).status, Status::ok);
+    ASSERT_EQ(m.call(VBH_HC_HOST_RECLAIM, pfn, 1, a).status, Status::ok);
+    ASSERT_EQ(m.s2->deferred_ranges(), 1u); // two tables kept
+    while (m.pool->available() > 1)
+        ASSERT_TRUE(m.pool->alloc().has_value());
+    std::uint64_t other = (2 * gib + 0x7000) >> frame_shift; // needs two frames
+    std::uint64_t flushes = m.flushes;
+    ASSERT_EQ(m.call(VBH_HC_HOST_DONATE, other, 1, a).status, Status::ok);
+    EXPECT_EQ(m.s2->deferred_ranges(), 0u);
+    EXPECT_EQ(m.flushes, flushes + 2); // the merge's, then the donate's
+    EXPECT_EQ(m.mismatch(), "");
+    // Nothing deferred left: a call that needs more still fails, changing nothing.
+    auto leaves = m.leaves();
+    auto meta = m.meta;
+    EXPECT_EQ(m.call(VBH_HC_HOST_DONATE, (4 * gib + 0x9000) >> frame_shift, 1, a).status, Status::no_memory);
+    EXPECT_EQ(m.leaves(), leaves);
+    EXPECT_EQ(m.meta, meta);
 }
 
 TEST(Engine, WholeGigabyteDonationAndDestroy) {
@@ -63,6 +117,7 @@ TEST(Engine, WholeGigabyteDonationAndDestroy) {
     EXPECT_EQ(out.out0, (gib >> frame_shift) + 512);
     EXPECT_EQ(out.out1, 1u);
     EXPECT_EQ(m.mismatch(), "");
+    m.s2->compact(); // the 2 MiB run's re-merge was deferred
     EXPECT_EQ(m.leaves(), before);
 }
 

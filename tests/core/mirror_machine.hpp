@@ -39,6 +39,7 @@ public:
     explicit Checked(S& inner) : inner_{inner} {}
 
     Result<void> reserve(FrameRange r) {
+        retried_ |= refused_; // asked again after a refusal (the core's compaction)
         if (refuse_at_ >= 0 && reserves_++ == refuse_at_) {
             refused_ = true;
             return unexpected(Status::no_memory);
@@ -61,9 +62,19 @@ public:
         reserves_ = 0;
     }
 
+    // The inner stage-2's deferred re-merges (EngineStage2), for the mirror's compact().
+    bool merge_deferred()
+        requires requires(S& s) { s.merge_deferred(); }
+    {
+        const bool any = inner_.merge_deferred();
+        unflushed_ |= any;
+        return any;
+    }
+
     // Refuse the n-th reserve (0-based) from now until the next release().
-    void refuse_reserve(int n) { refuse_at_ = n, reserves_ = 0, refused_ = false; }
+    void refuse_reserve(int n) { refuse_at_ = n, reserves_ = 0, refused_ = retried_ = false; }
     bool refused() const { return refused_; }
+    bool retried() const { return retried_; }
     bool holds_reservation() const { return reserved_; }
     bool unflushed() const { return unflushed_; }
     std::uint64_t flush_calls() const { return flush_calls_; }
@@ -80,6 +91,7 @@ private:
     int refuse_at_ = -1;
     int reserves_ = 0;
     bool refused_ = false;
+    bool retried_ = false;
     bool reserved_ = false;
     bool unflushed_ = false;
     std::uint64_t flush_calls_ = 0;

@@ -128,6 +128,39 @@ TYPED_TEST(TableTest, RemergesWhenRangeBecomesUniformAgain)
     this->expect_frames_conserved();
 }
 
+// Remerge::later: the tables a map leaves uniform stay (same translations, nothing
+// retired); the next change of the same page needs no split; merge() then collapses
+// exactly what Remerge::now would have.
+TYPED_TEST(TableTest, DeferredRemergeKeepsTablesUntilMerge)
+{
+    using F = TypeParam;
+    const Attrs a{Perm::rw};
+    const std::uint64_t page = gib1 + 7 * mib2 + 9 * kib4;
+    this->run(Op::map(gib1, gib1, gib1, a));
+    const auto shape = this->leaves();
+    this->run(Op::unmap(page, kib4));
+    const auto split = this->leaves();
+    const Change back = this->ok(this->t.map(page, page, kib4, a, Remerge::later));
+    EXPECT_EQ(back.retired, 0u);
+    EXPECT_EQ(back.allocated, 0u);
+    EXPECT_EQ(back.flush, F::flush_on_map); // nothing present removed, nothing retired
+    Segs merged, kept;
+    for (const Leaf& l : shape) push_coalesced(merged, Seg{l.va, l.va + l.size, l.pa, l.attrs});
+    for (const Leaf& l : this->leaves()) push_coalesced(kept, Seg{l.va, l.va + l.size, l.pa, l.attrs});
+    EXPECT_EQ(kept, merged);                                   // translates the same
+    EXPECT_EQ(this->leaves().size(), split.size() + 1);        // still split
+    EXPECT_EQ(this->t.tables_needed(Op::unmap(page, kib4)).value_or(99), 0u);
+    const Change again = this->run(Op::unmap(page, kib4));     // one entry, no split
+    EXPECT_EQ(again.allocated, 0u);
+    EXPECT_EQ(this->leaves(), split);
+    (void)this->ok(this->t.map(page, page, kib4, a, Remerge::later));
+    const Change m = this->t.merge(page, kib4);
+    EXPECT_EQ(m.retired, F::max_leaf >= 2 ? 2u : 1u);
+    EXPECT_TRUE(m.flush);
+    EXPECT_EQ(this->leaves(), shape);
+    this->expect_frames_conserved();
+}
+
 TYPED_TEST(TableTest, UnmapEverythingFreesAllTablesButRoot)
 {
     this->run(Op::map(3 * gib1 - 2 * mib2, kib4, 5 * mib2, Attrs{Perm::rw})); // 4 KiB pages

@@ -37,6 +37,13 @@ struct Op {
     constexpr std::uint64_t end() const { return va + size; }
 };
 
+// What apply() does with a table its op leaves uniform (equivalent to one superpage, or
+// empty). now: collapse it on the way out (the table is always as merged as its
+// translations allow). later: leave it, translating the same; Table::merge() collapses it
+// when the owner chooses. A hot 4 KiB page that goes back and forth then costs one entry
+// per change instead of a split and a re-merge of whole tables.
+enum class Remerge : std::uint8_t { now, later };
+
 struct Change {
     // A translation that was present may be cached: do the format's Flush (Format::flush)
     // before relying on the change, and before releasing retired frames.

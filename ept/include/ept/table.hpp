@@ -6,6 +6,7 @@
 //                      mem.available() is below that number, else performs op, which then
 //                      cannot fail. Tables that become uniform are re-merged into
 //                      superpages (or holes) on the way out; their frames are retired.
+//                      apply(op, Remerge::later) leaves them for a later merge().
 // Errors: invalid (unaligned, empty, or attributes the format cannot encode), range (past
 // the format's address width or wrapping), no_memory (not enough frames).
 #pragma once
@@ -62,20 +63,21 @@ public:
         return detail::count_table(c, mem_->entries(root_), 0, F::levels - 1, 0, op);
     }
 
-    Result<Change> apply(const Op& op)
+    Result<Change> apply(const Op& op, Remerge remerge = Remerge::now)
     {
         const auto need = tables_needed(op);
         if (!need) return unexpected(need.error());
         if (*need > mem_->available()) return unexpected(Status::no_memory);
         Change change{};
-        detail::Ctx<F, M> c{mem_, &change};
+        detail::Ctx<F, M> c{mem_, &change, remerge};
         detail::apply_table(c, root_, F::levels - 1, 0, op);
         return change;
     }
 
-    Result<Change> map(std::uint64_t va, std::uint64_t pa, std::uint64_t size, Attrs a)
+    Result<Change> map(std::uint64_t va, std::uint64_t pa, std::uint64_t size, Attrs a,
+        Remerge remerge = Remerge::now)
     {
-        return apply(Op::map(va, pa, size, a));
+        return apply(Op::map(va, pa, size, a), remerge);
     }
     Result<Change> unmap(std::uint64_t va, std::uint64_t size) { return apply(Op::unmap(va, size)); }
     Result<Change> protect(std::uint64_t va, std::uint64_t size, Perm p)

@@ -4,7 +4,8 @@
 //   - an entry wholly inside the range that the op can set in one store is set
 //     (map: a leaf of the largest size the level and the pa alignment allow);
 //   - otherwise the walk descends, splitting a leaf (or, for map, filling a hole) into a
-//     new table first, and afterwards re-merges the table if it became uniform.
+//     new table first, and afterwards re-merges the table if it became uniform (unless
+//     the caller asked for Remerge::later).
 #pragma once
 
 #include <ept/detail/entry.hpp>
@@ -58,7 +59,7 @@ void apply_entry(Ctx<F, M>& c, Slot& s, unsigned level, std::uint64_t e_va, cons
     if (op.kind != OpKind::map && !F::present(e)) return;
     if (!is_table<F>(e, level)) e = split(c, s, e, level);
     apply_table(c, F::address(e, level), level - 1, e_va, op);
-    collapse(c, s, level);
+    if (c.remerge == Remerge::now) collapse(c, s, level);
 }
 
 // Entries at `level` of the table at table_pa, which translates from base.
@@ -92,6 +93,8 @@ template <Format F, TableMemory M>
 std::size_t count_table(Ctx<F, M>& c, const Slot* t, std::uint64_t parent, unsigned level,
     std::uint64_t base, const Op& op)
 {
+    // 4 KiB entries: an op (4 KiB aligned, Table::check) sets each in one store.
+    if (level == 0) return 0;
     const std::uint64_t span = page_size(level);
     const std::uint64_t end = base + span * entries_per_table;
     std::size_t n = 0;

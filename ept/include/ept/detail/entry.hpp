@@ -21,6 +21,7 @@ template <Format F, TableMemory M>
 struct Ctx {
     M* mem;
     Change* change;
+    Remerge remerge = Remerge::now;
 };
 
 inline std::uint64_t load(const Slot& s) { return s.load(std::memory_order_acquire); }
@@ -38,6 +39,30 @@ constexpr std::uint64_t child(std::uint64_t e, unsigned level, unsigned i)
     if (!F::present(e)) return 0;
     const std::uint64_t pa = F::address(e, level) + i * page_size(level - 1);
     return F::leaf(pa, F::attrs(e, level), level - 1) | (e & F::hw_bits);
+}
+
+// Leaves of one level and attributes differ only in their address, which every format
+// keeps at its own bit position (bits 51:12, below every bit hardware sets):
+// leaf(pa + k * size) == leaf(pa) + k * size. split() and uniform() fill and check a whole
+// table with one addition per entry instead of encoding and decoding 512 entries.
+template <Format F>
+constexpr bool linear_leaves()
+{
+    constexpr Attrs samples[] = {{Perm::rw, MemType::wb}, {Perm::rwx, MemType::wb, true, true, true},
+        {Perm::r, MemType::uc}, {Perm::rx, MemType::wt}};
+    constexpr std::uint64_t pa = 0x0007'ff80'0000'0000ull; // 512 GiB aligned, room above
+    for (unsigned level = 0; level <= F::max_leaf; ++level) {
+        const std::uint64_t size = page_size(level);
+        for (const Attrs& a : samples) {
+            if (!F::encodable(a)) continue;
+            const std::uint64_t first = F::leaf(pa, a, level);
+            if ((first & F::hw_bits) != 0 || F::leaf(pa + size, a, level) != first + size ||
+                F::leaf(pa + (entries_per_table - 1) * size, a, level) !=
+                    first + (entries_per_table - 1) * size)
+                return false;
+        }
+    }
+    return true;
 }
 
 // Store into an entry of a table no walker can reach yet.
@@ -90,21 +115,27 @@ void retire_subtree(Ctx<F, M>& c, std::uint64_t table_pa, unsigned level)
 template <Format F, TableMemory M>
 std::uint64_t split(Ctx<F, M>& c, Slot& s, std::uint64_t e, unsigned level)
 {
+    static_assert(linear_leaves<F>());
     const std::uint64_t pa = new_table(c);
     Slot* t = c.mem->entries(pa);
-    for (unsigned i = 0; F::present(e) && i < entries_per_table; ++i)
-        init(c, t[i], child<F>(e, level, i));
+    if (F::present(e)) {
+        const std::uint64_t first = child<F>(e, level, 0), step = page_size(level - 1);
+        for (unsigned i = 0; i < entries_per_table; ++i)
+            init(c, t[i], first + i * step);
+    }
     const std::uint64_t table = F::table(pa, level);
     replace(c, s, e, table, false);
     return table;
 }
 
 // The value a table (of entries at level - 1) collapses to: a hole if it is empty, a
-// superpage at level if its entries are leaves mapping one aligned contiguous range with
-// equal attributes; nothing otherwise.
+// superpage at level if its entries are the leaves a split of that superpage would
+// write (one aligned contiguous range, equal attributes, bit for bit but for the bits
+// hardware sets, which the superpage collects); nothing otherwise.
 template <Format F>
 std::optional<std::uint64_t> uniform(const Slot* t, unsigned level)
 {
+    static_assert(linear_leaves<F>());
     const std::uint64_t first = load(t[0]), last = load(t[entries_per_table - 1]);
     // Cheap rejection first: most tables touched by a small change are not uniform, and
     // their first and last entries already differ in kind or attributes.
@@ -115,20 +146,20 @@ std::optional<std::uint64_t> uniform(const Slot* t, unsigned level)
         return 0;
     }
     if (!leaf_ok<F>(level) || !F::is_leaf(first, level - 1)) return std::nullopt;
-    const std::uint64_t pa = F::address(first, level - 1);
+    const std::uint64_t pa = F::address(first, level - 1), step = page_size(level - 1);
     const Attrs a = F::attrs(first, level - 1);
-    const std::uint64_t last_pa = pa + (entries_per_table - 1) * page_size(level - 1);
-    if ((pa & (page_size(level) - 1)) || F::address(last, level - 1) != last_pa ||
-        F::attrs(last, level - 1) != a)
+    // Compared raw, an entry must be the canonical encoding of its leaf: a table a loader
+    // wrote with other (equivalent) bits stays a table, which translates the same.
+    const std::uint64_t base = F::leaf(pa, a, level - 1);
+    if ((pa & (page_size(level) - 1)) || (last & ~F::hw_bits) != base + (entries_per_table - 1) * step)
         return std::nullopt;
-    std::uint64_t hw = 0;
+    std::uint64_t hw = 0, differ = 0;
     for (unsigned i = 0; i < entries_per_table; ++i) {
         const std::uint64_t e = load(t[i]);
-        if (!F::is_leaf(e, level - 1) || F::address(e, level - 1) != pa + i * page_size(level - 1) ||
-            F::attrs(e, level - 1) != a)
-            return std::nullopt;
+        differ |= (e & ~F::hw_bits) ^ (base + i * step);
         hw |= e & F::hw_bits;
     }
+    if (differ != 0) return std::nullopt;
     return F::leaf(pa, a, level) | hw;
 }
 
@@ -142,7 +173,10 @@ void collapse(Ctx<F, M>& c, Slot& s, unsigned level)
     const auto merged = uniform<F>(c.mem->entries(table_pa), level);
     if (!merged) return;
     replace(c, s, e, *merged, false);
-    retire_subtree(c, table_pa, level - 1);
+    // A uniform table holds leaves or holes only: nothing below it to retire.
+    c.mem->retire(table_pa);
+    ++c.change->retired;
+    c.change->flush = true;
 }
 
 } // namespace vbh::ept::detail

@@ -2,7 +2,8 @@
 // host's nested page table (HostStage2) and frame contents (FrameMemory).
 //
 // dispatch() = lock, decode (may fail, changes nothing), reserve page-table frames
-// (may fail, changes nothing), perform (cannot fail), unlock. One global lock
+// (may fail, changes no translation: it may first re-merge deferred tables), perform
+// (cannot fail), unlock. One global lock
 // serialises every ownership change; lock order in docs/hypercalls.md, "Locking".
 #pragma once
 
@@ -35,10 +36,8 @@ public:
         if (op->call == Call::donate_list)
             if (auto r = copy_list(*op); !r)
                 return {r.error()};
-        if (auto r = reserve(*op); !r) {
-            s2_.release();
+        if (auto r = reserve_all(*op); !r)
             return {r.error()};
-        }
         HypercallOut out = perform(*op);
         s2_.release();
         return out;
@@ -63,6 +62,27 @@ private:
             copy_[i].count = __atomic_load_n(&src[first + 2 * i + 1], __ATOMIC_RELAXED);
         }
         return decode_list(copy_, op.entries, op.dom, frames_, list_);
+    }
+
+    // The stage-2 may hold tables it has not re-merged yet (EngineStage2, "Deferred
+    // re-merge"); they never cost a hypercall its frames: short of frames, it merges them
+    // (translations unchanged), flushes, and the reservation is asked again.
+    Result<void> reserve_all(const Op& op) {
+        auto r = reserve(op);
+        if (!r) {
+            s2_.release();
+            if (r.error() != Status::no_memory || !compact())
+                return r;
+            if (r = reserve(op); !r)
+                s2_.release();
+        }
+        return r;
+    }
+
+    bool compact() {
+        if constexpr (requires { s2_.compact(); })
+            return s2_.compact();
+        return false;
     }
 
     Result<void> reserve(const Op& op) {

@@ -20,6 +20,10 @@
 //                   perform that edited the table, before the hypercall returns; an
 //                   implementation may skip it when no cached entry can be stale.
 //   release()       give back what reserve() set aside and perform did not consume.
+//   compact()       optional (not in the concept): re-merge tables the implementation
+//                   left split for later (EngineStage2, "Deferred re-merge") and flush;
+//                   returns whether it had any. The core calls it when a reservation is
+//                   refused for want of frames, then asks again. Changes no translation.
 #pragma once
 
 #include <vbh/frame.hpp>

@@ -31,6 +31,8 @@
 //                    its retired table frames back to the hypervisor pool: a mirror whose
 //                    tables share that pool has finished invalidating before then.
 //   release()        every member.
+//   compact()        every member that defers re-merges (EngineStage2::merge_deferred)
+//                    merges them, then flush_all_cpus(); whether any member had some.
 //
 // What an IOMMU consumer (a mirror) must guarantee:
 //   - reserve is exact: it sets aside every table frame, invalidation-queue slot or
@@ -91,6 +93,21 @@ public:
     void release() {
         Primary::release();
         mirrors_.each([](auto& s) { s.release(); });
+    }
+
+    // Every member that defers re-merges merges them; then the flush of the list, in
+    // its order (the primary, which releases the pool's retired frames, last).
+    bool compact() {
+        bool any = false;
+        auto one = [&](auto& s) {
+            if constexpr (requires { s.merge_deferred(); })
+                any |= s.merge_deferred();
+        };
+        one(static_cast<Primary&>(*this));
+        mirrors_.each(one);
+        if (any)
+            flush_all_cpus();
+        return any;
     }
 
     Primary& primary() { return *this; }
