@@ -7,9 +7,12 @@
 # hyp_ranges or the total is above the target. The bench boot reports the same at 1 GiB;
 # test.sh boots this one with --mem 2G and --mem 4G for the report's other rows.
 # vbhctl status must show the parts too, and the loader's boot-log line must name them.
+#   vbh.insmod_args=a=1,b=2   vbh.ko parameters (commas become spaces), e.g. hyp_mem_mb=19
 ko=/lib/vbh/vbh.ko
 mark=$(dmesg_mark)
-out=$(insmod "$ko" 2>&1) || { fail footprint_launch "insmod vbh.ko: $out"; exit 0; }
+# shellcheck disable=SC2046 # word splitting of the parameters is intended
+out=$(insmod "$ko" $(param insmod_args | tr ',' ' ') 2>&1) ||
+  { fail footprint_launch "insmod vbh.ko: $out"; exit 0; }
 check_status footprint_launch /sys/kernel/vbh/status
 footprint_report footprint_target
 st=$(vbhctl status 2>&1)
