@@ -124,14 +124,17 @@ struct vbh_footprint {
  * Sizing (docs/loader.md, "Memory sizing"). The host NPT and its DMA mirror each keep
  * vbh_split_reserve_frames(RAM bytes) free page-table frames after init, for the
  * splits of large pages that ownership changes need: a 4 KiB leaf table for any 512
- * 2 MiB regions plus one in four of the rest of RAM (1/2048 of RAM), one directory
+ * 2 MiB regions plus one in four of the rest of RAM (1/2048 of RAM), never more than
+ * one per 2 MiB of RAM (up to about 1.3 GiB every region can be split), one directory
  * per GiB, 8 for the tables above. init() refuses (VBH_E_NO_MEMORY) to start with
  * less. A change that needs more than is left is refused with VBH_E_NO_MEMORY and
  * changes nothing (reserve before perform, vbh/engine_stage2.hpp).
  */
 static inline uint64_t vbh_split_reserve_frames(uint64_t ram_bytes)
 {
-	return 512u + (ram_bytes >> 23) + (ram_bytes >> 30) + 8u;
+	uint64_t leaves = 512u + (ram_bytes >> 23), all = ram_bytes >> 21;
+
+	return (leaves < all ? leaves : all) + (ram_bytes >> 30) + 8u;
 }
 
 /* Frames per CPU the loader budgets (image: CpuBlock, the cycles page and the
