@@ -1,5 +1,5 @@
 # shellcheck shell=dash
-# boot: --smp 2 --timeout 120
+# boot: --smp 2 --timeout 300
 # Issue 15, point 2: the hypervisor's memory by part at the guest's RAM size. Loads
 # vbh.ko and nothing else, then reports (lib.sh footprint_report) the sum of hyp_ranges,
 # System RAM, the target (8 MiB + 0.2 % of RAM) and every part of
