@@ -24,7 +24,7 @@ fi
 expect_dmesg small_memory_refused "vbh: hyp_mem_mb=1 is too small" "$mark"
 
 # 1. Injected failure on CPU $last: rollback. 32 MiB of hypervisor memory (the automatic
-# size is about 7 MiB here) so that a leak stands out of MemFree's own noise (below).
+# size is about 6 MiB here) so that a leak stands out of MemFree's own noise (below).
 free0=$(mem_free)
 if insmod "$ko" inject_fail_cpu=$last hyp_mem_mb=32 > /tmp/vbh/insmod.out 2>&1; then
   fail insmod_refused "insmod succeeded despite inject_fail_cpu=$last"
