@@ -138,8 +138,9 @@ static inline uint64_t vbh_split_reserve_frames(uint64_t ram_bytes)
 }
 
 /* Frames per CPU the loader budgets (image: CpuBlock, the cycles page and the
- * backend's per-CPU maps fit in it, vbh/image/src/init.cpp). */
-#define VBH_PERCPU_FRAMES 26u
+ * backend's per-CPU pages fit in it, vbh/image/src/init.cpp; SVM: the nested MSRPM
+ * and IOPM, 5, and the shadow NPT's pool, 64). */
+#define VBH_PERCPU_FRAMES 90u
 /* Frames the loader budgets for the tables init() builds (the hypervisor's own, the
  * host NPT's and the DMA mirror's: directories around the holes the hypervisor ranges
  * and MMIO leave), the backend's shared maps and the VT-d root and context tables. */

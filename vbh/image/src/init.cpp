@@ -20,8 +20,9 @@ bool relocate_self();
 void report_layout(vbh_hyp_layout& out, const void* frame_table, std::uint64_t table_bytes);
 
 // The loader budgets VBH_PERCPU_FRAMES per CPU (boot.h): the block, the cycles page and
-// what the backend's setup() takes (SVM: the nested MSRPM and IOPM, 5 frames).
-static_assert(cpu_block_pages + 1 + 5 <= VBH_PERCPU_FRAMES);
+// what the backend's setup() takes (SVM: the nested MSRPM and IOPM, 5 frames, and the
+// shadow NPT's pool).
+static_assert(cpu_block_pages + 1 + 5 + svm::shadow_pool_pages <= VBH_PERCPU_FRAMES);
 
 // Hypervisor memory by part (boot.h, vbh_footprint): each build step's part is what
 // it took from the pool, the pool's free count before it minus after it.
