@@ -29,15 +29,31 @@
 #define VBH_NOT_HEAD 0xffu  /* orders[i] of a page that does not start a chunk */
 
 /*
- * 16 MiB for the image, stacks, control blocks and IOMMU state, plus per 4 KiB frame
- * of RAM (up to the highest RAM address): 2 bytes of ownership metadata and 8 bytes of
- * nested page table should the hypervisor need to map all of RAM with 4 KiB pages.
+ * The automatic size, part by part (boot.h "Sizing", docs/loader.md "Memory sizing"):
+ * base_bytes (the image and the boot record); VBH_PERCPU_FRAMES per CPU the boot
+ * record allows; the ownership table (2 bytes per 4 KiB frame below the top of RAM);
+ * the tables init() builds (VBH_TABLES_FRAMES; two directories per GiB of RAM, in the
+ * DMA mirror and the hypervisor's direct map; a leaf table per 2 MiB of hypervisor
+ * memory, which its own tables map with 4 KiB pages; VBH_FRAMES_PER_RANGE for each
+ * hypervisor range beyond VBH_BUDGET_RANGES: its edges split the tables); the split
+ * reserve of the host NPT and of its DMA mirror; 1/1024 of it all for the stack of
+ * retired tables (vbh/image/memory.hpp).
  */
-u64 vbh_hypmem_default_size(u64 ram_top)
+u64 vbh_hypmem_default_size(u64 base_bytes, const struct vbh_ram_map *ram, u32 nr_ranges)
 {
-	u64 frames = ram_top >> PAGE_SHIFT;
+	u64 ram_bytes = 0, top = ram->r[ram->nr - 1].base + ram->r[ram->nr - 1].size, frames;
+	u32 cpus = min_t(u32, nr_cpu_ids, VBH_MAX_CPUS), i;
 
-	return round_up(SZ_16M + frames * (2 + 8), SZ_1M);
+	for (i = 0; i < ram->nr; i++)
+		ram_bytes += ram->r[i].size;
+	frames = (u64)cpus * VBH_PERCPU_FRAMES + VBH_TABLES_FRAMES +
+		 DIV_ROUND_UP((top >> PAGE_SHIFT) * 2, PAGE_SIZE) +
+		 2 * vbh_split_reserve_frames(ram_bytes);
+	frames += 2 * (ram_bytes >> 30);
+	if (nr_ranges > VBH_BUDGET_RANGES)
+		frames += (u64)(nr_ranges - VBH_BUDGET_RANGES) * VBH_FRAMES_PER_RANGE;
+	frames += DIV_ROUND_UP(frames, 512) + DIV_ROUND_UP(frames, 1024);
+	return PAGE_ALIGN(base_bytes) + frames * PAGE_SIZE;
 }
 
 static struct page *vbh_alloc_chunk(unsigned long want, unsigned int *order)

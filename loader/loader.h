@@ -40,13 +40,19 @@ int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes);
 void vbh_hypmem_free(struct vbh_hypmem *m);
 int vbh_hypmem_hide(struct vbh_hypmem *m);
 void vbh_hypmem_reveal(struct vbh_hypmem *m);
-u64 vbh_hypmem_default_size(u64 ram_top);
 
 /* bootrec.c: fill the boot record from what Linux knows about the machine. */
 struct vbh_ram_map {
 	u32 nr;
 	struct vbh_mem_range r[VBH_MAX_RAM_RANGES];
 };
+/* The automatic size budgets table splits for this many hypervisor ranges; a
+ * reservation that came in more is made again with VBH_FRAMES_PER_RANGE frames more
+ * for each extra range (the edges of a range split a directory and a leaf table in
+ * the NPT, the DMA mirror and the hypervisor's own tables). */
+#define VBH_BUDGET_RANGES 8u
+#define VBH_FRAMES_PER_RANGE 16u
+u64 vbh_hypmem_default_size(u64 base_bytes, const struct vbh_ram_map *ram, u32 nr_ranges);
 int vbh_ram_map_read(struct vbh_ram_map *map);
 /* The VT-d units of the DMAR table; -EBUSY if the host's IOMMU driver runs one. */
 int vbh_dmar_read(void);
@@ -92,6 +98,8 @@ int vbh_sysfs_register(void);
 ssize_t vbh_stats_show(char *buf);  /* stats.c */
 ssize_t vbh_cycles_show(char *buf);
 ssize_t vbh_log_show(char *buf);
+/* sysfs.c: the footprint's part names, lower case (VBH_FOOTPRINT_PARTS). */
+const char *vbh_footprint_name(u32 part);
 /* stats.c: the one frame the hypervisor writes hypercall output into, registered in
  * the boot record (out_pfn); vbh_out_get() locks it for one user, vbh_out_put()
  * unlocks. */
@@ -113,6 +121,8 @@ struct vbh_loader {
 	u32 nr_hyp_ranges;
 	struct vbh_mem_range hyp_ranges[VBH_MAX_HYP_RANGES];
 	struct vbh_hyp_layout layout; /* init()'s report, copied after it returned */
+	struct vbh_footprint footprint; /* the same */
+	u64 ram_bytes;                /* System RAM the boot record listed */
 	int cpuhp_state;
 };
 extern struct vbh_loader vbh_loader;

@@ -18,7 +18,7 @@
 
 static unsigned int hyp_mem_mb;
 module_param(hyp_mem_mb, uint, 0444);
-MODULE_PARM_DESC(hyp_mem_mb, "hypervisor memory in MiB (0: 16 MiB + 10 bytes per 4 KiB of RAM)");
+MODULE_PARM_DESC(hyp_mem_mb, "hypervisor memory in MiB (0: sized by part, docs/loader.md)");
 
 static bool launch = true;
 module_param(launch, bool, 0444);
@@ -41,13 +41,6 @@ MODULE_PARM_DESC(attackable, "test loader only: ask vbh-test.bin not to hide its
 
 struct vbh_loader vbh_loader;
 
-static u64 vbh_ram_top(const struct vbh_ram_map *ram)
-{
-	const struct vbh_mem_range *last = &ram->r[ram->nr - 1];
-
-	return last->base + last->size;
-}
-
 static int vbh_mem_size(const struct vbh_image_header *img, const struct vbh_ram_map *ram,
 			u64 *bytes, u64 *br_offset)
 {
@@ -55,13 +48,45 @@ static int vbh_mem_size(const struct vbh_image_header *img, const struct vbh_ram
 
 	*br_offset = PAGE_ALIGN(img->mem_size);
 	min = *br_offset + PAGE_ALIGN(sizeof(struct vbh_boot_record)) + SZ_1M;
-	*bytes = hyp_mem_mb ? (u64)hyp_mem_mb << 20 : vbh_hypmem_default_size(vbh_ram_top(ram));
+	*bytes = hyp_mem_mb ? (u64)hyp_mem_mb << 20 :
+			      vbh_hypmem_default_size(min - SZ_1M, ram, VBH_BUDGET_RANGES);
 	if (*bytes < min) {
 		pr_err(VBH_PFX "hyp_mem_mb=%u is too small: the image needs at least %llu MiB\n",
 		       hyp_mem_mb, DIV_ROUND_UP(min, SZ_1M));
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* The automatic size counts on at most VBH_BUDGET_RANGES ranges; memory that came in
+ * more is given back and reserved once more with their splits budgeted. */
+static int vbh_mem_alloc(struct vbh_hypmem *m, const struct vbh_ram_map *ram, u64 *bytes,
+			 u64 br_offset)
+{
+	int err = vbh_hypmem_alloc(m, *bytes);
+	u32 seen = m->nr_ranges;
+
+	if (err || hyp_mem_mb || seen <= VBH_BUDGET_RANGES)
+		return err;
+	vbh_hypmem_free(m);
+	*bytes = vbh_hypmem_default_size(br_offset + PAGE_ALIGN(sizeof(struct vbh_boot_record)),
+					 ram, seen);
+	return vbh_hypmem_alloc(m, *bytes);
+}
+
+/* The boot log's account of hypervisor memory by part (boot.h, vbh_footprint). */
+static void vbh_log_footprint(const struct vbh_footprint *fp, u64 total, u64 ram_bytes)
+{
+	char line[384];
+	int n = 0;
+	u32 i;
+	u64 bp = (total * 10000 + ram_bytes / 2) / ram_bytes; /* hundredths of a percent */
+
+	for (i = 0; i < VBH_FOOTPRINT_NR; i++)
+		n += scnprintf(line + n, sizeof(line) - n, "%s%s %llu KiB", i ? ", " : "",
+			       vbh_footprint_name(i), fp->bytes[i] >> 10);
+	pr_info(VBH_PFX "hypervisor memory %llu KiB, %llu.%02llu %% of %llu MiB RAM: %s\n",
+		total >> 10, bp / 100, bp % 100, ram_bytes >> 20, line);
 }
 
 /* init runs once, on this CPU, with interrupts and preemption off (boot.h). */
@@ -90,6 +115,7 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	struct vbh_hypmem *m = &vbh_loader.mem;
 	u64 bytes, br_offset;
 	int err;
+	u32 i;
 
 	err = vbh_out_alloc();
 	if (!err)
@@ -97,7 +123,7 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	if (!err)
 		err = vbh_mem_size(img, ram, &bytes, &br_offset);
 	if (!err)
-		err = vbh_hypmem_alloc(m, bytes);
+		err = vbh_mem_alloc(m, ram, &bytes, br_offset);
 	if (err)
 		return err;
 	memcpy(m->virt, img, img->file_size);
@@ -107,8 +133,8 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	vbh_loader.nr_hyp_ranges = m->nr_ranges;
 	memcpy(vbh_loader.hyp_ranges, m->ranges, sizeof(m->ranges));
 	vbh_loader.launcher.launch = (vbh_launch_fn)(m->virt + img->launch_offset);
-	pr_info(VBH_PFX "%llu MiB of hypervisor memory in %u range(s) at %p, image %s %llu KiB%s\n",
-		bytes >> 20, m->nr_ranges, m->virt, VBH_IMAGE_NAME, img->mem_size >> 10, VBH_BUILD);
+	pr_info(VBH_PFX "%llu KiB of hypervisor memory in %u range(s) at %p, image %s %llu KiB%s\n",
+		bytes >> 10, m->nr_ranges, m->virt, VBH_IMAGE_NAME, img->mem_size >> 10, VBH_BUILD);
 	err = vbh_call_init(img, br_offset);
 	if (err) {
 		vbh_hypmem_free(m);
@@ -116,6 +142,13 @@ static int vbh_prepare(const struct vbh_image_header *img, struct vbh_ram_map *r
 	}
 	memcpy(&vbh_loader.layout, &((struct vbh_boot_record *)(m->virt + br_offset))->layout,
 	       sizeof(vbh_loader.layout));
+	memcpy(&vbh_loader.footprint,
+	       &((struct vbh_boot_record *)(m->virt + br_offset))->footprint,
+	       sizeof(vbh_loader.footprint));
+	vbh_loader.ram_bytes = 0;
+	for (i = 0; i < ram->nr; i++)
+		vbh_loader.ram_bytes += ram->r[i].size;
+	vbh_log_footprint(&vbh_loader.footprint, bytes, vbh_loader.ram_bytes);
 	return 0;
 }
 

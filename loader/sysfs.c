@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * /sys/kernel/vbh: status, hyp_ranges, hyp_layout, stats, exit_cycles, log. Formats are specified in
+ * /sys/kernel/vbh: status, hyp_ranges, hyp_layout, footprint, stats, exit_cycles, log. Formats are specified in
  * docs/loader.md; tests parse them, so change both together.
  */
 #include <linux/atomic.h>
@@ -90,6 +90,36 @@ static ssize_t hyp_layout_show(struct kobject *k, struct kobj_attribute *a, char
 	return n;
 }
 
+static const char *const vbh_footprint_names[VBH_FOOTPRINT_NR] = {
+#define VBH_FOOTPRINT_NAME(NAME, name) #name,
+	VBH_FOOTPRINT_PARTS(VBH_FOOTPRINT_NAME)
+#undef VBH_FOOTPRINT_NAME
+};
+
+const char *vbh_footprint_name(u32 part)
+{
+	return vbh_footprint_names[part];
+}
+
+/* "PART BYTES" per part the hypervisor reported at init (boot.h, vbh_footprint), then
+ * "total BYTES" (their sum: every byte of hyp_ranges) and "ram BYTES" (System RAM). */
+static ssize_t footprint_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	u64 total = 0;
+	u32 i;
+
+	for (i = 0; i < VBH_FOOTPRINT_NR; i++)
+		total += vbh_loader.footprint.bytes[i];
+	if (!total)
+		return 0;
+	for (i = 0; i < VBH_FOOTPRINT_NR; i++)
+		n += sysfs_emit_at(buf, n, "%s %llu\n", vbh_footprint_name(i),
+				   vbh_loader.footprint.bytes[i]);
+	n += sysfs_emit_at(buf, n, "total %llu\nram %llu\n", total, vbh_loader.ram_bytes);
+	return n;
+}
+
 static ssize_t stats_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
 	return vbh_stats_show(buf);
@@ -109,6 +139,7 @@ static struct kobj_attribute vbh_status_attr = __ATTR_RO(status);
 /* Physical addresses and guest RIPs (KASLR) are for root only. */
 static struct kobj_attribute vbh_hyp_ranges_attr = __ATTR(hyp_ranges, 0400, hyp_ranges_show, NULL);
 static struct kobj_attribute vbh_hyp_layout_attr = __ATTR(hyp_layout, 0400, hyp_layout_show, NULL);
+static struct kobj_attribute vbh_footprint_attr = __ATTR_RO(footprint);
 static struct kobj_attribute vbh_stats_attr = __ATTR_RO(stats);
 static struct kobj_attribute vbh_exit_cycles_attr = __ATTR_RO(exit_cycles);
 static struct kobj_attribute vbh_log_attr = __ATTR(log, 0400, log_show, NULL);
@@ -117,6 +148,7 @@ static struct attribute *vbh_attrs[] = {
 	&vbh_status_attr.attr,
 	&vbh_hyp_ranges_attr.attr,
 	&vbh_hyp_layout_attr.attr,
+	&vbh_footprint_attr.attr,
 	&vbh_stats_attr.attr,
 	&vbh_exit_cycles_attr.attr,
 	&vbh_log_attr.attr,

@@ -14,7 +14,8 @@
 #                   failed VMRUN (each boots its scenario with an overlay)
 #   containment     smp 2   the attack suite: harnesses proven bare, then against
 #                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
-#   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed
+#   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed;
+#                           footprint scenario at --mem 2G and 4G for its footprint rows
 #   gdb-session     smp 2   debug scenario under boot.sh --gdb, driven by tools/gdb/session.sh
 #   build-6.1               everything built against Debian's newest 6.1 kernel
 #   launch-6.1      smp 2   launch on 6.1, 10 s workload
@@ -58,7 +59,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug iommuhost reset)
+       containment bench debug iommuhost reset footprint)
 # Scenarios booted by their own script, outside this matrix, and why.
 #   kselftest  tools/kselftest/run.sh: Linux's KVM selftests, built from linux-source-6.12
 #              (docs/kselftest.md gives its cost)
@@ -89,12 +90,19 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   boot_shown() { shown=$(boot "$@" | tee >(cat >&2)); }
   # Benchmarks are never pass/fail on time: this step fails only if the boot fails or
   # the report is missing or malformed (docs/benchmarks.md).
+  # The footprint scenario at 2 and 4 GiB gives the report's other footprint rows
+  # (the bench boot is the 1 GiB one); 45-80 s each.
   bench_report() {
-    local log
+    local log mem fp=()
     boot_shown --scenario bench || return 1
     log=$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)
+    for mem in 2G 4G; do
+      boot_shown --scenario footprint --mem "$mem" || return 1
+      fp+=(--footprint-log "$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)")
+    done
     # svm-e2e (above) ran KVM's guests bare and on vbh: the report's nested section
-    "$root/tools/report/run.sh" --log "$log" --require-depriv --nested "$root/out/svm/svm_e2e-smp2.log"
+    "$root/tools/report/run.sh" --log "$log" "${fp[@]}" --require-depriv \
+      --nested "$root/out/svm/svm_e2e-smp2.log"
   }
   # exitcycles also runs vbhctl against the running vbh; the guest has no JSON parser, so
   # the stats --json it printed (VBHCTL-JSON lines) is validated here.

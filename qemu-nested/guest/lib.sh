@@ -190,3 +190,47 @@ vmm_run() { # vmm_run LABEL [ARGS...]: run vbh-vmm (tools/vmm, docs/vmm.md) with
     fi
   fi
 }
+
+# Hypervisor memory (issue 15, docs/benchmarks.md "Launch and footprint"). busybox awk
+# reads "0x..." strings as hex numbers (strtod); it has no strtonum.
+ram_bytes() { # System RAM in /proc/iomem (inclusive hex ranges)
+  awk '/: System RAM$/ { split($1, r, "-"); s += ("0x" r[2]) - ("0x" r[1]) + 1 }
+       END { printf "%.0f\n", s }' /proc/iomem 2>/dev/null
+}
+
+hyp_bytes() { # sum of /sys/kernel/vbh/hyp_ranges: "START-END" (inclusive) or "START SIZE"
+  [ -r /sys/kernel/vbh/hyp_ranges ] || return 0
+  awk '{ n = split($0, f, /[^0-9a-fA-Fx]+/); k = 0
+         for (i = 1; i <= n; i++) if (f[i] ~ /^(0x)?[0-9a-fA-F]+$/) v[++k] = f[i]
+         if (k < 2) next
+         a = (v[1] ~ /^0x/ ? v[1] : "0x" v[1]) + 0; b = (v[2] ~ /^0x/ ? v[2] : "0x" v[2]) + 0
+         s += ($0 ~ /-/) ? b - a + 1 : b }
+       END { printf "%.0f\n", s }' /sys/kernel/vbh/hyp_ranges
+}
+
+# footprint_report NAME: metrics footprint.hyp (sum of hyp_ranges), footprint.ram,
+# footprint.target (8 MiB + 0.2 % of RAM, issue 15) and footprint.part.PART per part of
+# /sys/kernel/vbh/footprint (B); NAME passes when the parts add up to hyp_ranges and the
+# total is within the target.
+footprint_report() {
+  local name=$1 ram hyp target sum=0 part bytes
+  ram=$(ram_bytes); hyp=$(hyp_bytes)
+  if [ -z "$hyp" ] || [ "$hyp" = 0 ]; then fail "$name" "no /sys/kernel/vbh/hyp_ranges"; return; fi
+  target=$(awk -v r="$ram" 'BEGIN { printf "%.0f\n", 8 * 1048576 + r * 0.002 }')
+  metric footprint.hyp "$hyp" B
+  metric footprint.ram "$ram" B
+  metric footprint.target "$target" B
+  [ -r /sys/kernel/vbh/footprint ] || { fail "$name" "no /sys/kernel/vbh/footprint"; return; }
+  while read -r part bytes; do
+    case $part in total|ram) continue ;; esac
+    metric "footprint.part.$part" "$bytes" B
+    sum=$((sum + bytes))
+  done < /sys/kernel/vbh/footprint
+  if [ "$sum" != "$hyp" ]; then
+    fail "$name" "parts add up to $sum B, hyp_ranges to $hyp B"
+  elif [ "$hyp" -gt "$target" ]; then
+    fail "$name" "hypervisor $hyp B of $ram B RAM, above the target $target B"
+  else
+    pass "$name" "hypervisor $hyp B of $ram B RAM, target $target B"
+  fi
+}

@@ -56,6 +56,16 @@ struct BigPool : ::testing::Test {
     }
 };
 
+// The footprint's "retired" part is hyp_size - pool_end(): the stack of one 32-bit
+// slot per pool frame carved from the end (2600 frames: 3 stack frames, 2597 in the
+// pool), and pool_end() is where the bump allocator stops.
+TEST_F(BigPool, PoolEndIsWhereTheRetiredStackStarts) {
+    EXPECT_EQ(frames.pool_end(), (pages - 3) * page);
+    EXPECT_EQ(total, pages - 3);
+    drain();
+    EXPECT_EQ(frames.available(), 0u);
+}
+
 // virt_of_phys() searches the ranges by physical base; the boot record lists them in
 // virtual order (here B lies above C physically).
 TEST_F(BigPool, PhysToVirtFindsEveryFrameOfEveryChunkAndNothingElse) {

@@ -39,7 +39,7 @@
 #   hypcyc_hist.KIND.cpuN.B count   exits with 2^B <= cycles < 2^(B+1)
 #   launch.insmod ns             insmod wall time; launch.loader_log ms: first vbh: kernel log
 #                                line to "running and sealed" (the loader's own timestamps)
-#   footprint.hyp|ram B
+#   footprint.hyp|ram|target B, footprint.part.PART B   (lib.sh footprint_report)
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
 bm=/sys/kernel/benchmod
@@ -234,29 +234,7 @@ run_roundtrips() { # run_roundtrips MODE LOOP...
   done
 }
 
-# busybox awk reads "0x..." strings as hex numbers (strtod); it has no strtonum.
-ram_bytes() { # System RAM in /proc/iomem (inclusive hex ranges)
-  awk '/: System RAM$/ { split($1, r, "-"); s += ("0x" r[2]) - ("0x" r[1]) + 1 }
-       END { printf "%.0f\n", s }' /proc/iomem 2>/dev/null
-}
-
-hyp_bytes() { # sum of /sys/kernel/vbh/hyp_ranges: "START-END" (inclusive) or "START SIZE"
-  [ -r "$sys/hyp_ranges" ] || return 0
-  awk '{ n = split($0, f, /[^0-9a-fA-Fx]+/); k = 0
-         for (i = 1; i <= n; i++) if (f[i] ~ /^(0x)?[0-9a-fA-F]+$/) v[++k] = f[i]
-         if (k < 2) next
-         a = (v[1] ~ /^0x/ ? v[1] : "0x" v[1]) + 0; b = (v[2] ~ /^0x/ ? v[2] : "0x" v[2]) + 0
-         s += ($0 ~ /-/) ? b - a + 1 : b }
-       END { printf "%.0f\n", s }' "$sys/hyp_ranges"
-}
-
-footprint() {
-  local hyp ram
-  ram=$(ram_bytes); hyp=$(hyp_bytes)
-  if [ -z "$hyp" ] || [ "$hyp" = 0 ]; then fail bench_footprint "no $sys/hyp_ranges"; return; fi
-  metric footprint.hyp "$hyp" B
-  pass bench_footprint "hypervisor $hyp B of $ram B RAM"
-}
+footprint() { footprint_report bench_footprint; }  # lib.sh: metrics, parts, target
 
 launch_log_ms() { # the loader's own launch time: its first to its "sealed" kernel log line
   dmesg_since "$mark" | awk '/ vbh: / { t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t)

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """vbh benchmark report: serial log of a bench boot -> report.md + report.png.
 
-    report.py LOG [--out DIR]             write DIR/report.md and DIR/report.png
+    report.py LOG [--out DIR] [--footprint-log FILE]...
+                                          write DIR/report.md and DIR/report.png; each
+                                          FILE (a footprint boot at another RAM size)
+                                          adds a row to the footprint table
     report.py --check DIR [--require-depriv]
                                           validate a produced report (for CI)
 
@@ -217,7 +220,16 @@ def hypcyc_section(run, exitcost=None):
                      "vbh instructions per exit"], rows))
 
 
-def footprint_section(run):
+def footprint_runs(run, footprint_logs=()):
+    """The bench boot's run and each footprint boot's (other RAM sizes), by RAM size."""
+    runs = [run]
+    for path in footprint_logs or ():
+        with open(path, errors="replace") as f:
+            runs.append(vbhlog.parse(f.read()))
+    return sorted((r for r in runs if r.value("footprint.ram")), key=lambda r: r.value("footprint.ram"))
+
+
+def footprint_section(run, footprint_logs=()):
     v = run.value
     hyp, ram = v("footprint.hyp"), v("footprint.ram")
     rows = [["insmod vbh.ko (launch on every CPU)", num(v("launch.insmod"), "{:.3f}"), "ms"]]
@@ -228,7 +240,30 @@ def footprint_section(run):
              ["guest RAM (System RAM in /proc/iomem)", num(ram, "{:.0f}"), "B"],
              ["hypervisor share of RAM", num(hyp / ram * 100 if hyp and ram else None,
                                              "{:.3f}"), "%"]]
-    return table(["what", "value (number)", "unit"], rows)
+    out = table(["what", "value (number)", "unit"], rows)
+    runs = footprint_runs(run, footprint_logs)
+    sizes, parts = [], []
+    for r in runs:
+        h, m, t = r.value("footprint.hyp"), r.value("footprint.ram"), r.value("footprint.target")
+        verdict = NA if h is None or t is None else ("yes" if h <= t else "NO")
+        sizes.append([f"{m / 2**20:.0f} MiB", num(h / 2**20 if h else None, "{:.2f}"),
+                      num(h / m * 100 if h else None, "{:.3f}"),
+                      num(t / 2**20 if t else None, "{:.2f}"), verdict])
+        for mt, _ in r.matching(r"footprint\.part\.(\w+)"):
+            if mt.group(1) not in parts:
+                parts.append(mt.group(1))
+    out += ("\nHypervisor memory at each guest RAM size booted (the bench boot and the "
+            "footprint scenario's boots), against issue 15's target of 8 MiB + 0.2 % of "
+            "RAM:\n\n" + table(["guest RAM", "hypervisor (MiB)", "share of RAM (%)",
+                                 "target (MiB)", "within target"], sizes))
+    if parts:
+        prow = [[p] + [num((r.value(f"footprint.part.{p}") or 0) / 1024 if r.value(
+                    f"footprint.part.{p}") is not None else None, "{:.0f}") for r in runs]
+                for p in parts]
+        out += ("\nBy part (/sys/kernel/vbh/footprint, boot.h VBH_FOOTPRINT_PARTS), KiB:\n\n"
+                + table(["part"] + [f"{r.value('footprint.ram') / 2**20:.0f} MiB RAM (KiB)"
+                                    for r in runs], prow))
+    return out
 
 
 def checks_section(run):
@@ -238,7 +273,8 @@ def checks_section(run):
             + table(["check", "result", "detail"], rows))
 
 
-def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None):
+def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None,
+                 footprint_logs=()):
     with open(log, errors="replace") as f:
         run = vbhlog.parse(f.read())
     if not vbhlog.workloads(run):
@@ -248,7 +284,8 @@ def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None):
     for title, body in zip(SECTIONS, [run_section(run, log, host_load), workload_section(run),
                                       exits_section(run), roundtrip_section(run),
                                       gbench_section(run), hypcyc_section(run, read_exitcost(exitcost)),
-                                      footprint_section(run), nested.section(nested_log),
+                                      footprint_section(run, footprint_logs),
+                                      nested.section(nested_log),
                                       checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
     with open(os.path.join(outdir, "report.md"), "w") as f:
@@ -268,6 +305,8 @@ def main():
                     help="output of tests/exitcost/run.sh: instructions per exit")
     ap.add_argument("--nested", metavar="LOG",
                     help="serial log of the svm-e2e boot: KVM's guests bare and on vbh")
+    ap.add_argument("--footprint-log", metavar="FILE", action="append", default=[],
+                    help="serial log of a footprint boot at another RAM size (repeatable)")
     ap.add_argument("--require-depriv", action="store_true",
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
@@ -279,7 +318,7 @@ def main():
         sys.exit(1 if problems else 0)
     if not a.log:
         ap.error("LOG or --check DIR is required")
-    write_report(a.log, a.out, a.host_load, a.exitcost, a.nested)
+    write_report(a.log, a.out, a.host_load, a.exitcost, a.nested, a.footprint_log)
 
 
 if __name__ == "__main__":

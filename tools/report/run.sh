@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # One command for the benchmark report (docs/benchmarks.md):
 #   tools/report/run.sh [--smp N] [--append KERNEL-ARGS] [--require-depriv]
-#       build, boot the bench scenario under QEMU TCG, write out/report/report.{md,png}
-#   tools/report/run.sh --log FILE [--require-depriv]    report from an existing serial log
+#       build, boot the bench scenario under QEMU TCG and the footprint scenario at
+#       2 and 4 GiB, write out/report/report.{md,png}
+#   tools/report/run.sh --log FILE [--footprint-log FILE]... [--require-depriv]
+#       report from existing serial logs (footprint boots: more footprint rows)
 #   tools/report/run.sh --check [DIR] [--require-depriv] validate a report (default out/report)
 #   --nested LOG: also report KVM's guests bare vs on vbh from an svm-e2e serial log
 # Exit status: 0 when the report was written and is well formed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
-smp=2 log='' check='' req='' append=() hostload='' nested=()
+smp=2 log='' check='' req='' append=() hostload='' nested=() fplogs=()
 while [ $# -gt 0 ]; do
   case $1 in
     --smp) smp=${2:?}; shift ;;
     --append) append+=(--append "${2:?}"); shift ;;
     --log) log=${2:?}; shift ;;
     --nested) nested=(--nested "${2:?}"); shift ;;
+    --footprint-log) fplogs+=(--footprint-log "${2:?}"); shift ;;
     --check) check=$root/out/report  # DIR is optional: the next word unless it is an option
              if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then check=$2; shift; fi ;;
     --require-depriv) req=--require-depriv ;;
-    *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
   shift
 done
@@ -66,6 +69,13 @@ boot() {
   fi
   if [ -z "$log" ] || [ ! -r "$log" ]; then echo "run.sh: boot.sh produced no log" >&2; return 1; fi
   [ $rc = 0 ] || echo "run.sh: boot.sh reported failures (exit $rc); writing the report anyway" >&2
+  local mem fl
+  for mem in 2G 4G; do  # the footprint at other RAM sizes, about 45 s each
+    fl=$("$root/qemu-nested/boot.sh" --no-build --scenario footprint --mem "$mem" 2>&1 |
+         sed -n 's/^log: //p' | tail -n1) || true
+    if [ -n "$fl" ]; then fplogs+=(--footprint-log "$fl")
+    else echo "run.sh: footprint boot at $mem produced no log" >&2; fi
+  done
 }
 
 # Instructions per exit of the same tree (docs/exit-cost.md), for the report's
@@ -86,5 +96,5 @@ need_matplotlib
 exitcost_args=()
 exitcost
 "$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"} \
-  "${exitcost_args[@]}" "${nested[@]}"
+  "${exitcost_args[@]}" "${nested[@]}" "${fplogs[@]}"
 "$py" "$root/tools/report/report.py" --check "$root/out/report" $req

@@ -114,8 +114,22 @@ VBH-METRIC hypcyc.msr_write.cpu0.mean 2000.0 cycles
 VBH-METRIC hypcyc.msr_write.cpu0.max 2500 cycles
 VBH-METRIC hypcyc_hist.msr_write.cpu0.10 10 count
 VBH-METRIC footprint.hyp 35651584 B
+VBH-METRIC footprint.ram 1073206272 B
+VBH-METRIC footprint.target 10534020 B
+VBH-METRIC footprint.part.image 1048576 B
+VBH-METRIC footprint.part.pool 34603008 B
 VBH-METRIC wl.bare.broken notanumber ns
 VBH-DONE 20 0
+"""
+
+FOOTPRINT_4G = """\
+VBH-CHECK footprint_target pass hypervisor 12582912 B of 4294434816 B RAM
+VBH-METRIC footprint.hyp 12582912 B
+VBH-METRIC footprint.ram 4294434816 B
+VBH-METRIC footprint.target 16977478 B
+VBH-METRIC footprint.part.image 1048576 B
+VBH-METRIC footprint.part.pool 11534336 B
+VBH-DONE 1 0
 """
 
 
@@ -131,7 +145,11 @@ class ReportTest(unittest.TestCase):
             f.write("exit-kind instructions/exit harness total\n"
                     "VBH-METRIC exitcost_hypercall 134.0 instr\n"
                     "VBH-METRIC exitcost_msr_write 143.0 instr\n")
-        report.write_report(log, os.path.join(cls.master.name, "report"), exitcost=exitcost)
+        fp = os.path.join(cls.master.name, "footprint-4g.log")  # a footprint boot, 4 GiB
+        with open(fp, "w") as f:
+            f.write(FOOTPRINT_4G)
+        report.write_report(log, os.path.join(cls.master.name, "report"), exitcost=exitcost,
+                            footprint_logs=[fp])
 
     @classmethod
     def tearDownClass(cls):
@@ -169,6 +187,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| loader-reported loader_log | 640.250 | ms |", self.md)
         self.assertIn("| hypervisor memory | 34.00 | MiB |", self.md)
         self.assertIn("| hypervisor share of RAM | 3.322 | % |", self.md)
+
+    def test_footprint_per_ram_size(self):
+        # one row per RAM size, smallest first, with the target next to it
+        self.assertIn("| 1023 MiB | 34.00 | 3.322 | 10.05 | NO |", self.md)
+        self.assertIn("| 4095 MiB | 12.00 | 0.293 | 16.19 | yes |", self.md)
+        self.assertLess(self.md.index("| 1023 MiB |"), self.md.index("| 4095 MiB |"))
+        # parts by RAM size, in KiB
+        self.assertIn("| part | 1023 MiB RAM (KiB) | 4095 MiB RAM (KiB) |", self.md)
+        self.assertIn("| pool | 33792 | 11264 |", self.md)
 
     def test_gbench(self):
         # above nop = median - the nop median of the same side (user_nop / kernel_nop)

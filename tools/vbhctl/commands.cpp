@@ -4,6 +4,7 @@
 #include "calls.hpp"
 #include "cycles.hpp"
 #include "device.hpp"
+#include "footprint.hpp"
 #include "logview.hpp"
 #include "stats.hpp"
 
@@ -60,6 +61,15 @@ int cmd_status() {
     if (!sys_text("status", text, &code))
         return code;
     fmt::print("{}", text);
+    // The memory by part (absent before a launch, or from a loader without the file).
+    std::string fp_text, bad;
+    Footprint fp;
+    if (read_sys("footprint", fp_text) == 0 && !fp_text.empty()) {
+        if (parse_footprint(fp_text, &fp, &bad))
+            fmt::print("{}", render_footprint(fp));
+        else
+            spdlog::warn("{}footprint: {}", sys_dir, bad);
+    }
     if (text.rfind("state=running ", 0) == 0)
         return exit_ok;
     spdlog::error("vbh is loaded but not running");

@@ -33,7 +33,7 @@ void setup_logging(bool verbose) {
 }
 
 void add_commands(CLI::App& app, Args& a) {
-    app.add_subcommand("status", "loader state (/sys/kernel/vbh/status); 1 unless running");
+    app.add_subcommand("status", "loader state and memory by part (/sys/kernel/vbh/status, footprint); 1 unless running");
     app.add_subcommand("version", "VERSION hypercall on this CPU: the hypervisor's ABI");
     app.add_subcommand("stats", "exit counters per CPU and exit reason")
         ->add_flag("--json", a.json, "machine-readable JSON instead of a table");

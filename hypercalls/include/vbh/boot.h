@@ -88,6 +88,64 @@ struct vbh_hyp_layout {
 	struct vbh_layout_entry kind[VBH_LAYOUT_NR];
 };
 
+/*
+ * Hypervisor memory by part: written by init() (bytes; the parts add up to hyp_size),
+ * shown by the loader's kernel log, sysfs `footprint` and `vbhctl status`.
+ * X(NAME, name): VBH_FOOTPRINT_NAME indexes vbh_footprint.bytes[]; name is its name in
+ * sysfs and logs.
+ */
+#define VBH_FOOTPRINT_PARTS(X) \
+	X(IMAGE, image)             /* code, data and .bss of the image, the log excepted */ \
+	X(LOG, log)                 /* the event log ring (in the image's .data) */ \
+	X(BOOT_RECORD, boot_record) /* the boot record, to the next page */ \
+	X(PERCPU, percpu)           /* every CPU's block (stacks, per-CPU page, control \
+	                               blocks) and the backend's per-CPU maps */ \
+	X(STATS, stats)             /* every CPU's exit-cycle histogram page */ \
+	X(BACKEND, backend)         /* the backend's shared pages (SVM: MSRPM, IOPM) */ \
+	X(HYP_TABLES, hyp_tables)   /* the hypervisor's own page tables */ \
+	X(NPT, npt)                 /* the host nested page table as init built it */ \
+	X(DMA, dma)                 /* VT-d root, context and the second-level pool */ \
+	X(FRAME_TABLE, frame_table) /* the ownership table */ \
+	X(RETIRED, retired)         /* the stack of retired tables (1/1024 of the pool) */ \
+	X(POOL, pool)               /* free frames: the host NPT's splits and growth */
+
+enum vbh_footprint_part {
+#define VBH_FOOTPRINT_ENUM(NAME, name) VBH_FOOTPRINT_##NAME,
+	VBH_FOOTPRINT_PARTS(VBH_FOOTPRINT_ENUM)
+#undef VBH_FOOTPRINT_ENUM
+	VBH_FOOTPRINT_NR
+};
+
+struct vbh_footprint {
+	uint64_t bytes[VBH_FOOTPRINT_NR];
+};
+
+/*
+ * Sizing (docs/loader.md, "Memory sizing"). The host NPT and its DMA mirror each keep
+ * vbh_split_reserve_frames(RAM bytes) free page-table frames after init, for the
+ * splits of large pages that ownership changes need: a 4 KiB leaf table for any 512
+ * 2 MiB regions plus one in four of the rest of RAM (1/2048 of RAM), never more than
+ * one per 2 MiB of RAM (up to about 1.3 GiB every region can be split), one directory
+ * per GiB, 8 for the tables above. init() refuses (VBH_E_NO_MEMORY) to start with
+ * less. A change that needs more than is left is refused with VBH_E_NO_MEMORY and
+ * changes nothing (reserve before perform, vbh/engine_stage2.hpp).
+ */
+static inline uint64_t vbh_split_reserve_frames(uint64_t ram_bytes)
+{
+	uint64_t leaves = 512u + (ram_bytes >> 23), all = ram_bytes >> 21;
+
+	return (leaves < all ? leaves : all) + (ram_bytes >> 30) + 8u;
+}
+
+/* Frames per CPU the loader budgets (image: CpuBlock, the cycles page and the
+ * backend's per-CPU pages fit in it, vbh/image/src/init.cpp; SVM: the nested MSRPM
+ * and IOPM, 5, and the shadow NPT's pool, 64). */
+#define VBH_PERCPU_FRAMES 90u
+/* Frames the loader budgets for the tables init() builds (the hypervisor's own, the
+ * host NPT's and the DMA mirror's: directories around the holes the hypervisor ranges
+ * and MMIO leave), the backend's shared maps and the VT-d root and context tables. */
+#define VBH_TABLES_FRAMES 192u
+
 struct vbh_boot_record {
 	uint32_t magic;          /* VBH_BOOT_MAGIC */
 	uint32_t abi_version;
@@ -137,6 +195,7 @@ struct vbh_boot_record {
 	/* Out: written by init() before it returns VBH_OK, read by the loader before any
 	 * launch (sysfs hyp_layout, docs/loader.md). */
 	struct vbh_hyp_layout layout;
+	struct vbh_footprint footprint; /* out, as layout */
 };
 
 #define VBH_MAX_OUT_FRAMES 16u

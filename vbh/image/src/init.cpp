@@ -6,6 +6,7 @@
 #include <vbh/arch/serial.hpp>
 #include <vbh/core_config.hpp>
 #include <vbh/image/hyp.hpp>
+#include <vbh/image/iommu.hpp>
 #include <vbh/image/paging.hpp>
 
 #include <cstring>
@@ -17,6 +18,22 @@ namespace vbh::image {
 
 bool relocate_self();
 void report_layout(vbh_hyp_layout& out, const void* frame_table, std::uint64_t table_bytes);
+
+// The loader budgets VBH_PERCPU_FRAMES per CPU (boot.h): the block, the cycles page and
+// what the backend's setup() takes (SVM: the nested MSRPM and IOPM, 5 frames, and the
+// shadow NPT's pool).
+static_assert(cpu_block_pages + 1 + 5 + svm::shadow_pool_pages <= VBH_PERCPU_FRAMES);
+
+// Hypervisor memory by part (boot.h, vbh_footprint): each build step's part is what
+// it took from the pool, the pool's free count before it minus after it.
+static vbh_footprint footprint{};
+static std::uint64_t pool_mark = 0;
+
+static void took(vbh_footprint_part part) {
+    const std::uint64_t now = g.frames.available();
+    footprint.bytes[part] += (pool_mark - now) * page;
+    pool_mark = now;
+}
 
 // The ownership table's memory, for the layout report.
 static const void* frame_table = nullptr;
@@ -114,10 +131,15 @@ static Result<void> setup_core() {
 }
 
 static Result<void> build() {
+    pool_mark = g.frames.available();
     if (auto r = setup_backend(); !r)
         return r;
+    took(VBH_FOOTPRINT_BACKEND);
     if (auto r = setup_cpus(); !r)
         return r;
+    took(VBH_FOOTPRINT_PERCPU);
+    footprint.bytes[VBH_FOOTPRINT_STATS] = g.br.nr_cpus * page; // the cycles pages
+    footprint.bytes[VBH_FOOTPRINT_PERCPU] -= g.br.nr_cpus * page;
     if (auto r = build_hyp_tables(); !r)
         return r;
     if (auto r = iommu_map_registers(); !r)
@@ -125,11 +147,45 @@ static Result<void> build() {
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
         if (auto r = unmap_guard(&g.cpus[i]->block->guard); !r)
             return r;
+    took(VBH_FOOTPRINT_HYP_TABLES);
     for (std::uint32_t i = 0; i < g.br.nr_cpus; ++i)
         g.cpus[i]->host_cr3 = g.hpt->root();
     if (auto r = build_host_npt(); !r)
         return r;
-    return setup_core();
+    took(VBH_FOOTPRINT_NPT);
+    footprint.bytes[VBH_FOOTPRINT_DMA] = iommu.pool_bytes + 2 * page; // + root, context
+    footprint.bytes[VBH_FOOTPRINT_NPT] -= iommu.pool_bytes + 2 * page;
+    if (auto r = setup_core(); !r)
+        return r;
+    took(VBH_FOOTPRINT_FRAME_TABLE);
+    return {};
+}
+
+// Both stage-2 tables must start with their split reserve free (boot.h): less, and a
+// donation the sizing promises could be refused.
+static Status check_reserve() {
+    const std::uint64_t need = vbh_split_reserve_frames(ram_bytes(g.br));
+    if (g.frames.available() >= need && iommu.frames.available() >= need)
+        return Status::ok;
+    arch::Serial::puts("vbh-hyp: init failed: free table frames (NPT, DMA) ");
+    arch::Serial::dec(g.frames.available());
+    arch::Serial::put(' ');
+    arch::Serial::dec(iommu.frames.available());
+    arch::Serial::puts(" below the split reserve ");
+    arch::Serial::dec(need);
+    arch::Serial::put('\n');
+    return Status::no_memory;
+}
+
+// The parts build() did not measure: the image and the log, the boot record, the
+// retired stack HypFrames::init carved from the pool's end, the free pool.
+static void report_footprint(vbh_footprint& out, std::uint64_t pool_start) {
+    footprint.bytes[VBH_FOOTPRINT_LOG] = sizeof g.log;
+    footprint.bytes[VBH_FOOTPRINT_IMAGE] = g.br.boot_record_offset - sizeof g.log;
+    footprint.bytes[VBH_FOOTPRINT_BOOT_RECORD] = pool_start - g.br.boot_record_offset;
+    footprint.bytes[VBH_FOOTPRINT_RETIRED] = g.br.hyp_size - g.frames.pool_end();
+    footprint.bytes[VBH_FOOTPRINT_POOL] = g.frames.available() * page;
+    out = footprint;
 }
 
 Status init(vbh_boot_record* br) {
@@ -149,7 +205,10 @@ Status init(vbh_boot_record* br) {
         arch::Serial::puts("vbh-hyp: init failed\n");
         return r.error();
     }
+    if (const Status s = check_reserve(); s != Status::ok)
+        return s;
     report_layout(br->layout, frame_table, frame_table_bytes);
+    report_footprint(br->footprint, pool);
     arch::Serial::puts("vbh-hyp: init ok, pool frames left ");
     arch::Serial::dec(g.frames.available());
     arch::Serial::put('\n');

@@ -7,18 +7,19 @@ namespace vbh::image {
 
 Iommu iommu;
 
-// The DMA table's pool: enough frames to split every RAM frame down to 4 KiB (one
-// leaf table per 2 MiB, one per 1 GiB, one per 512 GiB, the root) plus the splits of
-// the holes around the registers and hypervisor ranges. With it, reserve() can
-// refuse only if the core asks for more than RAM, so the NPT's pool (not this one)
-// stays the limit a donation meets.
-static std::uint64_t dma_pool_frames() {
+// The DMA table's pool: the tables of the identity view init builds (a directory per
+// GiB of each RAM range and the splits at its ends, the splits around the register and
+// hypervisor ranges) plus the same split reserve the host NPT keeps free
+// (vbh_split_reserve_frames, boot.h). The mirror repeats every NPT edit, so it needs
+// what the NPT needs; a donation neither can cover is refused by reserve() with
+// Status::no_memory before either table changes (Stage2Mirror, all or nothing).
+// Before issue 15 this pool could split every RAM frame to 4 KiB: 2 MiB per GiB.
+std::uint64_t dma_pool_frames() {
     std::uint64_t frames = 0;
-    for (std::uint32_t i = 0; i < g.br.nr_ram_ranges; ++i) {
-        const vbh_mem_range& r = g.br.ram_ranges[i];
-        frames += (r.size >> ept::shift(1)) + (r.size >> ept::shift(2)) + 3;
-    }
-    return frames + 8 * (g.br.nr_dmar_units + g.mem.nr_ranges()) + 16;
+    for (std::uint32_t i = 0; i < g.br.nr_ram_ranges; ++i)
+        frames += (g.br.ram_ranges[i].size >> ept::shift(2)) + 3;
+    frames += 8 * (g.br.nr_dmar_units + g.mem.nr_ranges()) + 16;
+    return frames + vbh_split_reserve_frames(ram_bytes(g.br));
 }
 
 bool iommu_register_page(std::uint64_t pa) {

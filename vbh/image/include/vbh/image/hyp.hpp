@@ -48,6 +48,14 @@ struct Hyp {
 
 extern Hyp g;
 
+// Bytes of System RAM in the boot record (the split reserves scale with it, boot.h).
+inline std::uint64_t ram_bytes(const vbh_boot_record& br) {
+    std::uint64_t n = 0;
+    for (std::uint32_t i = 0; i < br.nr_ram_ranges; ++i)
+        n += br.ram_ranges[i].size;
+    return n;
+}
+
 inline PerCpu* this_cpu() {
     PerCpu* p;
     asm volatile("mov %%gs:%c1, %0" : "=r"(p) : "i"(VBH_PERCPU_SELF));

@@ -58,7 +58,9 @@ struct Iommu {
 extern Iommu iommu;
 
 Result<void> iommu_map_registers();
-// The DMA table and its pool, empty (build_host_npt fills it like the NPT).
+// The DMA table and its pool (dma_pool_frames), empty (build_host_npt fills it like
+// the NPT).
+std::uint64_t dma_pool_frames();
 Result<void> iommu_create_table();
 Status iommu_own();
 void iommu_drain();

@@ -97,6 +97,8 @@ public:
     Result<void*> alloc_contig(std::uint64_t n);
     void* virt(std::uint64_t pa) const { return reinterpret_cast<void*>(mem_->virt_of_phys(pa)); }
     std::size_t retired() const { return nretired_; }
+    // Offset where the retired stack starts: the pool is [start, pool_end()).
+    std::uint64_t pool_end() const { return end_; }
 
 private:
     struct FreeFrame : boost::intrusive::slist_base_hook<
