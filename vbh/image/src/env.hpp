@@ -19,7 +19,9 @@ struct HypEnv {
         return Backend::wrmsr(pc_->hw, v, msr, x);
     }
     // The host's SVM instructions: VMLOAD/VMSAVE reach host pages through host_page().
-    ExitAction virt_insn(VcpuState& v, const Exit& x) { return Backend::virt_insn(pc_->hw, v, x, *this); }
+    [[gnu::always_inline]] ExitAction virt_insn(VcpuState& v, const Exit& x) {
+        return Backend::virt_insn(pc_->hw, v, x, *this);
+    }
     explicit HypEnv(PerCpu* pc) : pc_{pc} {}
 
     // A page of host RAM the hypervisor may read or write for the host (VMLOAD/VMSAVE):

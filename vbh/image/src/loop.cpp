@@ -5,6 +5,7 @@
 
 #include <vbh/arch/cpu.hpp>
 #include <vbh/arch/serial.hpp>
+#include <vbh/exit_cycles.hpp>
 
 extern "C" [[noreturn]] void vbh_launch_return(std::uint64_t rsp, std::int64_t status,
                                                std::uint64_t cs, std::uint64_t ss);
@@ -13,7 +14,7 @@ namespace vbh::image {
 
 // The first VMRUN on this CPU failed its checks: put the kernel back and return
 // VBH_E_STATE from launch() to its caller (header.S).
-[[noreturn]] static void launch_failed(PerCpu* pc) {
+[[noreturn, gnu::noinline, gnu::cold]] static void launch_failed(PerCpu* pc) {
     const LaunchSave s = pc->save;
     g.log.record(VBH_LOG_LAUNCH_FAIL, pc->cpu, 0, pc->entry.rip, Backend::exit_code(pc->hw));
     arch::Serial::puts("vbh-hyp: VMRUN failed (VMEXIT_INVALID) on cpu ");
@@ -58,7 +59,7 @@ static void drain_nmi(PerCpu* pc) {
 }
 
 // Every action but resume ends this CPU's loop: one test on the exit path for all.
-[[noreturn, gnu::noinline]] static void leave(PerCpu* pc, ExitAction a, const Exit& x) {
+[[noreturn, gnu::noinline]] static void leave(PerCpu* pc, ExitAction a, Exit x) {
     switch (a) {
     case ExitAction::devirt: devirt(pc);
     case ExitAction::reset: platform_reset(pc, x);
@@ -81,48 +82,61 @@ static bool before_entry(PerCpu* pc) {
     return true;
 }
 
+// One VMRUN of the active guest, in_guest set around it. False if it failed its checks.
+[[gnu::always_inline]] static inline bool enter(PerCpu* pc) {
+    const bool flush = before_entry(pc);
+    const bool ok = Backend::run(pc->hw, pc->vcpu, flush, pc->tsc);
+    __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
+    return ok;
+}
+
 // Out of line: the exit path only pays for the call.
-[[noreturn, gnu::noinline, gnu::cold]] static void exit_fatal(PerCpu* pc, const Exit& x) {
-    fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
-          pc->vcpu.rip);
+[[noreturn, gnu::noinline, gnu::cold]] static void exit_fatal(PerCpu* pc, ExitReason r,
+                                                             std::uint64_t code) {
+    fatal(r == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", code, pc->vcpu.rip);
 }
 
 [[noreturn, gnu::noinline, gnu::cold]] static void entry_failed(PerCpu* pc) {
-    if (!pc->entered)
-        launch_failed(pc);
     fatal("VMEXIT_INVALID", pc->cpu, pc->vcpu.rip);
 }
 
-// One straight path from #VMEXIT to the next VMRUN for the common exits: everything
-// a rare case needs (NMI drain, fatal, devirt, a failed entry) is a call off it.
+// One exit, from the control block back to it: everything a rare case needs (NMI
+// drain, an exit of the host's guest reflected to the host, fatal, devirt) is a call
+// off the straight path.
+[[gnu::always_inline]] static inline void handle(PerCpu* pc, HypEnv& env, const Exit& x) {
+    if (x.reason == ExitReason::nmi) [[unlikely]] {
+        drain_nmi(pc);
+        if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST)) [[unlikely]]
+            park();
+    }
+    // The host's guest (nested SVM) exited: most of its exits are the host's.
+    if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]
+        return;
+    Backend::read(pc->hw, pc->vcpu);
+    const ExitAction a = dispatch_exit(pc->vcpu, x, env);
+    // A fatal exit never resumes this guest: nothing to write back.
+    if (a == ExitAction::fatal) [[unlikely]]
+        exit_fatal(pc, x.reason, x.code);
+    Backend::write(pc->hw, pc->vcpu);
+    if (a != ExitAction::resume) [[unlikely]]
+        leave(pc, a, x);
+}
+
+// One straight path from #VMEXIT to the next VMRUN for the common exits. The launch's
+// first VMRUN is entered before the loop: its failure is the launch's (rolled back),
+// and every VMRUN in the loop follows an exit, which the clock closes unconditionally.
 [[noreturn]] void vcpu_loop(PerCpu* pc) {
     HypEnv env{pc};
+    ExitClock clock;
+    if (!enter(pc)) [[unlikely]]
+        launch_failed(pc);
     for (;;) {
-        const bool flush = before_entry(pc);
-        const bool ok = Backend::run(pc->hw, pc->vcpu, flush, pc->tsc);
-        __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
-        pc->clock.entered(pc->tsc[0]);
-        if (!ok) [[unlikely]]
-            entry_failed(pc);
-        pc->entered = true;
         const Exit x = Backend::exit(pc->hw);
-        pc->clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
-        if (x.reason == ExitReason::nmi) [[unlikely]] {
-            drain_nmi(pc);
-            if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST)) [[unlikely]]
-                park();
-        }
-        // The host's guest (nested SVM) exited: most of its exits are the host's.
-        if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]
-            continue;
-        Backend::read(pc->hw, pc->vcpu);
-        const ExitAction a = dispatch_exit(pc->vcpu, x, env);
-        // A fatal exit never resumes this guest: nothing to write back.
-        if (a == ExitAction::fatal) [[unlikely]]
-            exit_fatal(pc, x);
-        Backend::write(pc->hw, pc->vcpu);
-        if (a != ExitAction::resume) [[unlikely]]
-            leave(pc, a, x);
+        clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
+        handle(pc, env, x);
+        if (!enter(pc)) [[unlikely]]
+            entry_failed(pc);
+        clock.entered(pc->tsc[0]);
     }
 }
 

@@ -130,18 +130,15 @@ HypercallOut local_hypercall(VcpuState& v, const HypercallRegs& a, E& env) {
     }
 }
 
-// Inlined into the exit path (dispatch_exit): the null hypercall, VERSION, has no
-// arguments and touches no shared state, so it is answered here, with no call, no
-// core lock and no decode (the core gives its own callers the same answer, core.hpp).
+// Every hypercall but a ring-0 VERSION (handle_hypercall, below): out of line, so that
+// the exit path keeps the arguments in registers. insn_len: of the VMMCALL/VMCALL.
 template <ExitEnv E>
-[[gnu::always_inline]] inline ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
+[[gnu::noinline]] ExitAction hypercall(VcpuState& v, std::uint8_t insn_len, E& env) {
     const HypercallRegs a{v.reg(Gpr::rax), v.reg(Gpr::rdi), v.reg(Gpr::rsi), v.reg(Gpr::rdx),
                           v.reg(Gpr::rcx)};
     HypercallOut out;
     if (v.cpl != 0) // ring 3 must not reach the hypervisor (abi.h: ring 0 only)
         out = {Status::denied};
-    else if (a.rax == VBH_HC_VERSION) [[likely]]
-        out = {Status::ok, VBH_ABI_VERSION, 0};
     else
         out = local_hypercall(v, a, env);
     v.set_reg(Gpr::rax, std::uint64_t(out.status));
@@ -149,7 +146,7 @@ template <ExitEnv E>
         v.set_reg(Gpr::rdi, out.out0);
         v.set_reg(Gpr::rsi, out.out1);
     }
-    v.rip += x.insn_len;
+    v.rip += insn_len;
     if (a.rax == VBH_HC_DEVIRT && out.status == Status::ok && v.cpl == 0) {
         env.log().record(VBH_LOG_DEVIRT, v.cpu, 0, v.rip, 0);
         return ExitAction::devirt;
@@ -157,18 +154,41 @@ template <ExitEnv E>
     return ExitAction::resume;
 }
 
+// Inlined into the exit path (dispatch_exit): the null hypercall, VERSION, has no
+// arguments and touches no shared state, so it is answered here, with no call, no
+// core lock and no decode (the core gives its own callers the same answer, core.hpp).
+// From ring 3 it is refused like every other call (hypercall()).
 template <ExitEnv E>
-ExitAction handle_msr(VcpuState& v, const Exit& x, E& env) {
+[[gnu::always_inline]] inline ExitAction handle_hypercall(VcpuState& v, const Exit& x, E& env) {
+    if (v.reg(Gpr::rax) != VBH_HC_VERSION || v.cpl != 0) [[unlikely]]
+        return hypercall(v, x.insn_len, env);
+    v.set_reg(Gpr::rax, std::uint64_t(Status::ok));
+    v.set_reg(Gpr::rdi, VBH_ABI_VERSION);
+    v.set_reg(Gpr::rsi, 0);
+    v.rip += x.insn_len;
+    return ExitAction::resume;
+}
+
+// An MSR access the backend refused: logged, #GP(0), RIP unchanged.
+template <ExitEnv E>
+[[gnu::noinline, gnu::cold]] ExitAction refuse_msr(VcpuState& v, std::uint32_t msr, std::uint64_t in,
+                                                   E& env) {
+    env.log().record(VBH_LOG_MSR_DENIED, v.cpu, msr, v.rip, in);
+    v.inject = Event::gp(0);
+    return ExitAction::resume;
+}
+
+template <ExitEnv E>
+[[gnu::always_inline]] inline ExitAction handle_msr(VcpuState& v, const Exit& x, E& env) {
     const auto msr = std::uint32_t(v.reg(Gpr::rcx));
-    const std::uint64_t in = (v.reg(Gpr::rdx) << 32) | std::uint32_t(v.reg(Gpr::rax));
-    const bool write = x.reason == ExitReason::msr_write;
-    const MsrResult r = write ? env.wrmsr(v, msr, in) : env.rdmsr(v, msr);
-    if (r.gp) {
-        env.log().record(VBH_LOG_MSR_DENIED, v.cpu, msr, v.rip, write ? in : 0);
-        v.inject = Event::gp(0);
-        return ExitAction::resume;
-    }
-    if (!write) {
+    if (x.reason == ExitReason::msr_write) {
+        const std::uint64_t in = (v.reg(Gpr::rdx) << 32) | std::uint32_t(v.reg(Gpr::rax));
+        if (env.wrmsr(v, msr, in).gp) [[unlikely]]
+            return refuse_msr(v, msr, in, env);
+    } else {
+        const MsrResult r = env.rdmsr(v, msr);
+        if (r.gp) [[unlikely]]
+            return refuse_msr(v, msr, 0, env);
         v.set_reg(Gpr::rax, std::uint32_t(r.value));
         v.set_reg(Gpr::rdx, r.value >> 32);
     }
@@ -177,7 +197,8 @@ ExitAction handle_msr(VcpuState& v, const Exit& x, E& env) {
 }
 
 template <ExitEnv E>
-ExitAction handle_npf(VcpuState& v, const Exit& x, E& env, vbh_cpu_stats& s) {
+[[gnu::always_inline]] inline ExitAction handle_npf(VcpuState& v, const Exit& x, E& env,
+                                                    vbh_cpu_stats& s) {
     // Another CPU may have mapped the frame again (reclaim) after this CPU faulted:
     // then the access is legitimate and is simply retried.
     if (env.host_accessible(x.gpa))
@@ -229,12 +250,22 @@ ExitAction handle_io(VcpuState& v, const Exit& x, E& env) {
 
 // Always inlined into the one VMRUN loop that calls it on target (image/src/loop.cpp):
 // the exit path is then one function with no argument spills, 14-26 instructions
-// fewer per exit (tests/exitcost, docs/exit-cost.md).
+// fewer per exit (tests/exitcost, docs/exit-cost.md). Handlers that stay out of line
+// get a copy of the exit, so that the loop's own stays in registers.
 template <ExitEnv E>
 [[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
     vbh_cpu_stats& s = env.own_stats(v);
     ++s.exits[std::uint8_t(x.reason)];
     ++s.total_exits;
+    // Without jump tables (the image's flags) a switch is a tree of compares: the
+    // hypercall, the MSR accesses and the NPF (0, 1-2, 3: stats.h) are tested first,
+    // one compare each.
+    if (x.reason == ExitReason::hypercall) [[likely]]
+        return handle_hypercall(v, x, env);
+    if (x.reason <= ExitReason::msr_write)
+        return handle_msr(v, x, env);
+    if (x.reason == ExitReason::npf)
+        return handle_npf(v, x, env, s);
     switch (x.reason) {
     case ExitReason::hypercall: return handle_hypercall(v, x, env);
     case ExitReason::msr_read:

@@ -35,35 +35,35 @@ inline void record_exit_cycles(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64
     record_cycles(c.kind[kind < VBH_EXIT_KIND_COUNT ? kind : std::uint8_t(VBH_EXIT_OTHER)], cycles);
 }
 
-// Works from zeroed memory (the per-CPU block is not constructed): no exit is open.
+// One per run of a CPU's VMRUN loop, in the loop's frame, so that its two words stay in
+// registers across the world switch. The loop opens an exit (exited) and closes it at the
+// next VMRUN (entered), strictly alternating: the first VMRUN of a launch is entered
+// before the clock starts, so entered() never finds no exit open and needs no test.
 class ExitClock {
 public:
-    // A VMRUN was entered at entry_tsc: that closes the exit still open, if any.
-    // The TSC of one CPU does not go back; a guest write to it (not intercepted:
-    // TSC_OFFSET stays 0) could, and is then not a duration. One unsigned compare
-    // takes both that and a duration too long for an uncapped bucket off the fast path.
-    void entered(std::uint64_t entry_tsc) {
-        vbh_exit_cycles* k = open_;
-        if (!k)
-            return;
-        open_ = nullptr;
-        const std::uint64_t d = entry_tsc - exit_tsc_;
-        if (d < uncapped_cycles) [[likely]] {
-            ++k->count;
-            k->sum += d;
-            if (d > k->max)
-                k->max = d;
-            ++k->hist[63u - unsigned(__builtin_clzll(d | 1))];
-        } else if (entry_tsc >= exit_tsc_) {
-            record_cycles(*k, d);
-        }
-    }
     // An exit of this kind happened at exit_tsc; c is this CPU's histogram page.
     // kind < VBH_EXIT_KIND_COUNT: the loop passes an ExitReason (vbh/exit.hpp), whose
     // enumerators are exactly the VBH_EXIT_KINDS.
     void exited(vbh_cpu_cycles& c, std::uint8_t kind, std::uint64_t exit_tsc) {
         open_ = &c.kind[kind];
         exit_tsc_ = exit_tsc;
+    }
+    // The VMRUN after the open exit was entered at entry_tsc: that closes it.
+    // The TSC of one CPU does not go back; a guest write to it (not intercepted:
+    // TSC_OFFSET stays 0) could, and is then not a duration. One unsigned compare
+    // takes both that and a duration too long for an uncapped bucket off the fast path.
+    void entered(std::uint64_t entry_tsc) {
+        vbh_exit_cycles& k = *open_;
+        const std::uint64_t d = entry_tsc - exit_tsc_;
+        if (d < uncapped_cycles) [[likely]] {
+            ++k.count;
+            k.sum += d;
+            if (d > k.max)
+                k.max = d;
+            ++k.hist[63u - unsigned(__builtin_clzll(d | 1))];
+        } else if (entry_tsc >= exit_tsc_) {
+            record_cycles(k, d);
+        }
     }
 
 private:

@@ -7,7 +7,6 @@
 #include <vbh/arch/desc.hpp>
 #include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
-#include <vbh/exit_cycles.hpp>
 #include <vbh/image/backend.hpp>
 #include <vbh/image/memory.hpp>
 #include <vbh/image/percpu_offsets.h>
@@ -52,13 +51,12 @@ struct PerCpu {
     std::uint32_t kick_pending; // kick NMIs sent and not yet taken
     std::uint32_t host_writing; // writing hypercall output into a host frame
     std::uint64_t seen_gen;
-    bool entered;        // a VMRUN of this launch succeeded
 
     vbh_cpu_stats stats;
     // Time in the hypervisor per exit: vbh_vmrun stores the TSC before VMRUN
-    // (tsc[0]) and after #VMEXIT (tsc[1]); the histogram has a page of its own.
+    // (tsc[0]) and after #VMEXIT (tsc[1]); the loop's ExitClock (exit_cycles.hpp)
+    // charges each exit into the histogram, which has a page of its own.
     std::uint64_t tsc[2];
-    ExitClock clock;
     vbh_cpu_cycles* cycles;
     alignas(16) std::uint64_t gdt[6];
     alignas(16) arch::Tss64 tss;

@@ -183,21 +183,33 @@ struct Svm {
     // The host's GIF changes only here (CLGI, STGI, VMRUN; EFER.SVME = 0 sets it) and
     // when an L2 exit returns to the host (nested_run.hpp): each keeps the host's
     // block holding interrupts while it is 0 (hold_host_interrupts), not every exit.
+    // The block's V_INTR_MASKING is 0 with GIF 1 at launch (prepare.cpp) and follows
+    // every change of GIF after, so an instruction that leaves GIF as it was (VMLOAD,
+    // VMSAVE, an EFER write, a CLGI with GIF already 0) needs no update.
+    // EFER, the write the host makes on every CPU, is emulated inline (the same rule
+    // as emulate_wrmsr's); it changes GIF only when it clears SVME while GIF is 0.
     static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr, std::uint64_t x) {
-        const MsrResult r = emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
-        if (msr == msr_efer)
+        if (msr != msr_efer) [[unlikely]]
+            return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
+        const bool gif = c.host.gif;
+        const MsrResult r = write_host_efer(c.host, s, x, shared.msr_caps.efer_writable);
+        if (c.host.gif != gif) [[unlikely]]
             hold_host_interrupts(c);
         return r;
     }
+    // Inline on the exit path: kvm_amd runs CLGI, VMLOAD, VMSAVE and STGI around every
+    // entry of its guests. The host's VMRUN (nested_run.hpp) is a call off it.
     template <HostInsnEnv E>
-    static ExitAction virt_insn(Cpu& c, VcpuState& s, const Exit& x, E& env) {
-        const ExitAction a = ExitCode(x.code) == ExitCode::vmrun && c.host.svme && s.cpl == 0
-                                 ? nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps)
-                                 : emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
-        hold_host_interrupts(c);
+    [[gnu::always_inline]] static ExitAction virt_insn(Cpu& c, VcpuState& s, const Exit& x, E& env) {
+        if (ExitCode(x.code) == ExitCode::vmrun && c.host.svme && s.cpl == 0) [[unlikely]]
+            return host_vmrun(c, s, x, env);
+        const bool gif = c.host.gif;
+        const ExitAction a = emulate_host_insn(c.host, *c.l1.vmcb, s, x, env, shared.msr_caps);
+        if (c.host.gif != gif) // CLGI, STGI: the block's V_INTR_MASKING follows (above)
+            hold_host_interrupts(c);
         // INVLPGA: the host invalidates a guest translation; the shadow follows KVM's
         // tables, so it goes whole (nested_shadow.hpp).
-        if (ExitCode(x.code) == ExitCode::invlpga)
+        if (ExitCode(x.code) == ExitCode::invlpga) [[unlikely]]
             c.nested.shadow.drop();
         return a;
     }
@@ -213,6 +225,12 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
+    template <HostInsnEnv E>
+    [[gnu::noinline]] static ExitAction host_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env) {
+        const ExitAction a = nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps);
+        hold_host_interrupts(c);
+        return a;
+    }
     [[gnu::noinline, gnu::cold]] static void flush_stage2(Cpu& c) {
         Vmcb& v = *c.active.vmcb;
         c.nested.shadow.drop();

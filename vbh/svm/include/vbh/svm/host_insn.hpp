@@ -49,7 +49,7 @@ ExitAction refuse_host_insn(VcpuState& v, const Exit& x, E& env, Event e) {
 }
 
 template <HostInsnEnv E>
-ExitAction host_vmload_vmsave(Vmcb& l1, VcpuState& v, const Exit& x, E& env,
+[[gnu::always_inline]] inline ExitAction host_vmload_vmsave(Vmcb& l1, VcpuState& v, const Exit& x, E& env,
                               const MsrCaps& caps) {
     const std::uint64_t pa = v.reg(Gpr::rax);
     if ((pa & 0xfff) != 0 || pa >= caps.phys_limit)
@@ -77,9 +77,9 @@ ExitAction host_vmload_vmsave(Vmcb& l1, VcpuState& v, const Exit& x, E& env,
 // shadow-paged guests.
 inline void host_invlpga(Vmcb& l1) { l1.asid_tlb = TlbControl::set(l1.asid_tlb, tlb_flush_all); }
 
-// The exit of one of the host's SVM instructions.
+// The exit of one of the host's SVM instructions; inline on the exit path (Svm::virt_insn).
 template <HostInsnEnv E>
-ExitAction emulate_host_insn(HostSvm& h, Vmcb& l1, VcpuState& v, const Exit& x, E& env,
+[[gnu::always_inline]] inline ExitAction emulate_host_insn(HostSvm& h, Vmcb& l1, VcpuState& v, const Exit& x, E& env,
                              const MsrCaps& caps) {
     const auto code = ExitCode(x.code);
     const bool enabled = h.svme || (code == ExitCode::stgi && caps.stgi_without_svme);
