@@ -3,6 +3,7 @@
 // runs next, what the host's registers become, and that a refusal changes nothing else.
 #include "../nested/fixture.hpp"
 #include "fake_env.hpp"
+#include "nested_cpu.hpp"
 
 #include <vbh/svm/nested_run.hpp>
 
@@ -20,38 +21,17 @@ using svm::Vmcb12Error;
 
 // FakeEnv's RAM: VMCB12 in frame 1, the MSRPM in 2-3, the IOPM in 4-6.
 constexpr std::uint64_t v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4;
-constexpr std::uint64_t npt_root = 0xabc000, merged_msrpm_pa = 0x5550000, merged_iopm_pa = 0x5560000;
-
-struct Memory {
-    Vmcb l1, l2, v12;
-    alignas(4096) std::uint8_t msrpm[svm::msrpm_bytes], host_msrpm[svm::msrpm_bytes];
-    alignas(4096) std::uint8_t iopm[svm::iopm_bytes], host_iopm[svm::iopm_bytes];
-    std::uint8_t vbh_msrpm[svm::msrpm_bytes], vbh_iopm[svm::iopm_bytes];
-};
 
 struct NestedRunTest : ::testing::Test {
     FakeEnv env;
     VcpuState v = kernel_vcpu();
-    std::unique_ptr<Memory> m = std::make_unique<Memory>();
+    std::unique_ptr<NestedMemory> m = std::make_unique<NestedMemory>();
     svm::Cpu c{};
     svm::NestedShared ns{};
 
     NestedRunTest() {
-        std::memset(m.get(), 0, sizeof(Memory));
-        m->l1 = *svm::test::host_block();
-        c.l1 = {&m->l1, 0x1000000};
-        c.active = c.l1;
-        svm::NestedCpu& n = c.nested;
-        n.l2 = {&m->l2, 0x2000000};
-        n.v12 = &m->v12;
-        n.msrpm = m->msrpm;
-        n.msrpm_pa = merged_msrpm_pa;
-        n.iopm = m->iopm;
-        n.iopm_pa = merged_iopm_pa;
-        n.host_msrpm = m->host_msrpm;
-        n.host_iopm = m->host_iopm;
-        n.npt_root = npt_root;
-        n.ready = n.asids.init(16, 1);
+        std::memset(m.get(), 0, sizeof(NestedMemory));
+        wire_nested_cpu(c, *m);
         c.host.svme = true;
         c.host.gif = false; // KVM: CLGI before VMRUN
         m->vbh_msrpm[0] = 0x01;

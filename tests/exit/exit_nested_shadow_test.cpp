@@ -6,6 +6,7 @@
 #include "../nested/fixture.hpp"
 #include "../nested/shadow_fixture.hpp"
 #include "fake_env.hpp"
+#include "nested_cpu.hpp"
 
 #include <vbh/svm/nested_run.hpp>
 
@@ -27,38 +28,18 @@ namespace npf_code = svm::npf_code;
 // frames 8 and up are MMIO); PDPT[1] is absent.
 constexpr std::uint64_t pml4_pfn = 0, v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4, pdpt_pfn = 7;
 
-struct Memory {
-    Vmcb l1, l2, v12;
-    alignas(4096) std::uint8_t msrpm[svm::msrpm_bytes], host_msrpm[svm::msrpm_bytes];
-    alignas(4096) std::uint8_t iopm[svm::iopm_bytes], host_iopm[svm::iopm_bytes];
-    std::uint8_t vbh_msrpm[svm::msrpm_bytes], vbh_iopm[svm::iopm_bytes];
-};
-
 struct NestedShadowTest : ::testing::Test {
     FakeEnv env;
     VcpuState v = kernel_vcpu();
-    std::unique_ptr<Memory> m = std::make_unique<Memory>();
+    std::unique_ptr<NestedMemory> m = std::make_unique<NestedMemory>();
     svm::test::Pool pool{8};
     svm::Cpu c{};
     svm::NestedShared ns{};
 
     NestedShadowTest() {
-        std::memset(m.get(), 0, sizeof(Memory));
-        m->l1 = *svm::test::host_block();
-        c.l1 = {&m->l1, 0x1000000};
-        c.active = c.l1;
-        svm::NestedCpu& n = c.nested;
-        n.l2 = {&m->l2, 0x2000000};
-        n.v12 = &m->v12;
-        n.msrpm = m->msrpm;
-        n.msrpm_pa = 0x5550000;
-        n.iopm = m->iopm;
-        n.iopm_pa = 0x5560000;
-        n.host_msrpm = m->host_msrpm;
-        n.host_iopm = m->host_iopm;
-        n.npt_root = 0xabc000;
-        n.ready = n.asids.init(16, 1);
-        n.shadow = pool.s;
+        std::memset(m.get(), 0, sizeof(NestedMemory));
+        wire_nested_cpu(c, *m);
+        c.nested.shadow = pool.s;
         c.host.svme = true;
         ns = {svm::test::caps(), m->vbh_msrpm, m->vbh_iopm};
         ns.caps.nested_paging = true;
