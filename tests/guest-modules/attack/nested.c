@@ -26,9 +26,6 @@
 #include "probe.h"
 
 #define BIT32(n) (1u << ((n) % 32))
-/* VMCB segment attributes (APM vol. 2 §15.5.1): type | S | DPL | P, then AVL L D G. */
-#define ATTR_CODE64 0xa9b
-#define ATTR_DATA 0xc93
 /* Nested page table entry bits: present, writable, user (NPT walks are user
  * accesses, APM vol. 2 §15.25.5), and PS for a 1 GiB leaf in the PDPT. */
 #define NPT_PWU 0x7ull
@@ -46,14 +43,6 @@ static void *nest_page(int i)
 	return pages[i];
 }
 
-static void seg(struct vmcb_seg *s, u16 sel, u16 attr)
-{
-	s->selector = sel;
-	s->attrib = attr;
-	s->limit = 0xffffffff;
-	s->base = 0;
-}
-
 /* 256 interrupt gates (type 0xe, present, DPL 0) to the fault stub, 16 bytes each. */
 static void idt_fill(u64 *idt)
 {
@@ -69,8 +58,7 @@ static void idt_fill(u64 *idt)
 
 void nest_craft(struct vmcb *v, void *stub)
 {
-	struct desc_ptr gdt;
-	u64 pat = 0;
+	struct desc_ptr idt = { .size = 256 * 16 - 1, .address = (unsigned long)nest_page(NP_IDT) };
 	u32 *w = v->control.intercepts;
 
 	memset(v, 0, sizeof(*v));
@@ -85,27 +73,8 @@ void nest_craft(struct vmcb *v, void *stub)
 	v->control.asid = 1;
 	v->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 
-	seg(&v->save.cs, __KERNEL_CS, ATTR_CODE64);
-	seg(&v->save.ss, __KERNEL_DS, ATTR_DATA);
-	seg(&v->save.ds, __KERNEL_DS, ATTR_DATA);
-	seg(&v->save.es, __KERNEL_DS, ATTR_DATA);
-	native_store_gdt(&gdt);
-	v->save.gdtr.base = gdt.address;
-	v->save.gdtr.limit = gdt.size;
-	v->save.idtr.base = (u64)nest_page(NP_IDT);
-	v->save.idtr.limit = 256 * 16 - 1;
-	probe_rdmsr(MSR_EFER, &v->save.efer);
+	vmcb_l2_save(v, stub, &idt);
 	v->save.efer |= EFER_SVME; /* VMRUN requires it of the guest (APM vol. 2 §15.5.1) */
-	v->save.cr0 = native_read_cr0();
-	v->save.cr3 = __native_read_cr3();
-	v->save.cr4 = native_read_cr4();
-	v->save.dr6 = 0xffff0ff0;
-	v->save.dr7 = 0x400;
-	v->save.rflags = X86_EFLAGS_FIXED; /* IF = 0 */
-	v->save.rip = (u64)stub;
-	v->save.rsp = (u64)svm_page(SVM_STACK) + PAGE_SIZE;
-	probe_rdmsr(MSR_IA32_CR_PAT, &pat);
-	v->save.g_pat = pat;
 }
 
 void nest_vmrun(struct vmcb *v, u64 vmcb_pa, u64 hsave_pa, const void *rbx, struct nest_out *o)

@@ -19,6 +19,11 @@
  * an IDT whose every vector ends in nested_stub.S's fault stub. */
 void nest_craft(struct vmcb *v, void *stub);
 
+struct desc_ptr;
+/* vmrun.c: a 64-bit L2's save area on the host's GDT, CR3, PAT and control registers,
+ * at rip, with idt, IF = 0. */
+void vmcb_l2_save(struct vmcb *v, void *rip, const struct desc_ptr *idt);
+
 enum nest_result {
 	NEST_FAULT,   /* the host's VMRUN itself faulted (trap) */
 	NEST_RAN,     /* the L2 read its word and exited with VMMCALL */

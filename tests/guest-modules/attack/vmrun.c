@@ -16,6 +16,7 @@
 #include <asm/special_insns.h>
 #include <asm/svm.h>
 #include "attack.h"
+#include "nested.h"
 #include "probe.h"
 
 extern char vbh_attack_l2_stub[];
@@ -33,10 +34,42 @@ static void seg(struct vmcb_seg *s, u16 sel, u16 attr)
 	s->base = 0;
 }
 
+/*
+ * The save area of a 64-bit L2 that runs on the host's own GDT, CR3, PAT and control
+ * registers, at RIP with IDT and its stack in SVM_STACK; IF = 0. Shared with the
+ * nested attacks (nest_craft), which give the L2 an IDT of its own.
+ */
+void vmcb_l2_save(struct vmcb *v, void *rip, const struct desc_ptr *idt)
+{
+	struct desc_ptr gdt;
+	u64 pat = 0;
+
+	seg(&v->save.cs, __KERNEL_CS, ATTR_CODE64);
+	seg(&v->save.ss, __KERNEL_DS, ATTR_DATA);
+	seg(&v->save.ds, __KERNEL_DS, ATTR_DATA);
+	seg(&v->save.es, __KERNEL_DS, ATTR_DATA);
+	native_store_gdt(&gdt);
+	v->save.gdtr.base = gdt.address;
+	v->save.gdtr.limit = gdt.size;
+	v->save.idtr.base = idt->address;
+	v->save.idtr.limit = idt->size;
+	v->save.cpl = 0;
+	probe_rdmsr(MSR_EFER, &v->save.efer);
+	v->save.cr0 = native_read_cr0();
+	v->save.cr3 = __native_read_cr3();
+	v->save.cr4 = native_read_cr4();
+	v->save.dr6 = 0xffff0ff0;
+	v->save.dr7 = 0x400;
+	v->save.rflags = X86_EFLAGS_FIXED; /* IF = 0 */
+	v->save.rip = (u64)rip;
+	v->save.rsp = (u64)svm_page(SVM_STACK) + PAGE_SIZE;
+	probe_rdmsr(MSR_IA32_CR_PAT, &pat);
+	v->save.g_pat = pat;
+}
+
 static void vmcb_craft(struct vmcb *v)
 {
-	struct desc_ptr gdt, idt;
-	u64 pat = 0;
+	struct desc_ptr idt;
 
 	memset(v, 0, sizeof(*v));
 	/* Every exception, INTR, NMI and SHUTDOWN exit to us: L2 runs no host handler. */
@@ -49,29 +82,8 @@ static void vmcb_craft(struct vmcb *v)
 	v->control.asid = 1;
 	v->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
 	v->control.nested_ctl = 0; /* no nested paging: guest-physical = host-physical */
-
-	seg(&v->save.cs, __KERNEL_CS, ATTR_CODE64);
-	seg(&v->save.ss, __KERNEL_DS, ATTR_DATA);
-	seg(&v->save.ds, __KERNEL_DS, ATTR_DATA);
-	seg(&v->save.es, __KERNEL_DS, ATTR_DATA);
-	native_store_gdt(&gdt);
 	store_idt(&idt);
-	v->save.gdtr.base = gdt.address;
-	v->save.gdtr.limit = gdt.size;
-	v->save.idtr.base = idt.address;
-	v->save.idtr.limit = idt.size;
-	v->save.cpl = 0;
-	probe_rdmsr(MSR_EFER, &v->save.efer);
-	v->save.cr0 = native_read_cr0();
-	v->save.cr3 = __native_read_cr3();
-	v->save.cr4 = native_read_cr4();
-	v->save.dr6 = 0xffff0ff0;
-	v->save.dr7 = 0x400;
-	v->save.rflags = X86_EFLAGS_FIXED; /* IF = 0 */
-	v->save.rip = (u64)vbh_attack_l2_stub;
-	v->save.rsp = (u64)svm_page(SVM_STACK) + PAGE_SIZE;
-	probe_rdmsr(MSR_IA32_CR_PAT, &pat);
-	v->save.g_pat = pat;
+	vmcb_l2_save(v, vbh_attack_l2_stub, &idt);
 }
 
 /* VMRUN; on #VMEXIT GIF is 0 (APM vol. 2 §15.17) and STGI must follow. */
