@@ -49,7 +49,7 @@ unpack() { # the pristine arch/x86/kvm and virt/kvm, once per source version
 # A copy of the pristine folders, patched (unless --stock), set up for an out-of-tree
 # build: the upstream Makefile names its own folder and virt/kvm through $(srctree),
 # which is the headers tree here (it has neither), so both become paths of the copy.
-tree() {
+stage() {
   local t=$1 mk
   rm -rf "$t"; mkdir -p "$t"
   cp -a "$out/pristine/arch" "$out/pristine/virt" "$t/"
@@ -65,6 +65,18 @@ tree() {
     -e 's|\$(srctree)/virt/kvm/Makefile.kvm|$(src)/../../../virt/kvm/Makefile.kvm|' "$mk"
   grep -q 'srctree' "$mk" && { log "$mk still names \$(srctree)"; exit 1; }
   return 0
+}
+
+# Both variants build in one tree: only the files whose content differs from the staged
+# copy are copied (with a new mtime), so make recompiles only those (x86.c, tdp_mmu.c,
+# vbh.c between --stock and the patched build), not the whole of kvm.ko.
+sync_tree() {
+  local s=$1 d=$2 f
+  (cd "$s" && find . -type f) | while read -r f; do
+    cmp -s "$s/$f" "$d/$f" && continue
+    mkdir -p "$(dirname "$d/$f")"
+    cp "$s/$f" "$d/$f"
+  done
 }
 
 # kvm.o only: kvm-intel and kvm-amd stay Debian's. CONFIG_KVM_SW_PROTECTED_VM is read
@@ -114,11 +126,12 @@ want=$(stamp_of)
 if [ -r "$out/$name.ko" ] && [ "$(cat "$out/$name.stamp" 2>/dev/null)" = "$want" ]; then
   log "$out/$name.ko is up to date"; exit 0
 fi
-tree "$out/$name-tree"
+stage "$out/stage"
+sync_tree "$out/stage" "$out/tree"
 log "building $name.ko (CONFIG_KVM_SW_PROTECTED_VM=y$([ $stock = 1 ] && echo ', no patch'))"
-compile "$out/$name-tree"
-crc_check "$out/$name-tree"
-cp "$out/$name-tree/arch/x86/kvm/kvm.ko" "$out/$name.ko"
+compile "$out/tree"
+crc_check "$out/tree"
+cp "$out/tree/arch/x86/kvm/kvm.ko" "$out/$name.ko"
 echo "$want" > "$out/$name.stamp"
 # shellcheck source=/dev/null
 . "$root/out/qemu/kernel.env"
