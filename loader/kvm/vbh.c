@@ -25,6 +25,13 @@
 
 #include "vbh.h"
 
+/*
+ * A call vbh refused fails KVM's operation with -EPERM, never -EIO: KVM reads -EIO from
+ * a fault as its own bug (kvm_vcpu_pre_fault_memory() WARNs on it). The kernel log has
+ * vbh's exact status.
+ */
+#define KVM_VBH_REFUSED (-EPERM)
+
 /* One protected VM with a vbh domain. At most one per domain vbh can hold. */
 struct kvm_vbh_vm {
 	struct kvm *kvm;
@@ -177,7 +184,7 @@ int kvm_vbh_bind_root(struct kvm *kvm, hpa_t root)
 	if (st != VBH_OK) {
 		pr_warn_ratelimited("kvm: vbh: DOMAIN_BIND_ROOT %llu %#llx: %s\n", vm->dom, root,
 				    vm->ops->status_name(st));
-		return -EIO;
+		return KVM_VBH_REFUSED;
 	}
 	atomic_long_inc(&vm->bound);
 	return 0;
@@ -227,7 +234,7 @@ int kvm_vbh_gmem_prepare(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int order)
 	if (st != VBH_OK) {
 		pr_warn_ratelimited("kvm: vbh: GUEST_DONATE pfn %#llx count %lu dom %llu gfn %#llx: %s\n",
 				    pfn, n, vm->dom, gfn, vm->ops->status_name(st));
-		err = -EIO;
+		err = KVM_VBH_REFUSED;
 		goto undo;
 	}
 	atomic_long_add(n, &vm->donated);
