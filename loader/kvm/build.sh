@@ -61,6 +61,7 @@ stage() {
       "$t/arch/x86/kvm/vbh-include/vbh/"
   fi
   mk=$t/arch/x86/kvm/Makefile
+  # shellcheck disable=SC2016 # $(src) is make's, written into the Makefile as is
   sed -i -e 's|\$(srctree)/arch/x86/kvm|$(src)|' \
     -e 's|\$(srctree)/virt/kvm/Makefile.kvm|$(src)/../../../virt/kvm/Makefile.kvm|' "$mk"
   grep -q 'srctree' "$mk" && { log "$mk still names \$(srctree)"; exit 1; }
