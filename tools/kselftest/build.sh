@@ -3,7 +3,10 @@
 # linux-source-6.12), statically linked, and pack the tests named in a list with the
 # kernel's KVM modules into an initramfs overlay for the kselftest scenario
 # (docs/kselftest.md):
-#   tools/kselftest/build.sh [--list FILE]    (default tools/kselftest/tests.list)
+#   tools/kselftest/build.sh [--list FILE] [--kvm-ko FILE]
+#     --list FILE     the tests to pack (default tools/kselftest/tests.list)
+#     --kvm-ko FILE   pack FILE as kvm.ko instead of the boot kernel's (the protected-VM
+#                     kvm.ko of loader/kvm/build.sh: tools/kselftest/private-mem.list)
 # Output: out/kselftest/overlay.cpio.gz, appended to qemu-nested's initramfs by
 # tools/kselftest/run.sh (never packed into the CI initramfs):
 #   /lib/vbh/kselftest/list              the list's entries (comment lines dropped)
@@ -17,10 +20,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/tools/kselftest
 out=$root/out/kselftest
 list=$here/tests.list
+kvm_ko=
 while [ $# -gt 0 ]; do
   case $1 in
     --list) list=$(realpath "${2:?--list needs a file}"); shift ;;
-    *) echo "usage: $0 [--list FILE]" >&2; exit 2 ;;
+    --kvm-ko) kvm_ko=$(realpath "${2:?--kvm-ko needs a file}"); shift ;;
+    *) echo "usage: $0 [--list FILE] [--kvm-ko FILE]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -84,7 +89,9 @@ pack() { # the overlay: tests stripped, the list, the boot kernel's KVM modules
   for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
     xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
   done
+  [ -z "$kvm_ko" ] || cp "$kvm_ko" "$st/lib/vbh/kvm/kvm.ko"
   echo "$pkg $(dpkg-query -W -f='${Version}' "$pkg") kernel=$KVER list=${list#"$root"/}" \
+    "kvm.ko=$([ -n "$kvm_ko" ] && echo "${kvm_ko#"$root"/}" || echo debian)" \
     > "$st/lib/vbh/kselftest/build-info"
   (cd "$st" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6 > "$out/overlay.tmp"
   mv "$out/overlay.tmp" "$out/overlay.cpio.gz"

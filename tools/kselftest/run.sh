@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boot the kselftest scenario: Linux's KVM selftests against kvm_amd with npt=0 and
 # npt=1, bare, and with --under-vbh also on top of vbh (docs/kselftest.md).
-#   tools/kselftest/run.sh [--no-build] [--under-vbh] [--list FILE] [BOOT.SH ARGS...]
+#   tools/kselftest/run.sh [--no-build] [--under-vbh] [--list FILE] [--kvm-ko FILE]
+#                          [BOOT.SH ARGS...]
 # Builds qemu-nested's initramfs and the selftests overlay (tools/kselftest/build.sh),
 # unless --no-build, then boots qemu-nested's initramfs with the overlay appended (the CI
 # initramfs never carries the tests). Other arguments go to qemu-nested/boot.sh, e.g.
@@ -14,7 +15,8 @@ while [ $# -gt 0 ]; do
   case $1 in
     --no-build) build=0 ;;
     --under-vbh) args+=(--append vbh.kselftest_under_vbh=1) ;;
-    --list) blist=(--list "${2:?--list needs a file}"); shift ;;
+    --list) blist+=(--list "${2:?--list needs a file}"); shift ;;
+    --kvm-ko) blist+=(--kvm-ko "${2:?--kvm-ko needs a file}"); shift ;;
     *) args+=("$1") ;;
   esac
   shift
