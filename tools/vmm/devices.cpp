@@ -105,10 +105,6 @@ Verdict Devices::mmio(unsigned /*vcpu*/, const MmioAccess& a) {
                                         a.write ? "write" : "read", a.len, a.gpa)};
 }
 
-} // namespace vmm
-
-namespace vmm {
-
 Verdict Devices::hypercall(unsigned /*vcpu*/, const Hypercall& call) {
     // KVM exits to user space only for the calls KVM_CAP_EXIT_HYPERCALL enabled, which
     // the VMM does only for the secret stage's KVM_HC_MAP_GPA_RANGE.

@@ -109,26 +109,13 @@ Result<std::uint64_t> random_seed() {
     return seed;
 }
 
-// The VM of the run's kind; with the secret stage, its memslot 1.
-struct SecretVm {
-    Vm vm;
-    std::unique_ptr<SecretRegion> secret;  // none without the stage
-};
-
-Result<SecretVm> create_vm(const Kvm& kvm, const Options& o, std::uint64_t seed) {
+// The VM of the run's kind: a protected VM only if KVM offers the type.
+Result<Vm> create_vm(const Kvm& kvm, const Options& o) {
     const bool protected_vm = o.secret == Options::Secret::protected_vm;
     if (protected_vm) {
         if (auto r = require_protected(kvm); !r) return r.error();
     }
-    auto vm = Vm::create(kvm, protected_vm ? uapi::x86_sw_protected_vm : 0);
-    if (!vm) return vm.error();
-    SecretVm out{std::move(*vm), nullptr};
-    if (o.secret == Options::Secret::none) return out;
-    auto s = SecretRegion::create(out.vm, SecretOptions{protected_vm, seed, o.hold_s,
-                                                        o.hold_file, o.scribble});
-    if (!s) return s.error();
-    out.secret = std::move(*s);
-    return out;
+    return Vm::create(kvm, protected_vm ? uapi::x86_sw_protected_vm : 0);
 }
 
 // The checks, metrics and failures of a finished run.
@@ -141,10 +128,10 @@ Outcome collect(const Expect& expect, const Vcpus& v, const Devices& devices,
         const LoopEnd& end = v.ends[i];
         if (!end.stopped)
             out.failures.push_back(fmt::format("{} ({})", end.why, progress(ram, i)));
+        const std::string calls =
+            end.hypercalls ? fmt::format(" hypercalls={}", end.hypercalls) : "";
         out.info.push_back(fmt::format("vcpu{} io_exits={} mmio_exits={} interrupted={}{}", i,
-                                       end.io_exits, end.mmio_exits, end.interrupted,
-                                       end.hypercalls ? fmt::format(" hypercalls={}", end.hypercalls)
-                                                      : ""));
+                                       end.io_exits, end.mmio_exits, end.interrupted, calls));
         auto c = judge(expect, i, devices.report(i));
         out.checks.insert(out.checks.end(), c.begin(), c.end());
         auto m = metrics(expect, i, devices.report(i));
@@ -165,9 +152,16 @@ Result<Outcome> run_machine(const Options& o) {
         if (!s) return s.error();
         seed = *s;
     }
-    auto sv = create_vm(*kvm, o, seed);
-    if (!sv) return sv.error();
-    Vm& vm = sv->vm;
+    auto created = create_vm(*kvm, o);
+    if (!created) return created.error();
+    Vm& vm = *created;  // stays here: the secret region keeps a reference to it
+    std::unique_ptr<SecretRegion> secret;
+    if (o.secret != Options::Secret::none) {
+        auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
+                                                        seed, o.hold_s, o.hold_file, o.scribble});
+        if (!s) return s.error();
+        secret = std::move(*s);
+    }
     if (auto r = vm.create_irqchip(); !r) return r.error();
     auto ram = GuestRam::create(vm, VMM_RAM_SIZE);
     if (!ram) return ram.error();
@@ -175,7 +169,7 @@ Result<Outcome> run_machine(const Options& o) {
     // KVM's LAPIC timer counts at 1 GHz (one bus cycle per ns), so with divide-by-1 the
     // initial count is the period in ns.
     const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0,
-                            sv->secret != nullptr, seed};
+                            secret != nullptr, seed};
     auto cr3 = write_image(ram->bytes(), {vmm_payload_start, vmm_payload_end}, params);
     if (!cr3) return cr3.error();
     auto v = create_vcpus(vm, *kvm, o.vcpus, *cr3);
@@ -184,14 +178,14 @@ Result<Outcome> run_machine(const Options& o) {
     if (!khz) return khz.error();
 
     Devices devices{o.vcpus};
-    devices.attach(sv->secret.get());
+    devices.attach(secret.get());
     // The hold at the sync point is the attacks' time, not the guest's.
-    run_all(*v, devices, o.timeout_s + (sv->secret ? o.hold_s : 0));
+    run_all(*v, devices, o.timeout_s + (secret ? o.hold_s : 0));
     const Expect expect{o.vcpus, o.ticks, std::uint64_t{o.period_us} * 1000, *khz,
                         o.iterations, params.bench_vcpu};
     Outcome out = collect(expect, *v, devices, *ram);
-    if (sv->secret) {
-        auto c = judge_secret(seed, devices.report(0), sv->secret->tally());
+    if (secret) {
+        auto c = judge_secret(seed, devices.report(0), secret->tally());
         out.checks.insert(out.checks.end(), c.begin(), c.end());
     }
     return out;

@@ -27,7 +27,8 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
                                 "the same stage in an ordinary VM (baseline)");
     prot->excludes(unprot);
     std::string seed;
-    auto* seed_opt = app.add_option("--seed", seed, "the secret's seed, e.g. 0x1234 (default: random)");
+    auto* seed_opt =
+        app.add_option("--seed", seed, "the secret's seed, e.g. 0x1234 (default: random)");
     auto* hold = app.add_option("--hold-secs", o.hold_s,
                                 "at the sync point: wait this long (with --hold-file: at most; "
                                 "default 120)")

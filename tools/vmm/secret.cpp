@@ -84,7 +84,8 @@ Result<std::unique_ptr<SecretRegion>> SecretRegion::create(Vm& vm, const SecretO
     }
     // The same slot, two backings: the mapping while a page is shared, the guest_memfd
     // while it is private (the attribute decides, per page).
-    if (!(vm.extension(uapi::cap_memory_attributes) & static_cast<long>(uapi::memory_attribute_private)))
+    const long attributes = vm.extension(uapi::cap_memory_attributes);
+    if (!(attributes & static_cast<long>(uapi::memory_attribute_private)))
         return Error{"KVM_CAP_MEMORY_ATTRIBUTES: this VM has no private attribute"};
     auto gmem = vm.create_guest_memfd(VMM_SECRET_SIZE);
     if (!gmem) return gmem.error();
@@ -106,17 +107,18 @@ Verdict SecretRegion::map_gpa_range(const Hypercall& call) {
     }
     const std::uint64_t gpa = VMM_SECRET + c.first_page * page, bytes = c.pages * page;
     if (o_.protected_vm) {
-        if (auto r = vm_.set_attributes(gpa, bytes, c.to_private ? uapi::memory_attribute_private : 0); !r)
+        const std::uint64_t attributes = c.to_private ? uapi::memory_attribute_private : 0;
+        if (auto r = vm_.set_attributes(gpa, bytes, attributes); !r)
             return {Verdict::fault, r.error().message};
     }
     if (c.to_private) {
         tally_.to_private_pages += c.pages;
     } else {
         // The host's data for the guest: the pages of the window that just went shared.
+        constexpr std::uint64_t first = VMM_SECRET_SHARED_FIRST;
         for (std::uint64_t i = c.first_page; i < c.first_page + c.pages; ++i) {
-            if (i < VMM_SECRET_SHARED_FIRST || i >= VMM_SECRET_SHARED_FIRST + VMM_SECRET_SHARED_PAGES)
-                continue;
-            std::memcpy(shared_ + i * page, window_.data() + (i - VMM_SECRET_SHARED_FIRST) * page, page);
+            if (i < first || i >= first + VMM_SECRET_SHARED_PAGES) continue;
+            std::memcpy(shared_ + i * page, window_.data() + (i - first) * page, page);
         }
         tally_.to_shared_pages += c.pages;
     }
