@@ -79,6 +79,9 @@ Verdict Devices::port(unsigned vcpu, const PortIo& io) {
     case PORT_NULL:
         if (!io.out) return unexpected();
         return {};
+    case PORT_SECRET_SYNC:
+        if (!secret_ || !io.out || io.size != 4) return unexpected();
+        return secret_->sync();
     case PORT_STOP:
         if (!io.out || io.size != 4) return unexpected();
         r.stop = le32(data);
@@ -100,6 +103,14 @@ Verdict Devices::mmio(unsigned /*vcpu*/, const MmioAccess& a) {
     if (ok) return {};
     return {Verdict::fault, fmt::format("MMIO {} of {} byte(s) at {:#x}: no such register",
                                         a.write ? "write" : "read", a.len, a.gpa)};
+}
+
+Verdict Devices::hypercall(unsigned /*vcpu*/, const Hypercall& call) {
+    // KVM exits to user space only for the calls KVM_CAP_EXIT_HYPERCALL enabled, which
+    // the VMM does only for the secret stage's KVM_HC_MAP_GPA_RANGE.
+    if (!secret_ || call.nr != HC_MAP_GPA_RANGE)
+        return {Verdict::fault, fmt::format("hypercall {}: not enabled", call.nr)};
+    return secret_->map_gpa_range(call);
 }
 
 } // namespace vmm

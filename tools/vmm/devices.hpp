@@ -41,6 +41,16 @@ private:
     std::uint32_t value_ = 0;
 };
 
+// The VMM's side of the secret stage (secret.hpp): Devices hands it the stage's exits.
+class SecretHost {
+public:
+    virtual ~SecretHost() = default;
+    // KVM_HC_MAP_GPA_RANGE: the answer goes to *call.ret.
+    virtual Verdict map_gpa_range(const Hypercall& call) = 0;
+    // The guest reached PORT_SECRET_SYNC: returns once the host's attacks may be over.
+    virtual Verdict sync() = 0;
+};
+
 // What one vCPU reported: result records by id and how it stopped.
 struct Report {
     std::array<std::optional<std::uint32_t>, R_COUNT> records;
@@ -53,6 +63,9 @@ public:
     explicit Devices(unsigned vcpus);
     Verdict port(unsigned vcpu, const PortIo& io) override;
     Verdict mmio(unsigned vcpu, const MmioAccess& access) override;
+    Verdict hypercall(unsigned vcpu, const Hypercall& call) override;
+    // The secret stage's host (none: its port and hypercall are no device).
+    void attach(SecretHost* secret) { secret_ = secret; }
     // Read after the vCPU threads are joined.
     const Report& report(unsigned vcpu) const { return reports_[vcpu]; }
 
@@ -61,6 +74,7 @@ private:
     std::vector<EchoPort> echo_;       // likewise
     std::mutex mmio_lock_;             // any vCPU may touch any page
     std::vector<MmioPage> pages_;
+    SecretHost* secret_ = nullptr;
 };
 
 } // namespace vmm

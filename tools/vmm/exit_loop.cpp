@@ -1,5 +1,7 @@
 #include "exit_loop.hpp"
 
+#include "kvm_private.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -8,6 +10,7 @@
 namespace vmm {
 
 std::string exit_name(std::uint32_t reason) {
+    if (reason == uapi::exit_memory_fault) return "KVM_EXIT_MEMORY_FAULT";
     switch (reason) {
 #define NAME(r) case r: return #r;
         NAME(KVM_EXIT_UNKNOWN) NAME(KVM_EXIT_EXCEPTION) NAME(KVM_EXIT_IO)
@@ -56,7 +59,18 @@ std::string unexpected_exit(const kvm_run& run) {
     case KVM_EXIT_SHUTDOWN:
         why += " (triple fault)";
         break;
+    case KVM_EXIT_HYPERCALL:
+        why += fmt::format(" nr={}", run.hypercall.nr);
+        break;
     default:
+        if (run.exit_reason == uapi::exit_memory_fault) {
+            // The access's private-ness did not match the page's attribute, or the
+            // guest_memfd could not give a page (api.rst, KVM_EXIT_MEMORY_FAULT).
+            uapi::MemoryFault f;
+            std::memcpy(&f, run.padding, sizeof f);
+            why += fmt::format(" gpa={:#x} size={:#x} {}", f.gpa, f.size,
+                               f.flags & uapi::memory_exit_flag_private ? "private" : "shared");
+        }
         break;
     }
     return why;
@@ -83,6 +97,17 @@ std::optional<Verdict> dispatch(kvm_run& run, unsigned vcpu, ExitHandler& handle
         ++end.mmio_exits;
         return handler.mmio(vcpu, MmioAccess{run.mmio.phys_addr, run.mmio.is_write != 0,
                                              run.mmio.len, run.mmio.data});
+    case KVM_EXIT_HYPERCALL:
+        // Only the calls enabled with KVM_CAP_EXIT_HYPERCALL come here; KVM completes
+        // the VMMCALL with run.hypercall.ret in rax at the next KVM_RUN.
+        ++end.hypercalls;
+        return handler.hypercall(vcpu, Hypercall{run.hypercall.nr,
+                                                 {run.hypercall.args[0], run.hypercall.args[1],
+                                                  run.hypercall.args[2]},
+                                                 // __u64 is unsigned long long: the
+                                                 // same 64 bits as std::uint64_t.
+                                                 reinterpret_cast<std::uint64_t*>(
+                                                     &run.hypercall.ret)});
     default:
         return std::nullopt;
     }

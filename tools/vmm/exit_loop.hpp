@@ -1,9 +1,10 @@
 // The exit loop of one vCPU: KVM_RUN until the guest stops, something fails or the VMM
 // cancels. Exits KVM handles in the kernel (CPUID, HLT and the LAPIC with the in-kernel
 // irqchip) never come here; port I/O and MMIO go to an ExitHandler, everything else
-// ends the loop with a description of what the vCPU did. A `--protected` VM (issue 13)
-// adds its exits (KVM_EXIT_MEMORY_FAULT, KVM_EXIT_HYPERCALL) here, handled by its own
-// ExitHandler methods.
+// ends the loop with a description of what the vCPU did. The secret stage adds
+// KVM_EXIT_HYPERCALL (KVM_HC_MAP_GPA_RANGE, with KVM_CAP_EXIT_HYPERCALL); a
+// KVM_EXIT_MEMORY_FAULT (an access KVM could not map as private or shared) ends the loop
+// with its address, as the guest converts its pages itself before using them.
 #pragma once
 
 #include "kvm.hpp"
@@ -29,6 +30,12 @@ struct MmioAccess {
     std::uint8_t* data;     // kvm_run.mmio.data: written for a write, to fill for a read
 };
 
+struct Hypercall {
+    std::uint64_t nr;
+    std::uint64_t args[3];  // rbx, rcx, rdx
+    std::uint64_t* ret;     // kvm_run.hypercall.ret: what the guest gets in rax
+};
+
 struct Verdict {
     enum Kind { resume, stop, fault } kind = resume;
     std::string why;        // for fault: what the guest did wrong
@@ -39,12 +46,13 @@ public:
     virtual ~ExitHandler() = default;
     virtual Verdict port(unsigned vcpu, const PortIo& io) = 0;
     virtual Verdict mmio(unsigned vcpu, const MmioAccess& access) = 0;
+    virtual Verdict hypercall(unsigned vcpu, const Hypercall& call) = 0;
 };
 
 struct LoopEnd {
     bool stopped = false;   // the guest asked to stop (Verdict::stop)
     std::string why;        // otherwise: what went wrong, with the vCPU's state
-    std::uint64_t io_exits = 0, mmio_exits = 0, interrupted = 0;
+    std::uint64_t io_exits = 0, mmio_exits = 0, interrupted = 0, hypercalls = 0;
 };
 
 // Runs vcpu until it stops, fails, or `cancel` holds a reason (then cancel_run() must

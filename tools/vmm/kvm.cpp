@@ -1,5 +1,7 @@
 #include "kvm.hpp"
 
+#include "kvm_private.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -121,8 +123,12 @@ Result<std::vector<kvm_cpuid_entry2>> Kvm::supported_cpuid() const {
     return Error{"KVM_GET_SUPPORTED_CPUID: more than 4096 entries"};
 }
 
-Result<Vm> Vm::create(const Kvm& kvm) {
-    long fd = call(kvm.fd(), KVM_CREATE_VM, nullptr);
+long Kvm::extension(int cap) const {
+    return call(fd(), KVM_CHECK_EXTENSION, reinterpret_cast<void*>(long{cap}));
+}
+
+Result<Vm> Vm::create(const Kvm& kvm, unsigned long type) {
+    long fd = call(kvm.fd(), KVM_CREATE_VM, reinterpret_cast<void*>(type));
     if (auto r = check(fd, "KVM_CREATE_VM"); !r) return r.error();
     return Vm{Fd{static_cast<int>(fd)}, kvm.run_size()};
 }
@@ -136,6 +142,47 @@ Result<void> Vm::set_memory(std::uint32_t slot, std::uint64_t gpa, std::uint64_t
     region.userspace_addr = reinterpret_cast<std::uint64_t>(host);
     return check(call(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region),
                  "KVM_SET_USER_MEMORY_REGION");
+}
+
+long Vm::extension(int cap) const {
+    return call(fd_.get(), KVM_CHECK_EXTENSION, reinterpret_cast<void*>(long{cap}));
+}
+
+Result<void> Vm::enable_cap(std::uint32_t cap, std::uint64_t arg) {
+    kvm_enable_cap c{};
+    c.cap = cap;
+    c.args[0] = arg;
+    return check(call(fd_.get(), KVM_ENABLE_CAP, &c), "KVM_ENABLE_CAP");
+}
+
+Result<Fd> Vm::create_guest_memfd(std::uint64_t size) {
+    uapi::CreateGuestMemfd g{};
+    g.size = size;
+    long fd = call(fd_.get(), uapi::create_guest_memfd, &g);
+    if (auto r = check(fd, "KVM_CREATE_GUEST_MEMFD"); !r) return r.error();
+    return Fd{static_cast<int>(fd)};
+}
+
+Result<void> Vm::set_private_memory(std::uint32_t slot, std::uint64_t gpa, std::uint64_t size,
+                                    void* host, const Fd& gmem) {
+    uapi::UserMemoryRegion2 region{};
+    region.slot = slot;
+    region.flags = uapi::mem_guest_memfd;
+    region.guest_phys_addr = gpa;
+    region.memory_size = size;
+    region.userspace_addr = reinterpret_cast<std::uint64_t>(host);
+    region.guest_memfd = static_cast<std::uint32_t>(gmem.get());
+    region.guest_memfd_offset = 0;
+    return check(call(fd_.get(), uapi::set_user_memory_region2, &region),
+                 "KVM_SET_USER_MEMORY_REGION2");
+}
+
+Result<void> Vm::set_attributes(std::uint64_t gpa, std::uint64_t size, std::uint64_t attributes) {
+    uapi::MemoryAttributes a{};
+    a.address = gpa;
+    a.size = size;
+    a.attributes = attributes;
+    return check(call(fd_.get(), uapi::set_memory_attributes, &a), "KVM_SET_MEMORY_ATTRIBUTES");
 }
 
 Result<void> Vm::create_irqchip() {

@@ -35,6 +35,8 @@ public:
     int run_size() const { return run_size_; }
     // KVM_GET_SUPPORTED_CPUID: what KVM can offer a guest on this host.
     Result<std::vector<kvm_cpuid_entry2>> supported_cpuid() const;
+    // KVM_CHECK_EXTENSION on /dev/kvm: the capability's value, 0 if KVM does not know it.
+    long extension(int cap) const;
 
 private:
     Fd fd_;
@@ -70,10 +72,24 @@ private:
 
 class Vm {
 public:
-    static Result<Vm> create(const Kvm& kvm);
+    // KVM_CREATE_VM of `type` (KVM_X86_DEFAULT_VM = 0, or uapi::x86_sw_protected_vm).
+    static Result<Vm> create(const Kvm& kvm, unsigned long type = 0);
     // KVM_SET_USER_MEMORY_REGION: guest-physical [gpa, gpa + size) is host memory at host.
     Result<void> set_memory(std::uint32_t slot, std::uint64_t gpa, std::uint64_t size,
                             void* host);
+    // KVM_CHECK_EXTENSION on the VM (some answers depend on its type).
+    long extension(int cap) const;
+    // KVM_ENABLE_CAP with args[0] = arg.
+    Result<void> enable_cap(std::uint32_t cap, std::uint64_t arg);
+    // KVM_CREATE_GUEST_MEMFD: a file of `size` bytes of private memory for this VM.
+    Result<Fd> create_guest_memfd(std::uint64_t size);
+    // KVM_SET_USER_MEMORY_REGION2 with KVM_MEM_GUEST_MEMFD: [gpa, gpa + size) is `host`
+    // while shared and the guest_memfd `gmem` from offset 0 while private.
+    Result<void> set_private_memory(std::uint32_t slot, std::uint64_t gpa, std::uint64_t size,
+                                    void* host, const Fd& gmem);
+    // KVM_SET_MEMORY_ATTRIBUTES: [gpa, gpa + size) private (uapi::memory_attribute_private)
+    // or shared (0).
+    Result<void> set_attributes(std::uint64_t gpa, std::uint64_t size, std::uint64_t attributes);
     // KVM_CREATE_IRQCHIP: in-kernel PIC, IOAPIC and a LAPIC per vCPU (before any vCPU).
     Result<void> create_irqchip();
     Result<Vcpu> create_vcpu(unsigned index);

@@ -1,7 +1,10 @@
 #include "machine.hpp"
 
 #include "memory.hpp"
+#include "secret_checks.hpp"
 #include "vcpu_setup.hpp"
+
+#include "kvm_private.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -9,6 +12,7 @@
 #include <fmt/format.h>
 #include <mutex>
 #include <pthread.h>
+#include <sys/random.h>
 #include <thread>
 
 // payload_blob.S: payload.bin, assembled and flattened by the build.
@@ -19,7 +23,7 @@ namespace vmm {
 namespace {
 
 constexpr const char* stage_names[] = {"start", "cpuid", "pio", "mmio", "timer",
-                                       "rendezvous", "bench", "done"};
+                                       "rendezvous", "bench", "secret", "done"};
 
 // KVM_RUN returns EINTR when its thread takes a signal; the handler does nothing else.
 void on_kick(int) {}
@@ -94,6 +98,26 @@ Result<Vcpus> create_vcpus(Vm& vm, const Kvm& kvm, unsigned n, std::uint64_t cr3
     return v;
 }
 
+// A random seed for the secret: the VMM does not choose the secret, only its seed,
+// which it prints for whoever looks for the secret.
+Result<std::uint64_t> random_seed() {
+    std::uint64_t seed = 0;
+    while (!usable_seed(seed)) {
+        if (::getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed))
+            return errno_error("getrandom", errno);
+    }
+    return seed;
+}
+
+// The VM of the run's kind: a protected VM only if KVM offers the type.
+Result<Vm> create_vm(const Kvm& kvm, const Options& o) {
+    const bool protected_vm = o.secret == Options::Secret::protected_vm;
+    if (protected_vm) {
+        if (auto r = require_protected(kvm); !r) return r.error();
+    }
+    return Vm::create(kvm, protected_vm ? uapi::x86_sw_protected_vm : 0);
+}
+
 // The checks, metrics and failures of a finished run.
 Outcome collect(const Expect& expect, const Vcpus& v, const Devices& devices,
                 const GuestRam& ram) {
@@ -104,8 +128,10 @@ Outcome collect(const Expect& expect, const Vcpus& v, const Devices& devices,
         const LoopEnd& end = v.ends[i];
         if (!end.stopped)
             out.failures.push_back(fmt::format("{} ({})", end.why, progress(ram, i)));
-        out.info.push_back(fmt::format("vcpu{} io_exits={} mmio_exits={} interrupted={}", i,
-                                       end.io_exits, end.mmio_exits, end.interrupted));
+        const std::string calls =
+            end.hypercalls ? fmt::format(" hypercalls={}", end.hypercalls) : "";
+        out.info.push_back(fmt::format("vcpu{} io_exits={} mmio_exits={} interrupted={}{}", i,
+                                       end.io_exits, end.mmio_exits, end.interrupted, calls));
         auto c = judge(expect, i, devices.report(i));
         out.checks.insert(out.checks.end(), c.begin(), c.end());
         auto m = metrics(expect, i, devices.report(i));
@@ -120,27 +146,49 @@ Result<Outcome> run_machine(const Options& o) {
     if (auto r = install_kick(); !r) return r.error();
     auto kvm = Kvm::open();
     if (!kvm) return kvm.error();
-    auto vm = Vm::create(*kvm);
-    if (!vm) return vm.error();
-    if (auto r = vm->create_irqchip(); !r) return r.error();
-    auto ram = GuestRam::create(*vm, VMM_RAM_SIZE);
+    std::uint64_t seed = 0;
+    if (o.secret != Options::Secret::none) {
+        auto s = o.seed ? Result<std::uint64_t>{*o.seed} : random_seed();
+        if (!s) return s.error();
+        seed = *s;
+    }
+    auto created = create_vm(*kvm, o);
+    if (!created) return created.error();
+    Vm& vm = *created;  // stays here: the secret region keeps a reference to it
+    std::unique_ptr<SecretRegion> secret;
+    if (o.secret != Options::Secret::none) {
+        auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
+                                                        seed, o.hold_s, o.hold_file, o.scribble});
+        if (!s) return s.error();
+        secret = std::move(*s);
+    }
+    if (auto r = vm.create_irqchip(); !r) return r.error();
+    auto ram = GuestRam::create(vm, VMM_RAM_SIZE);
     if (!ram) return ram.error();
 
     // KVM's LAPIC timer counts at 1 GHz (one bus cycle per ns), so with divide-by-1 the
     // initial count is the period in ns.
-    const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0};
+    const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0,
+                            secret != nullptr, seed};
     auto cr3 = write_image(ram->bytes(), {vmm_payload_start, vmm_payload_end}, params);
     if (!cr3) return cr3.error();
-    auto v = create_vcpus(*vm, *kvm, o.vcpus, *cr3);
+    auto v = create_vcpus(vm, *kvm, o.vcpus, *cr3);
     if (!v) return v.error();
     auto khz = v->vcpus[0].tsc_khz();
     if (!khz) return khz.error();
 
     Devices devices{o.vcpus};
-    run_all(*v, devices, o.timeout_s);
+    devices.attach(secret.get());
+    // The hold at the sync point is the attacks' time, not the guest's.
+    run_all(*v, devices, o.timeout_s + (secret ? o.hold_s : 0));
     const Expect expect{o.vcpus, o.ticks, std::uint64_t{o.period_us} * 1000, *khz,
                         o.iterations, params.bench_vcpu};
-    return collect(expect, *v, devices, *ram);
+    Outcome out = collect(expect, *v, devices, *ram);
+    if (secret) {
+        auto c = judge_secret(seed, devices.report(0), secret->tally());
+        out.checks.insert(out.checks.end(), c.begin(), c.end());
+    }
+    return out;
 }
 
 } // namespace vmm

@@ -1,11 +1,13 @@
 // One run of the payload: a VM with its RAM, in-kernel irqchip and vCPUs, one thread per
-// vCPU in the exit loop, then the checks. What a later `--protected` run changes is the
-// VM type and the memory (memory.hpp); the rest stays.
+// vCPU in the exit loop, then the checks. With the secret stage (`--protected`,
+// `--unprotected`) also memslot 1 and its conversions (secret.hpp), and that stage's
+// checks; a protected run changes the VM type, the rest stays.
 #pragma once
 
 #include "checks.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,14 @@ struct Options {
     std::uint32_t ticks = 20;          // timer interrupts per vCPU
     std::uint32_t period_us = 1000;    // LAPIC timer period
     std::uint32_t iterations = 1000;   // exits per benchmark loop (0: none)
-    unsigned timeout_s = 60;           // for the whole run
+    unsigned timeout_s = 60;           // for the whole run, not counting the hold
+    // The secret stage (vCPU 0): none, in an ordinary VM (the baseline), or in a
+    // KVM_X86_SW_PROTECTED_VM with the secret in private memory (secret.hpp).
+    enum class Secret { none, unprotected, protected_vm } secret = Secret::none;
+    std::optional<std::uint64_t> seed; // default: random
+    unsigned hold_s = 0;               // at its sync point, see SecretOptions
+    std::string hold_file;
+    bool scribble = false;
 };
 
 struct Outcome {

@@ -58,6 +58,8 @@ Result<std::uint64_t> write_image(std::span<std::uint8_t> ram,
     put32(ram, VMM_BOOT_PARAMS + BP_TIMER_COUNT, params.timer_count);
     put32(ram, VMM_BOOT_PARAMS + BP_BENCH_ITERATIONS, params.bench_iterations);
     put32(ram, VMM_BOOT_PARAMS + BP_BENCH_VCPU, params.bench_vcpu);
+    put32(ram, VMM_BOOT_PARAMS + BP_SECRET, params.secret ? 1 : 0);
+    std::memcpy(ram.data() + VMM_BOOT_PARAMS + BP_SECRET_SEED, &params.secret_seed, 8);
 
     std::memcpy(ram.data() + VMM_PAYLOAD, payload.data(), payload.size());
 

@@ -1,9 +1,8 @@
 // Guest memory: RAM is anonymous host memory registered as memslot 0 at GPA 0, and
-// nothing else is backed, so the MMIO window and the LAPIC page exit to KVM. The image
-// written into RAM before the first KVM_RUN is what payload_abi.h lays out: GDT, boot
-// parameters, page tables, the payload. A `--protected` VM (issue 13) would add
-// guest_memfd-backed private slots next to this shared one; the payload and the tables
-// stay in shared RAM, which the VMM must be able to write.
+// nothing else is backed but the secret stage's memslot 1 (secret.hpp), so the MMIO
+// window and the LAPIC page exit to KVM. The image written into RAM before the first
+// KVM_RUN is what payload_abi.h lays out: GDT, boot parameters, page tables, the
+// payload. In a protected VM all of it stays shared: the VMM must write it.
 #pragma once
 
 #include "kvm.hpp"
@@ -39,6 +38,8 @@ struct BootParams {
     std::uint32_t timer_count;
     std::uint32_t bench_iterations;
     std::uint32_t bench_vcpu;
+    bool secret = false;          // vCPU 0 runs the secret stage
+    std::uint64_t secret_seed = 0;
 };
 
 // Writes the GDT, boot parameters, page tables and payload into `ram` (ram[0] = GPA 0).

@@ -144,10 +144,10 @@ entry:
 
     stage STAGE_BENCH
     cmp BP_BENCH_VCPU(%r14), %r15d
-    jne done
+    jne secret
     mov BP_BENCH_ITERATIONS(%r14), %r13d
     test %r13d, %r13d
-    jz done
+    jz secret
     tsc
     mov %rax, %r12
     mov %r13d, %r10d
@@ -170,6 +170,59 @@ entry:
     sub %r12, %rax
     report64 R_BENCH_PIO
 
+secret:
+    /* vCPU 0, when the VMM asks (--protected, --unprotected): a secret in memslot 1
+     * (VMM_SECRET), which a protected VM backs with private memory. */
+    cmpl $0, BP_SECRET(%r14)
+    je done
+    test %r15d, %r15d
+    jnz done
+    stage STAGE_SECRET
+    call secret_fill
+    report64 R_SECRET_LAST
+    call secret_diff
+    report R_SECRET_WRITE_DIFF
+    /* Pages [SHARED_FIRST, + SHARED_PAGES) go shared one page per hypercall; the VMM
+     * answers each with KVM_SET_MEMORY_ATTRIBUTES and puts its data there. */
+    xor %r12d, %r12d            /* hypercalls that returned 0 */
+    xor %r13d, %r13d            /* the first non-zero return */
+    mov $(VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000), %ebx
+    mov $VMM_SECRET_SHARED_PAGES, %ebp
+1:  mov $1, %ecx
+    xor %edx, %edx              /* shared, 4 KiB pages */
+    call map_gpa_range
+    add $0x1000, %ebx
+    dec %ebp
+    jnz 1b
+    mov (VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000), %rax
+    report64 R_SECRET_SHARED_QWORD
+    mov $(VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000), %edi
+    mov $(VMM_SECRET_SHARED_PAGES * 0x1000 / 8), %esi
+    mov BP_SECRET_SEED(%r14), %rdx
+    movabs $SECRET_SHARED_SALT, %rax
+    xor %rax, %rdx
+    call stream_diff
+    report R_SECRET_SHARED_DIFF
+    /* Back to private in one call. What a shared page held is the host's, so the
+     * guest writes its secret again (a confidential guest may not rely on what a page
+     * held before it went shared). */
+    mov $(VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000), %ebx
+    mov $VMM_SECRET_SHARED_PAGES, %ecx
+    mov $HC_MAP_ENCRYPTED, %edx
+    call map_gpa_range
+    mov %r12d, %eax
+    report R_SECRET_HC_OK
+    mov %r13d, %eax
+    report R_SECRET_HC_ERR
+    call secret_fill
+    /* The sync point: the VMM reports "protected_ready" and holds this vCPU while the
+     * host attacks; then the whole secret is checked again. */
+    xor %eax, %eax
+    mov $PORT_SECRET_SYNC, %dx
+    out %eax, %dx
+    call secret_diff
+    report R_SECRET_FINAL_DIFF
+
 done:
     stage STAGE_DONE
     mov $STOP_OK, %eax
@@ -179,6 +232,35 @@ stop:                        /* eax = STOP_* */
 1:  cli                      /* the VMM never resumes a stopped vCPU */
     hlt
     jmp 1b
+
+/* rax = the last qword of the secret's stream, written over the whole region. */
+secret_fill:
+    mov $VMM_SECRET, %edi
+    mov $(VMM_SECRET_SIZE / 8), %esi
+    mov BP_SECRET_SEED(%r14), %rdx
+    jmp stream_fill
+
+/* rax = bytes of the region unlike the secret's stream. */
+secret_diff:
+    mov $VMM_SECRET, %edi
+    mov $(VMM_SECRET_SIZE / 8), %esi
+    mov BP_SECRET_SEED(%r14), %rdx
+    jmp stream_diff
+
+/* KVM_HC_MAP_GPA_RANGE(rbx = gpa, rcx = pages, rdx = attributes) by VMMCALL, which KVM
+ * turns into a KVM_EXIT_HYPERCALL to the VMM (KVM_CAP_EXIT_HYPERCALL); its answer comes
+ * back in rax. Counts a 0 in r12d, keeps the first other value in r13. Clobbers rax. */
+map_gpa_range:
+    mov $HC_MAP_GPA_RANGE, %eax
+    vmmcall
+    test %rax, %rax
+    jnz 1f
+    inc %r12d
+    ret
+1:  test %r13, %r13
+    jnz 2f
+    mov %rax, %r13
+2:  ret
 
 /* The IDT in this vCPU's per-vCPU page: vectors 0-31 report the exception and stop,
  * TIMER_VECTOR counts a tick, SPURIOUS_VECTOR is ignored (no EOI for it: Intel SDM
@@ -283,3 +365,6 @@ exception:
     report64 R_EXC_RIP
     mov $STOP_EXCEPTION, %eax
     jmp stop
+
+/* stream_fill, stream_diff (shared with the hosted tests). */
+#include "payload_stream.S"

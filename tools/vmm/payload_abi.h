@@ -19,6 +19,23 @@
 #define VMM_STACK_SIZE      0x4000
 #define VMM_MAX_VCPUS       8
 
+/* The secret stage (--protected, --unprotected; docs/vmm.md): its region is memslot 1,
+ * right above RAM. In a protected VM a guest_memfd backs it next to the VMM's shared
+ * mapping and KVM_SET_MEMORY_ATTRIBUTES makes it private; the guest turns pages
+ * [SHARED_FIRST, SHARED_FIRST + SHARED_PAGES) shared and back by hypercall. */
+#define VMM_SECRET              0x400000    /* = VMM_RAM_SIZE */
+#define VMM_SECRET_PAGES        16
+#define VMM_SECRET_SIZE         (VMM_SECRET_PAGES * 0x1000)
+#define VMM_SECRET_SHARED_FIRST 4
+#define VMM_SECRET_SHARED_PAGES 4
+/* The conversion hypercall: VMMCALL with rax = nr, rbx = gpa, rcx = pages, rdx = attrs,
+ * result in rax (Linux Documentation/virt/kvm/x86/hypercalls.rst, KVM_HC_MAP_GPA_RANGE;
+ * <linux/kvm_para.h> and <asm/kvm_para.h> give the same values, checked in C++). */
+#define HC_MAP_GPA_RANGE        12
+#define HC_MAP_ENCRYPTED        (1 << 4)    /* private; 0: shared; bits 0-1: 4 KiB pages */
+/* The shared pages hold the stream of (seed ^ SECRET_SHARED_SALT), written by the VMM. */
+#define SECRET_SHARED_SALT      0x5348415245445F5F  /* "__DERAHS" */
+
 #define VMM_CODE_SEL        0x08
 #define VMM_DATA_SEL        0x10
 
@@ -29,6 +46,8 @@
 #define BP_BENCH_ITERATIONS 12  /* u32 exits per benchmark loop, 0: none */
 #define BP_ARRIVED          16  /* u32 rendezvous counter, incremented by each vCPU */
 #define BP_BENCH_VCPU       20  /* u32 the vCPU that runs the benchmarks */
+#define BP_SECRET           24  /* u32 1: vCPU 0 runs the secret stage */
+#define BP_SECRET_SEED      32  /* u64 seed of the secret's stream (never 0) */
 
 /* Per-vCPU variables (GS-relative). */
 #define PC_TICKS            0   /* u64 timer interrupts taken */
@@ -43,7 +62,8 @@
 #define STAGE_TIMER 4
 #define STAGE_MEET  5
 #define STAGE_BENCH 6
-#define STAGE_DONE  7
+#define STAGE_SECRET 7
+#define STAGE_DONE  8
 
 /* Ports emulated by the VMM (KVM_EXIT_IO). */
 #define PORT_RESULT  0x600  /* + R_*: 32-bit OUT, one result record */
@@ -52,6 +72,7 @@
 #define PORT_STOP    0x682  /* OUT: the vCPU is finished, value STOP_* */
 #define STOP_OK        0
 #define STOP_EXCEPTION 1
+#define PORT_SECRET_SYNC 0x683  /* OUT: the secret stage waits here for the host's attacks */
 
 /* MMIO window (no memslot: every access is a KVM_EXIT_MMIO), one page per vCPU. */
 #define MMIO_BASE     0xC0000000
@@ -117,6 +138,14 @@
 #define R_EXC_RIP          0x32  /* and 0x33 */
 #define R_BENCH_CPUID      0x40  /* and 0x41: TSC cycles for BP_BENCH_ITERATIONS */
 #define R_BENCH_PIO        0x42  /* and 0x43 */
+/* The secret stage (vCPU 0). */
+#define R_SECRET_LAST        0x48  /* and 0x49: the last qword of the stream written */
+#define R_SECRET_WRITE_DIFF  0x4A  /* bytes of the region unlike the stream, at once */
+#define R_SECRET_HC_OK       0x4B  /* KVM_HC_MAP_GPA_RANGE calls that returned 0 */
+#define R_SECRET_HC_ERR      0x4C  /* the first non-zero return (low half), else 0 */
+#define R_SECRET_SHARED_QWORD 0x4D /* and 0x4E: first qword read from the shared pages */
+#define R_SECRET_SHARED_DIFF 0x4F  /* shared bytes unlike the VMM's stream */
+#define R_SECRET_FINAL_DIFF  0x50  /* bytes of the region unlike the stream, after the hold */
 #define R_COUNT            0x80  /* ports PORT_RESULT .. PORT_RESULT + R_COUNT - 1 */
 
 #endif

@@ -1,0 +1,160 @@
+#include "secret.hpp"
+
+#include "kvm_private.hpp"
+#include "payload_abi.h"
+#include "stream.hpp"
+
+#include <asm/kvm_para.h>
+#include <linux/kvm_para.h>
+
+#include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
+
+namespace vmm {
+
+static_assert(HC_MAP_GPA_RANGE == KVM_HC_MAP_GPA_RANGE);
+static_assert(HC_MAP_ENCRYPTED == KVM_MAP_GPA_RANGE_ENCRYPTED);
+static_assert(VMM_SECRET == VMM_RAM_SIZE, "memslot 1 follows memslot 0");
+
+namespace {
+
+constexpr std::uint64_t page = 0x1000;
+constexpr std::uint32_t secret_slot = 1;
+// KVM's hypercall status for a bad argument (include/uapi/linux/kvm_para.h), negated
+// in rax as KVM itself answers.
+constexpr std::uint64_t hc_einval = static_cast<std::uint64_t>(-KVM_EINVAL);
+
+} // namespace
+
+Conversion classify_conversion(std::uint64_t gpa, std::uint64_t pages, std::uint64_t attrs) {
+    Conversion c;
+    if (gpa % page || gpa < VMM_SECRET || pages == 0 || pages > VMM_SECRET_PAGES) return c;
+    const std::uint64_t first = (gpa - VMM_SECRET) / page;
+    if (first + pages > VMM_SECRET_PAGES) return c;
+    if (attrs != 0 && attrs != HC_MAP_ENCRYPTED) return c;  // 2M/1G sizes, other bits
+    return Conversion{true, attrs == HC_MAP_ENCRYPTED, first, pages};
+}
+
+bool usable_seed(std::uint64_t seed) { return seed != 0 && seed != SECRET_SHARED_SALT; }
+
+Result<void> require_protected(const Kvm& kvm) {
+    const long types = kvm.extension(uapi::cap_vm_types);
+    if (types <= 0 || !(types & (1l << uapi::x86_sw_protected_vm)))
+        return Error{fmt::format(
+            "--protected: KVM_CAP_VM_TYPES is {:#x}, without KVM_X86_SW_PROTECTED_VM (bit {}): "
+            "this kvm.ko is built without CONFIG_KVM_SW_PROTECTED_VM (Debian's is; "
+            "loader/kvm/build.sh makes one with it), or its TDP MMU is off (kvm_amd npt=0)",
+            types < 0 ? 0 : types, uapi::x86_sw_protected_vm)};
+    if (kvm.extension(uapi::cap_guest_memfd) <= 0)
+        return Error{"--protected: /dev/kvm: no KVM_CAP_GUEST_MEMFD"};
+    if (kvm.extension(uapi::cap_user_memory2) <= 0)
+        return Error{"--protected: /dev/kvm: no KVM_CAP_USER_MEMORY2"};
+    return {};
+}
+
+SecretRegion::SecretRegion(Vm& vm, const SecretOptions& o, std::uint8_t* shared)
+    : vm_{vm}, o_{o}, shared_{shared}, window_(VMM_SECRET_SHARED_PAGES * page) {
+    stream_fill(window_, o.seed ^ SECRET_SHARED_SALT);
+}
+
+SecretRegion::~SecretRegion() { ::munmap(shared_, VMM_SECRET_SIZE); }
+
+Result<std::unique_ptr<SecretRegion>> SecretRegion::create(Vm& vm, const SecretOptions& o) {
+    // KVM_HC_MAP_GPA_RANGE exits to user space only once enabled (api.rst,
+    // KVM_CAP_EXIT_HYPERCALL); otherwise the guest gets -KVM_ENOSYS.
+    constexpr std::uint64_t map_gpa = 1ull << KVM_HC_MAP_GPA_RANGE;
+    if (!(vm.extension(KVM_CAP_EXIT_HYPERCALL) & static_cast<long>(map_gpa)))
+        return Error{"KVM_CAP_EXIT_HYPERCALL: no KVM_HC_MAP_GPA_RANGE"};
+    if (auto r = vm.enable_cap(KVM_CAP_EXIT_HYPERCALL, map_gpa); !r) return r.error();
+
+    void* p = ::mmap(nullptr, VMM_SECRET_SIZE, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return errno_error("mmap of the secret region", errno);
+    std::unique_ptr<SecretRegion> s{new SecretRegion{vm, o, static_cast<std::uint8_t*>(p)}};
+    if (!o.protected_vm) {
+        if (auto r = vm.set_memory(secret_slot, VMM_SECRET, VMM_SECRET_SIZE, p); !r)
+            return r.error();
+        return s;
+    }
+    // The same slot, two backings: the mapping while a page is shared, the guest_memfd
+    // while it is private (the attribute decides, per page).
+    const long attributes = vm.extension(uapi::cap_memory_attributes);
+    if (!(attributes & static_cast<long>(uapi::memory_attribute_private)))
+        return Error{"KVM_CAP_MEMORY_ATTRIBUTES: this VM has no private attribute"};
+    auto gmem = vm.create_guest_memfd(VMM_SECRET_SIZE);
+    if (!gmem) return gmem.error();
+    s->gmem_ = std::move(*gmem);
+    if (auto r = vm.set_private_memory(secret_slot, VMM_SECRET, VMM_SECRET_SIZE, p, s->gmem_); !r)
+        return r.error();
+    if (auto r = vm.set_attributes(VMM_SECRET, VMM_SECRET_SIZE, uapi::memory_attribute_private); !r)
+        return r.error();
+    return s;
+}
+
+Verdict SecretRegion::map_gpa_range(const Hypercall& call) {
+    ++tally_.calls;
+    const Conversion c = classify_conversion(call.args[0], call.args[1], call.args[2]);
+    if (!c.ok) {
+        ++tally_.refused;
+        *call.ret = hc_einval;
+        return {};
+    }
+    const std::uint64_t gpa = VMM_SECRET + c.first_page * page, bytes = c.pages * page;
+    if (o_.protected_vm) {
+        const std::uint64_t attributes = c.to_private ? uapi::memory_attribute_private : 0;
+        if (auto r = vm_.set_attributes(gpa, bytes, attributes); !r)
+            return {Verdict::fault, r.error().message};
+    }
+    if (c.to_private) {
+        tally_.to_private_pages += c.pages;
+    } else {
+        // The host's data for the guest: the pages of the window that just went shared.
+        constexpr std::uint64_t first = VMM_SECRET_SHARED_FIRST;
+        for (std::uint64_t i = c.first_page; i < c.first_page + c.pages; ++i) {
+            if (i < first || i >= first + VMM_SECRET_SHARED_PAGES) continue;
+            std::memcpy(shared_ + i * page, window_.data() + (i - first) * page, page);
+        }
+        tally_.to_shared_pages += c.pages;
+    }
+    *call.ret = 0;
+    return {};
+}
+
+Verdict SecretRegion::sync() {
+    // On stdout at once: whoever attacks the secret (a test) starts on this line.
+    fmt::print("info protected_ready seed={:#x} gpa={:#x} bytes={} vm={} pid={}\n", o_.seed,
+               VMM_SECRET, VMM_SECRET_SIZE, o_.protected_vm ? "protected" : "unprotected",
+               ::getpid());
+    std::fflush(stdout);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto until = t0 + std::chrono::seconds{o_.hold_s};
+    bool by_file = false;
+    while (std::chrono::steady_clock::now() < until) {
+        if (!o_.hold_file.empty() && ::access(o_.hold_file.c_str(), F_OK) == 0) {
+            by_file = true;
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+    const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - t0);
+    if (o_.scribble) {
+        // Through the VMM's own mapping of the slot: where an unprotected guest's secret
+        // is, and where a protected guest's is not. The complement of the stream makes
+        // every byte of a secret kept there differ.
+        stream_fill({shared_, VMM_SECRET_SIZE}, o_.seed);
+        for (std::uint64_t i = 0; i < VMM_SECRET_SIZE; ++i) shared_[i] = ~shared_[i];
+    }
+    fmt::print("info protected_resume held_ms={} by={}{}\n", held.count(),
+               by_file ? "file" : "time", o_.scribble ? " scribbled" : "");
+    std::fflush(stdout);
+    return {};
+}
+
+} // namespace vmm
