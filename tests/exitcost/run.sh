@@ -33,9 +33,9 @@ trap 'rm -rf "$tmp"' EXIT
 # measure KIND N: prints "total harness" instruction counts of one run.
 measure() {
   local out=$tmp/$1.$2.cg
-  if ! valgrind --tool=callgrind --callgrind-out-file="$out" "$exe" "$1" "$2" >"$tmp/log" 2>&1; then
+  if ! valgrind --tool=callgrind --callgrind-out-file="$out" "$exe" "$1" "$2" >"$tmp/$1.$2.log" 2>&1; then
     echo "valgrind/vbh_exitcost $1 $2 failed:" >&2
-    cat "$tmp/log" >&2
+    cat "$tmp/$1.$2.log" >&2
     return 1
   fi
   local total harness
@@ -51,8 +51,12 @@ measure() {
 printf '%-10s %18s %10s %10s\n' exit-kind instructions/exit harness total
 metrics=()
 for kind in cpuid hypercall msr_write npf clgi stgi vmload vmsave; do
-  m1=$(measure "$kind" "$n1")
+  # The two runs side by side (valgrind is single-threaded; counts do not depend on load).
+  measure "$kind" "$n1" > "$tmp/$kind.m1" &
+  p1=$!
   m2=$(measure "$kind" "$n2")
+  wait "$p1" || exit 1
+  m1=$(cat "$tmp/$kind.m1")
   read -r t1 h1 <<<"$m1"
   read -r t2 h2 <<<"$m2"
   row=$(awk -v t1="$t1" -v t2="$t2" -v h1="$h1" -v h2="$h2" -v d=$((n2 - n1)) \
