@@ -38,8 +38,9 @@ inline bool nested_state_held(const Cpu& c) {
 // block (zeroed, so no state of a guest that is gone stays in hypervisor memory). The
 // translations the CPU may still cache under vbh's L2 ASIDs go with a flush of every
 // ASID at the host's next entry; after it no stage-2 flush needs to cover them (used).
-// Only while the host's own block runs: an L2 is never torn down under itself.
-inline void drop_nested_state(Cpu& c) {
+// Only while the host's own block runs: an L2 is never torn down under itself. Rare
+// (kvm_amd's unload), so off the EFER write's path.
+[[gnu::noinline, gnu::cold]] inline void drop_nested_state(Cpu& c) {
     NestedCpu& n = c.nested;
     if (nested_state_held(c))
         ++n.state_drops;
@@ -66,9 +67,13 @@ inline void drop_nested_state(Cpu& c) {
 // the host's block holding interrupts (hold_host_interrupts); SVME going 1 -> 0 is the
 // host's hardware disable: drop_nested_state(). From an L2 whose host does not
 // intercept it: the L2's own EFER (its block keeps SVME, Svm::write), never the host's.
+[[gnu::noinline, gnu::cold]] inline MsrResult l2_efer_write(VcpuState& s, std::uint64_t x,
+                                                           std::uint64_t writable) {
+    return write_efer(s, x | efer_svme, writable);
+}
 inline MsrResult nested_efer_write(Cpu& c, VcpuState& s, std::uint64_t x, std::uint64_t writable) {
     if (l2_active(c)) [[unlikely]]
-        return write_efer(s, x | efer_svme, writable);
+        return l2_efer_write(s, x, writable);
     const bool svme = c.host.svme, gif = c.host.gif;
     const MsrResult r = write_host_efer(c.host, s, x, writable);
     if (c.host.gif != gif) [[unlikely]]
