@@ -56,7 +56,7 @@ void vbh_out_put(void)
 	mutex_unlock(&vbh_out_lock);
 }
 
-/* Lines are at most ~300 bytes: a 4 KiB sysfs page holds about a dozen CPUs. */
+/* Lines are at most ~600 bytes: a 4 KiB sysfs page holds about six CPUs. */
 #define VBH_EXIT_NAME_(name, value, text) [VBH_EXIT_##name] = "exit_" #text,
 static const char *const vbh_exit_names[VBH_EXIT_KIND_COUNT] = { VBH_EXIT_KINDS(VBH_EXIT_NAME_) };
 #undef VBH_EXIT_NAME_
@@ -76,8 +76,12 @@ static ssize_t vbh_emit_cpu(char *buf, ssize_t n, const void *data)
 			   s->faults_reflected, s->dma_faults);
 	n += sysfs_emit_at(buf, n, " l2_entries=%llu l2_exits=%llu l2_reflected=%llu",
 			   s->l2_entries, s->l2_exits, s->l2_reflected);
-	n += sysfs_emit_at(buf, n, " l2_shadow_fills=%llu l2_shadow_drops=%llu\n",
+	n += sysfs_emit_at(buf, n, " l2_shadow_fills=%llu l2_shadow_drops=%llu",
 			   s->l2_shadow_fills, s->l2_shadow_drops);
+	n += sysfs_emit_at(buf, n,
+			   " l2_state_drops=%llu l2_asids=%llu l2_shadow_pages=%llu l2_vmcb12=%llu l2_running=%llu host_svme=%llu host_hsave=%llu\n",
+			   s->l2_state_drops, s->l2_asids, s->l2_shadow_pages, s->l2_vmcb12,
+			   s->l2_running, s->host_svme, s->host_hsave);
 	return n;
 }
 

@@ -8,7 +8,12 @@
 # (kvmprobe). kvm_amd is reloaded with npt=0 and vbh-vmm's guest runs under vbh
 # (nested SVM, docs/nested.md): its checks must equal the bare run's
 # (vmm_vbh_same_as_bare); then again with npt=1, on vbh's shadow NPT
-# (vmm_vbh_npt_same_as_bare). Packed by run.sh with kvm's modules and kvmprobe.
+# (vmm_vbh_npt_same_as_bare). After each run, while KVM is loaded, vbh holds nested
+# state (its gauges in /sys/kernel/vbh/stats); kvm_amd's unload clears EFER.SVME on
+# every CPU and every gauge must read 0 then, with the drops counted. Last, with
+# kvm.enable_virt_at_load=0 a VM's teardown itself clears SVME: a short vbh-vmm run
+# must leave no state either (docs/nested.md, "State and teardown").
+# Packed by run.sh with kvm's modules and kvmprobe.
 # 2. Cross-CPU invalidation (below).
 # 0. First, on the bare kernel: kvm_amd on QEMU's emulated SVM runs vbh-vmm's guest
 # (vmm_run, lib.sh), its checks and L2 round-trip figures; then KVM is unloaded again.
@@ -68,6 +73,30 @@ CTL=/sys/kernel/debug/vbh_attack/ctl
 atk() { if echo "$*" > "$CTL" 2>/dev/null; then cat "$CTL"; else echo "result=error"; fi; }
 st() { grep "^cpu=$1 " /sys/kernel/vbh/stats | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+# The nested-state gauges (vbh/stats.h) of every CPU, "cpuN:name=V,..." words; their
+# sum; the sum of l2_state_drops (SVME clears that dropped state).
+gauge_re='^(l2_asids|l2_shadow_pages|l2_vmcb12|l2_running|host_svme|host_hsave)$'
+gauges() { awk -v re="$gauge_re" '{ g = ""; for (i = 2; i <= NF; i++) { split($i, a, "=")
+             if (a[1] ~ re) g = g "," a[1] "=" a[2] } printf "%s:%s ", $1, substr(g, 2) }' /sys/kernel/vbh/stats; }
+gauge_sum() { awk -v re="$gauge_re" '{ for (i = 2; i <= NF; i++) { split($i, a, "=")
+                if (a[1] ~ re) s += a[2] } } END { print s + 0 }' /sys/kernel/vbh/stats; }
+drops_sum() { awk '{ for (i = 2; i <= NF; i++) { split($i, a, "=")
+                if (a[1] == "l2_state_drops") s += a[2] } } END { print s + 0 }' /sys/kernel/vbh/stats; }
+# state_held NAME: a guest ran and KVM is still loaded: vbh holds some of its state
+# (an ASID and the VMCB12 copy on a CPU that ran it), NAME's check.
+state_held() {
+  local h
+  h=$(awk '{ for (i = 2; i <= NF; i++) { split($i, a, "=")
+         if (a[1] == "l2_asids" || a[1] == "l2_vmcb12") s += a[2] } } END { print s + 0 }' /sys/kernel/vbh/stats)
+  [ "$h" -gt 0 ] && pass "$1" "$(gauges)" || fail "$1" "nothing held after a guest ran: $(gauges)"
+}
+# state_dropped NAME DROPS_BEFORE: every CPU's gauges read 0 and drops were counted.
+state_dropped() {
+  local s d
+  s=$(gauge_sum) d=$(drops_sum)
+  if [ "$s" = 0 ] && [ "$d" -gt "$2" ]; then pass "$1" "l2_state_drops $2 -> $d, $(gauges)"
+  else fail "$1" "gauge sum $s, l2_state_drops $2 -> $d: $(gauges)"; fi
+}
 insmod "$(find /lib/vbh -name vbh_attack.ko | head -n1)" 2>/dev/null
 [ -w "$CTL" ] || { fail attack_module "vbh_attack.ko not loadable"; exit 0; }
 # svm_state WANT: EFER.SVME and VM_HSAVE_PA as the host reads them on every CPU;
@@ -136,6 +165,7 @@ if insmod "$kd/kvm-amd.ko" npt=0 > /tmp/vbh/kvm.out 2>&1 && [ "$(svm_state on | 
             END { printf "l2_entries=%d l2_reflected=%d", s["l2_entries"], s["l2_reflected"] }' /sys/kernel/vbh/stats)
   n=$(echo "$l2" | sed 's/.*l2_reflected=//')
   [ "${n:-0}" -gt 0 ] && pass l2_stats "$l2" || fail l2_stats "$l2"
+  state_held nested_state_held
 else
   fail kvm_amd_reloads "$(cat /tmp/vbh/kvm.out | tr '\n' ' ') $(svm_state on)"
 fi
@@ -143,15 +173,38 @@ fi
 # table, filled on its nested page faults (docs/nested.md, "Shadow NPT"); same checks.
 l2sum() { awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^l2_shadow_(fills|drops)=/) { split($i, a, "="); s[a[1]] += a[2] } }
                END { printf "%d %d", s["l2_shadow_fills"], s["l2_shadow_drops"] }' /sys/kernel/vbh/stats; }
-if rmmod kvm_amd > /tmp/vbh/kvm.out 2>&1 && insmod "$kd/kvm-amd.ko" npt=1 > /tmp/vbh/kvm.out 2>&1 \
+# kvm_amd's unload clears EFER.SVME on every CPU: vbh drops what the npt=0 run left.
+d0=$(drops_sum)
+if rmmod kvm_amd > /tmp/vbh/kvm.out 2>&1; then state_dropped nested_state_dropped "$d0"
+else fail kvm_amd_unloads_npt0 "$(cat /tmp/vbh/kvm.out)"; fi
+if insmod "$kd/kvm-amd.ko" npt=1 > /tmp/vbh/kvm.out 2>&1 \
    && [ "$(cat /sys/module/kvm_amd/parameters/npt)" = Y ]; then
   b=$(l2sum)
   vmm_run vbh_npt --iterations "$(param vmm_iterations 2000)"
   a=$(l2sum)
   d="l2_shadow_fills +$((${a% *} - ${b% *})) l2_shadow_drops +$((${a#* } - ${b#* }))"
   [ "$((${a% *} - ${b% *}))" -gt 0 ] && pass l2_shadow_stats "$d" || fail l2_shadow_stats "$d"
+  state_held nested_state_held_npt
+  d0=$(drops_sum)
+  if rmmod kvm_amd > /tmp/vbh/kvm.out 2>&1; then state_dropped nested_state_dropped_npt "$d0"
+  else fail kvm_amd_unloads_npt1 "$(cat /tmp/vbh/kvm.out)"; fi
 else
   fail kvm_amd_npt1 "$(cat /tmp/vbh/kvm.out | tr '\n' ' ')"
+fi
+# kvm.enable_virt_at_load=0: SVM is enabled when a VM is created and disabled when the
+# last one is destroyed. A short vbh-vmm run, KVM left loaded: its VM's teardown must
+# drop what vbh held for it (SVME off on every CPU, every gauge 0, drops counted).
+rmmod kvm_amd 2>/dev/null
+if rmmod kvm > /tmp/vbh/kvm.out 2>&1 && insmod "$kd/kvm.ko" enable_virt_at_load=0 > /tmp/vbh/kvm.out 2>&1 \
+   && insmod "$kd/kvm-amd.ko" > /tmp/vbh/kvm.out 2>&1 && [ "$(svm_state off | cut -c1-2)" = ok ]; then
+  d0=$(drops_sum)
+  vbh-vmm --iterations 50 > /tmp/vbh/vmm-teardown.out 2>&1; rc=$?
+  r=$(svm_state off)
+  case $r in ok*) [ $rc = 0 ] && state_dropped vm_teardown_drops_state "$d0" \
+                    || fail vm_teardown_drops_state "vbh-vmm exit $rc: $(grep -m1 -E '^error |^vbh-vmm: ' /tmp/vbh/vmm-teardown.out)" ;;
+    *) fail vm_teardown_drops_state "SVM still on after the VM's teardown:${r#bad}" ;; esac
+else
+  fail vm_teardown_drops_state "kvm enable_virt_at_load=0: $(cat /tmp/vbh/kvm.out | tr '\n' ' ') $(svm_state off)"
 fi
 check_status status_after /sys/kernel/vbh/status
 

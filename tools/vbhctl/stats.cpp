@@ -22,7 +22,7 @@ struct Counter {
     const char* name;
     std::uint64_t vbh_cpu_stats::*field;
 };
-constexpr std::array<Counter, 12> counters{
+constexpr std::array<Counter, 19> counters{
     Counter{"total_exits", &vbh_cpu_stats::total_exits},
     Counter{"flushes", &vbh_cpu_stats::flushes},
     Counter{"kicks_sent", &vbh_cpu_stats::kicks_sent},
@@ -35,6 +35,14 @@ constexpr std::array<Counter, 12> counters{
     Counter{"l2_reflected", &vbh_cpu_stats::l2_reflected},
     Counter{"l2_shadow_fills", &vbh_cpu_stats::l2_shadow_fills},
     Counter{"l2_shadow_drops", &vbh_cpu_stats::l2_shadow_drops},
+    Counter{"l2_state_drops", &vbh_cpu_stats::l2_state_drops},
+    // Gauges (state held when read, docs/nested.md): the total is the sum over CPUs.
+    Counter{"l2_asids", &vbh_cpu_stats::l2_asids},
+    Counter{"l2_shadow_pages", &vbh_cpu_stats::l2_shadow_pages},
+    Counter{"l2_vmcb12", &vbh_cpu_stats::l2_vmcb12},
+    Counter{"l2_running", &vbh_cpu_stats::l2_running},
+    Counter{"host_svme", &vbh_cpu_stats::host_svme},
+    Counter{"host_hsave", &vbh_cpu_stats::host_hsave},
 };
 
 std::uint64_t* field_for(vbh_cpu_stats& s, std::string_view key) {

@@ -109,3 +109,28 @@ TEST(VbhctlStats, JsonOfAnEmptyFile) {
     ASSERT_TRUE(v);
     EXPECT_TRUE(python_accepts(format_stats_json(*v), R"(assert d["cpus"] == [])"));
 }
+
+// The nested-state gauges (docs/nested.md, "State and teardown") as the loader prints
+// them, into the table and the JSON; their total is the sum over CPUs.
+TEST(VbhctlStats, NestedGaugesAreParsedAndShown) {
+    auto v = parse_stats(
+        "cpu=0 launched=1 l2_state_drops=2 l2_asids=3 l2_shadow_pages=12 l2_vmcb12=1 "
+        "l2_running=0 host_svme=1 host_hsave=1\n"
+        "cpu=1 launched=1 l2_state_drops=1 l2_asids=0 l2_shadow_pages=0 l2_vmcb12=0 "
+        "l2_running=0 host_svme=0 host_hsave=0\n");
+    ASSERT_TRUE(v);
+    const auto& s = v->cpus[0].s;
+    EXPECT_EQ(s.l2_state_drops, 2u);
+    EXPECT_EQ(s.l2_asids, 3u);
+    EXPECT_EQ(s.l2_shadow_pages, 12u);
+    EXPECT_EQ(s.l2_vmcb12, 1u);
+    EXPECT_EQ(s.host_svme, 1u);
+    EXPECT_EQ(s.host_hsave, 1u);
+    EXPECT_EQ(stats_total(*v).l2_state_drops, 3u);
+    EXPECT_NE(format_stats_table(*v).find("l2_shadow_pages"), std::string::npos);
+    auto json = format_stats_json(*v);
+    EXPECT_TRUE(python_accepts(json, R"(assert d["cpus"][0]["l2_asids"] == 3; )"
+                                     R"(assert d["cpus"][1]["host_svme"] == 0; )"
+                                     R"(assert d["total"]["l2_shadow_pages"] == 12)"))
+        << json;
+}

@@ -44,7 +44,8 @@ enum vbh_exit_kind {
 #undef VBH_EXIT_ENUM_
 
 #define VBH_STATS_MAX_KINDS 16u
-#define VBH_STATS_VERSION 1u
+/* 2: l2_* counters and the nested-state gauges (readers check version and size). */
+#define VBH_STATS_VERSION 2u
 
 struct vbh_cpu_stats {
 	uint32_t version;        /* VBH_STATS_VERSION */
@@ -64,6 +65,19 @@ struct vbh_cpu_stats {
 	uint64_t l2_reflected;   /* L2 exits reflected to the host (#VMEXIT into VMCB12) */
 	uint64_t l2_shadow_fills; /* pages entered into a shadow NPT (kvm_amd npt=1) */
 	uint64_t l2_shadow_drops; /* shadow NPTs dropped with pages in them */
+	/*
+	 * Nested SVM state vbh holds for this CPU's host, read from the CPU's state at
+	 * STATS_READ (gauges, not counters; docs/nested.md, "State and teardown"). All
+	 * are 0 once the host has cleared its EFER.SVME and VM_HSAVE_PA (kvm_amd's
+	 * hardware disable: rmmod, or its last VM gone with kvm.enable_virt_at_load=0).
+	 */
+	uint64_t l2_state_drops;  /* counter: SVME clears that dropped nested state */
+	uint64_t l2_asids;        /* host ASIDs holding one of vbh's ASIDs */
+	uint64_t l2_shadow_pages; /* shadow NPT pool pages holding tables (root kept) */
+	uint64_t l2_vmcb12;       /* 1: a VMCB12 copy and its address are held */
+	uint64_t l2_running;      /* 1: the L2 block is this CPU's active block */
+	uint64_t host_svme;       /* the host's virtual EFER.SVME */
+	uint64_t host_hsave;      /* 1: the host's virtual VM_HSAVE_PA is not 0 */
 };
 
 /*

@@ -4,7 +4,9 @@
 # host's SVM emulated), unloads and loads again, the host's VMSAVE/VMLOAD work on its
 # own pages and are refused on vbh's, a VM and a vCPU can be created; and a donate on
 # CPU 0 kicks CPU 1 (NMI exit) so that CPU 1 faults on the frame at once, then reads it
-# again after reclaim. Boots qemu-nested's initramfs plus an overlay (this scenario, the
+# again after reclaim. vbh's nested-state gauges must be nonzero after each guest run
+# and 0 on every CPU after kvm_amd's unload and after a VM's teardown with
+# kvm.enable_virt_at_load=0 (docs/nested.md, "State and teardown"). Boots qemu-nested's initramfs plus an overlay (this scenario, the
 # running kernel's kvm modules decompressed, kvmprobe built static here). Needs
 # qemu-nested/build.sh to have run (out/qemu/).
 #   tests/exit/qemu/run.sh [SMP]

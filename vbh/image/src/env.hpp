@@ -74,9 +74,15 @@ struct HypEnv {
         return g.log;
     }
     void flush_caches() { Backend::flush_caches(); }
-    // cpu comes from the host in STATS_READ/CYCLES_READ: masked (nospec.hpp).
+    // cpu comes from the host in STATS_READ/CYCLES_READ: masked (nospec.hpp). The
+    // backend's gauges (state held now, not counted) are filled in from that CPU's
+    // state first; it never writes them itself.
     vbh_cpu_stats* stats(std::uint32_t cpu) {
-        return cpu < g.br.nr_cpus ? &g.cpus[index_nospec(cpu, g.br.nr_cpus)]->stats : nullptr;
+        if (cpu >= g.br.nr_cpus)
+            return nullptr;
+        PerCpu* pc = g.cpus[index_nospec(cpu, g.br.nr_cpus)];
+        Backend::gauges(pc->hw, pc->stats);
+        return &pc->stats;
     }
     // v is this CPU's own vCPU (pc_->vcpu): its counters are at hand, no lookup.
     vbh_cpu_stats& own_stats(const VcpuState&) { return pc_->stats; }

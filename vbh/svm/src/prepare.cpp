@@ -129,6 +129,8 @@ Status Svm::prepare(Cpu& c, const arch::KernelState& k, const vbh_guest_entry& e
     c.nested.npt_root = stage2_root;
     c.nested.used = false;
     c.nested.np = false;
+    c.nested.v12_pa = 0; // no VMCB12 held (nested_state.hpp's gauges)
+    c.nested.maps = {nullptr, nullptr};
     // The shadow's entries carry NX only if vbh's EFER.NXE (the kernel's, kept at
     // launch) makes it valid for the walk the CPU does of them.
     if (c.nested.shadow_pool)

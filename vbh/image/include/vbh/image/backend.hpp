@@ -26,7 +26,8 @@ template <class B>
 concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuState& v,
                                const arch::KernelState& k, const vbh_guest_entry& e,
                                BackendMemory& mem, std::uint64_t* tsc, std::uint64_t x,
-                               std::uint32_t n, const PlatformPorts& ports) {
+                               std::uint32_t n, const PlatformPorts& ports,
+                               vbh_cpu_stats& st) {
     typename B::Stage2; // the host stage-2 table format (ept/)
     { B::check_cpu() } -> std::same_as<Status>;
     { B::init(mem, ports) } -> std::same_as<Result<void>>;
@@ -41,6 +42,7 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::exit_code(c) } -> std::same_as<std::uint64_t>;
     { B::left_by_init(c) } -> std::same_as<bool>;
     { B::in_l2(c) } -> std::same_as<bool>; // the host's own guest runs (nested)
+    { B::gauges(c, st) } -> std::same_as<void>; // live nested state into STATS_READ's copy
     { B::open_nmi_window() } -> std::same_as<void>;
     { B::close_nmi_window() } -> std::same_as<void>;
     { B::rdmsr(c, v, n) } -> std::same_as<MsrResult>;

@@ -16,6 +16,7 @@
 #include <vbh/svm/insn.hpp>
 #include <vbh/svm/msr.hpp>
 #include <vbh/svm/nested_run.hpp>
+#include <vbh/svm/nested_state.hpp>
 
 #include <cstdint>
 
@@ -123,7 +124,7 @@ struct Svm {
         v.asid_tlb = TlbControl::set(v.asid_tlb, 0);
         return !is_vmexit_invalid(v.exit_code);
     }
-    static bool in_l2(const Cpu& c) { return c.active.vmcb != c.l1.vmcb; }
+    static bool in_l2(const Cpu& c) { return l2_active(c); }
 
     // An exit of the host's guest: vbh's own (dispatched as usual, on the L2's state)
     // or reflected to the host (nested_run.hpp).
@@ -187,16 +188,15 @@ struct Svm {
     // every change of GIF after, so an instruction that leaves GIF as it was (VMLOAD,
     // VMSAVE, an EFER write, a CLGI with GIF already 0) needs no update.
     // EFER, the write the host makes on every CPU, is emulated inline (the same rule
-    // as emulate_wrmsr's); it changes GIF only when it clears SVME while GIF is 0.
+    // as emulate_wrmsr's); it changes GIF only when it clears SVME while GIF is 0, and
+    // clearing SVME drops the host's nested state (nested_state.hpp).
     static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr, std::uint64_t x) {
         if (msr != msr_efer) [[unlikely]]
             return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
-        const bool gif = c.host.gif;
-        const MsrResult r = write_host_efer(c.host, s, x, shared.msr_caps.efer_writable);
-        if (c.host.gif != gif) [[unlikely]]
-            hold_host_interrupts(c);
-        return r;
+        return nested_efer_write(c, s, x, shared.msr_caps.efer_writable);
     }
+    // The nested-state gauges of vbh_cpu_stats, from the CPU's state (STATS_READ).
+    static void gauges(const Cpu& c, vbh_cpu_stats& st) { nested_gauges(c, st); }
     // Inline on the exit path: kvm_amd runs CLGI, VMLOAD, VMSAVE and STGI around every
     // entry of its guests. The host's VMRUN (nested_run.hpp) is a call off it.
     template <HostInsnEnv E>

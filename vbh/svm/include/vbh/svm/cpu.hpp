@@ -59,6 +59,7 @@ struct NestedCpu {
     AsidMap asids;
     bool ready;                 // setup() found the memory and an ASID
     bool used;                  // an L2 ran here: stage-2 flushes cover every ASID
+    std::uint64_t state_drops;  // host SVME clears that dropped state (nested_state.hpp)
 };
 
 // `active` is the block the next VMRUN enters, held by value so that the exit path

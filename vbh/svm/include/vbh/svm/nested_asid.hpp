@@ -59,6 +59,8 @@ public:
     }
 
     std::uint32_t slots() const { return slots_; }
+    // Host ASIDs that hold one of vbh's (nested_state.hpp counts them).
+    std::uint32_t in_use() const { return used_; }
 
 private:
     std::uint32_t vbh_[max_slots] = {};
