@@ -67,7 +67,16 @@
 	                             VBH_HC_DEVIRT is refused */ \
 	X(DEVIRT, 0xf1)           /* loader, before seal only: leave guest mode on \
 	                             this CPU (launch rollback) */ \
-	X(LOG_SUMMARY, 0x43)      /* per-kind log counters and first entries (log.h) */
+	X(LOG_SUMMARY, 0x43)      /* per-kind log counters and first entries (log.h) */ \
+	X(DOMAIN_BIND_ROOT, 0x12) /* arg0 = dom, arg1 = physical address of a nested page \
+	                             table root (4 KiB aligned, host-owned RAM): VMRUNs \
+	                             whose VMCB12 N_CR3 is that root get dom's shadow */ \
+	X(DOMAIN_UNBIND_ROOT, 0x13) /* arg0 = dom, arg1 = root bound to dom */ \
+	X(GUEST_DONATE, 0x26)     /* arg0 = pfn, arg1 = count, arg2 = dom, arg3 = gfn: \
+	                             host frames become dom's private memory at gfn .. \
+	                             gfn + count - 1; the host loses access */ \
+	X(GUEST_RECLAIM, 0x27)    /* arg0 = pfn, arg1 = count: frames a domain holds \
+	                             as private memory are scrubbed and returned */
 
 #define VBH_CALL_ENUM_(name, nr) VBH_HC_##name = nr,
 enum vbh_call { VBH_CALLS(VBH_CALL_ENUM_) };
