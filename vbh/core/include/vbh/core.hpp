@@ -251,34 +251,48 @@ private:
         return {Status::ok, op.range.count, 0};
     }
 
-    // Frames of any domains: each one's record and count go, then all are scrubbed
-    // and mapped for the host again.
+    // Frames of any domains. Their gfn records go first, then every CPU drops its
+    // shadows: from then on no L2 can reach the frames (a fill finds no record and the
+    // frames are not the host's yet), so the scrub is the last write they see before
+    // the host maps them again. Scrubbing first would leave a window in which an L2
+    // still running on an old shadow writes after the scrub, for the host to read.
     HypercallOut guest_reclaim(FrameRange r) {
         for (std::uint64_t i = 0; i < r.count; ++i) {
             const DomainId dom = frames_.at(r.first.next(i)).domain();
             guests_.gfns.erase(dom, r.first.next(i));
             --domains_[dom].guest;
         }
+        drop_shadows();
         return_to_host(r, Transition::guest_reclaim, host_domain);
-        return drop_shadows({Status::ok, r.count, 0});
+        s2_.flush_all_cpus(); // a re-merge may have retired a cached table
+        return {Status::ok, r.count, 0};
+    }
+
+    // Before a destroy scrubs anything: the domain's roots and gfn records go and every
+    // CPU drops its shadows (as guest_reclaim, above).
+    void forget_guest(DomainId dom) {
+        const bool roots = guests_.roots.unbind_all(dom) != 0;
+        if (domains_[dom].guest == 0 && !roots)
+            return;
+        for_each_run(dom, FrameMeta{Owner::guest, dom}, domains_[dom].guest, [&](FrameRange run) {
+            for (std::uint64_t i = 0; i < run.count; ++i)
+                guests_.gfns.erase(dom, run.first.next(i));
+        });
+        drop_shadows();
     }
 
     HypercallOut destroy(DomainId dom) {
         const Domain& d = domains_[dom];
         std::uint64_t scrubbed = 0, unshared = 0;
+        forget_guest(dom);
         for_each_run(dom, FrameMeta{Owner::domain, dom}, d.owned, [&](FrameRange run) {
             return_to_host(run, Transition::destroy, dom);
             scrubbed += run.count;
         });
-        const std::uint64_t guest = d.guest;
         for_each_run(dom, FrameMeta{Owner::guest, dom}, d.guest, [&](FrameRange run) {
-            for (std::uint64_t i = 0; i < run.count; ++i)
-                guests_.gfns.erase(dom, run.first.next(i));
             return_to_host(run, Transition::destroy, dom);
             scrubbed += run.count;
         });
-        if (guests_.roots.unbind_all(dom) != 0 || guest != 0)
-            drop_shadows();
         for_each_run(dom, FrameMeta{Owner::shared, dom}, d.borrowed, [&](FrameRange run) {
             frames_.apply(Transition::destroy, run, dom);
             unshared += run.count;
