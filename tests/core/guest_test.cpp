@@ -191,12 +191,12 @@ TEST(GuestCalls, RandomSequenceKeepsTheModel) {
         const std::uint64_t count = 1 + pick(4), gfn = pick(4) ? pick(96) : pick(1ull << 36);
         HypercallRegs r{};
         switch (pick(9)) {
-        case 0: r = {VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST}; break;
-        case 1: r = {VBH_HC_DOMAIN_DESTROY, dom}; break;
-        case 2: r = {bind, dom, (560 + pick(64)) * frame_bytes}; break;
-        case 3: r = {unbind, dom, (560 + pick(64)) * frame_bytes}; break;
-        case 4: r = {greclaim, pfn, count}; break;
-        case 5: r = {VBH_HC_HOST_DONATE, pfn, count, dom}; break;
+        case 0: r = {VBH_HC_DOMAIN_CREATE, VBH_DOMAIN_TEST, 0, 0, 0}; break;
+        case 1: r = {VBH_HC_DOMAIN_DESTROY, dom, 0, 0, 0}; break;
+        case 2: r = {bind, dom, (560 + pick(64)) * frame_bytes, 0, 0}; break;
+        case 3: r = {unbind, dom, (560 + pick(64)) * frame_bytes, 0, 0}; break;
+        case 4: r = {greclaim, pfn, count, 0, 0}; break;
+        case 5: r = {VBH_HC_HOST_DONATE, pfn, count, dom, 0}; break;
         default: r = {gdonate, pfn, count, dom, gfn}; break;
         }
         const Snapshot before = h.snapshot();
