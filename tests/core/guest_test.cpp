@@ -83,8 +83,8 @@ TEST(GuestCalls, GuestDonateEveryStatus) {
     EXPECT_EQ(h.core->domains()[a].guest, 3u);
     EXPECT_TRUE(h.consistent());
     EXPECT_REJECTED(h, Status::state, gdonate, p + 2, 1, b.value, 0x500); // a frame, once
-    EXPECT_REJECTED(h, Status::state, gdonate, p + 5, 2, a.value, 0x101); // gfn taken in a
-    ASSERT_EQ(h.call(gdonate, p + 5, 1, b.value, 0x101).status, Status::ok); // b's own space
+    EXPECT_REJECTED(h, Status::state, gdonate, p + 7, 2, a.value, 0x101); // gfn taken in a
+    ASSERT_EQ(h.call(gdonate, p + 7, 1, b.value, 0x101).status, Status::ok); // b's own space
 
     // Out of gfn-record nodes: each gfn far from the others needs its own nodes.
     Harness small;
