@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace vbh::test {
@@ -32,9 +33,9 @@ public:
         reserved_.push_back(r);
         return {};
     }
-    void unmap(FrameRange r) { set(r, false); }
-    void map_identity(FrameRange r) { set(r, true); }
-    void flush_all_cpus() { ++flushes_; }
+    void unmap(FrameRange r) { set(r, false), events += 'u'; }
+    void map_identity(FrameRange r) { set(r, true), events += 'm'; }
+    void flush_all_cpus() { ++flushes_, events += 'f'; }
     void release() { reserved_.clear(); }
 
     bool mapped(Pfn p) const { return p.value < mapped_.size() && mapped_[p.value]; }
@@ -43,6 +44,7 @@ public:
     void set_budget(std::int64_t n) { budget_ = n; }
     std::uint64_t flushes() const { return flushes_; }
     std::size_t reservations() const { return reserved_.size(); }
+    std::string events; // 'u' unmap, 'm' map_identity, 'f' flush_all_cpus, in order
 
 private:
     // perform may only touch what decode reserved (validate, then commit).

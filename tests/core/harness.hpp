@@ -9,6 +9,8 @@
 
 #include <vbh/core.hpp>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -27,7 +29,21 @@ struct Snapshot {
     DomainTable domains;
     std::vector<bool> mapped;
     std::vector<std::uint64_t> memory;
+    RootTable roots;
+    std::vector<unsigned char> gfn_pool; // every gfn record node and the free stack
+    std::uint32_t gfn_available = 0;
     bool operator==(const Snapshot&) const = default;
+};
+
+// Storage for the gfn records (GfnMap): 4 KiB aligned, as the image's.
+struct GfnPool {
+    static constexpr std::uint32_t nodes = 48;
+    static constexpr std::uint64_t bytes = GfnMap::bytes_for(nodes);
+    struct Free {
+        void operator()(unsigned char* p) const { std::free(p); }
+    };
+    std::unique_ptr<unsigned char, Free> mem{
+        static_cast<unsigned char*>(std::aligned_alloc(4096, (bytes + 4095) & ~4095ull))};
 };
 
 class Harness {
@@ -35,7 +51,8 @@ public:
     Harness() {
         static const vbh_mem_range ram[] = {{0, 256 * frame_bytes}, {512 * frame_bytes, 512 * frame_bytes}};
         static const vbh_mem_range hyp[] = {{hyp_pfn.phys(), 16 * frame_bytes}};
-        CoreConfig cfg{meta.data(), meta.size() * sizeof(std::uint16_t), ram, 2, hyp, 1};
+        CoreConfig cfg{meta.data(), meta.size() * sizeof(std::uint16_t), ram, 2, hyp, 1,
+                       gfn_pool.mem.get(), GfnPool::bytes};
         EXPECT_TRUE(core->init(cfg).has_value());
         s2.map_host_frames(core->frames());
     }
@@ -54,7 +71,9 @@ public:
     FrameMeta at(Pfn p) const { return core->frames().at(p); }
 
     Snapshot snapshot() const {
-        Snapshot s{{}, core->domains(), s2.bits(), mem.all()};
+        Snapshot s{{}, core->domains(), s2.bits(), mem.all(), core->guests().roots,
+                   {gfn_pool.mem.get(), gfn_pool.mem.get() + GfnPool::bytes},
+                   core->guests().gfns.available()};
         for (std::uint64_t p = 0; p < machine_frames; ++p)
             s.meta.push_back(at(Pfn{p}).raw());
         return s;
@@ -69,6 +88,7 @@ public:
     }
 
     std::vector<std::uint16_t> meta = std::vector<std::uint16_t>(machine_frames);
+    GfnPool gfn_pool;
     FakeStage2 s2{machine_frames};
     FakeMemory mem{machine_frames};
     std::unique_ptr<TestCore> core = std::make_unique<TestCore>(s2, mem);

@@ -7,16 +7,20 @@
 namespace vbh::test {
 namespace {
 
-enum class From { hole, host, hyp, dom_a, dom_b, shared_a, shared_b, count };
-enum class Do { share, unshare, donate, reclaim, hyp_donate, donate_list, fill, hash, destroy, count };
+enum class From { hole, host, hyp, dom_a, dom_b, shared_a, shared_b, guest_a, guest_b, count };
+enum class Do {
+    share, unshare, donate, reclaim, hyp_donate, donate_list, fill, hash, destroy,
+    guest_donate, guest_reclaim, count
+};
 
 const char* name(From f) {
-    const char* n[] = {"hole", "host", "hyp", "dom_a", "dom_b", "shared_a", "shared_b"};
+    const char* n[] = {"hole", "host", "hyp", "dom_a", "dom_b", "shared_a", "shared_b",
+                       "guest_a", "guest_b"};
     return n[int(f)];
 }
 const char* name(Do d) {
     const char* n[] = {"share", "unshare", "donate", "reclaim", "hyp_donate", "donate_list",
-                       "fill", "hash", "destroy"};
+                       "fill", "hash", "destroy", "guest_donate", "guest_reclaim"};
     return n[int(d)];
 }
 
@@ -30,16 +34,20 @@ struct Want {
 constexpr Status R = Status::range, S = Status::state;
 constexpr Want ok_host{Status::ok, Owner::host}, same{Status::ok, Owner::none};
 
-// Rows: From; columns: Do (share unshare donate reclaim hyp_donate donate_list fill hash destroy).
+// Rows: From; columns: Do (share unshare donate reclaim hyp_donate donate_list fill hash
+// destroy guest_donate guest_reclaim).
 const Want matrix[int(From::count)][int(Do::count)] = {
-    /* hole     */ {{R}, {R}, {R}, {R}, {R}, {R}, {R}, {R}, same},
+    /* hole     */ {{R}, {R}, {R}, {R}, {R}, {R}, {R}, {R}, same, {R}, {R}},
     /* host     */ {{Status::ok, Owner::shared}, {S}, {Status::ok, Owner::domain}, {S},
-                    {Status::ok, Owner::hyp}, {Status::ok, Owner::domain}, {S}, {S}, same},
-    /* hyp      */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same},
-    /* dom_a    */ {{S}, {S}, {S}, ok_host, {S}, {S}, same, same, ok_host},
-    /* dom_b    */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same},
-    /* shared_a */ {{S}, ok_host, {S}, {S}, {S}, {S}, {S}, {S}, ok_host},
-    /* shared_b */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same},
+                    {Status::ok, Owner::hyp}, {Status::ok, Owner::domain}, {S}, {S}, same,
+                    {Status::ok, Owner::guest}, {S}},
+    /* hyp      */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same, {S}, {S}},
+    /* dom_a    */ {{S}, {S}, {S}, ok_host, {S}, {S}, same, same, ok_host, {S}, {S}},
+    /* dom_b    */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same, {S}, {S}},
+    /* shared_a */ {{S}, ok_host, {S}, {S}, {S}, {S}, {S}, {S}, ok_host, {S}, {S}},
+    /* shared_b */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same, {S}, {S}},
+    /* guest_a  */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, ok_host, {S}, ok_host},
+    /* guest_b  */ {{S}, {S}, {S}, {S}, {S}, {S}, {S}, {S}, same, {S}, ok_host},
 };
 
 struct Cell {
@@ -54,10 +62,14 @@ void enter(Cell& s, From f) {
     s.a = s.h.create();
     s.b = s.h.create();
     s.target = f == From::hole ? hole_pfn : f == From::hyp ? hyp_pfn : low_pfn;
-    DomainId who = (f == From::dom_b || f == From::shared_b) ? s.b : s.a;
+    DomainId who = (f == From::dom_b || f == From::shared_b || f == From::guest_b) ? s.b : s.a;
     if (f == From::dom_a || f == From::dom_b) {
         ASSERT_EQ(s.h.call(VBH_HC_HOST_DONATE, s.target.value, 1, who.value).status, Status::ok);
         ASSERT_EQ(s.h.call(VBH_HC_TEST_FILL, who.value, s.target.value, 1, 7).status, Status::ok);
+    }
+    if (f == From::guest_a || f == From::guest_b) {
+        ASSERT_EQ(s.h.call(VBH_HC_GUEST_DONATE, s.target.value, 1, who.value, 0x40).status, Status::ok);
+        s.h.mem.words(s.target)[5] = 0x5ec7e7; // the guest's secret
     }
     if (f == From::shared_a || f == From::shared_b) {
         ASSERT_EQ(s.h.call(VBH_HC_HOST_SHARE, s.target.value, 1, who.value).status, Status::ok);
@@ -80,6 +92,8 @@ HypercallOut act(Cell& s, Do d) {
     case Do::fill: return s.h.call(VBH_HC_TEST_FILL, a, p, 1, 9);
     case Do::hash: return s.h.call(VBH_HC_TEST_HASH, a, p, 1);
     case Do::destroy: return s.h.call(VBH_HC_DOMAIN_DESTROY, a);
+    case Do::guest_donate: return s.h.call(VBH_HC_GUEST_DONATE, p, 1, a, 0x77);
+    case Do::guest_reclaim: return s.h.call(VBH_HC_GUEST_RECLAIM, p, 1);
     case Do::count: break;
     }
     return {Status::invalid};
@@ -91,12 +105,13 @@ void check_success(Cell& s, const Snapshot& before, Want w) {
         EXPECT_EQ(now.raw(), before.meta[s.target.value]);
     } else {
         EXPECT_EQ(now.owner(), w.owner);
-        if (w.owner == Owner::domain || w.owner == Owner::shared) {
+        if (w.owner == Owner::domain || w.owner == Owner::shared || w.owner == Owner::guest) {
             EXPECT_EQ(now.domain(), s.a);
         }
     }
     EXPECT_TRUE(s.h.consistent());
-    bool from_private = FrameMeta::from_raw(before.meta[s.target.value]).owner() == Owner::domain;
+    const Owner was = FrameMeta::from_raw(before.meta[s.target.value]).owner();
+    bool from_private = was == Owner::domain || was == Owner::guest;
     if (from_private && now.owner() == Owner::host) {
         for (std::uint64_t k = 0; k < words_per_frame; ++k)
             ASSERT_EQ(s.h.mem.words(s.target)[k], 0u) << "reclaimed frame not scrubbed";

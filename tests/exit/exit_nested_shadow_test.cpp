@@ -190,6 +190,65 @@ TEST_F(NestedShadowTest, TheShadowIsDroppedOnTlbControlAsidOrRootChange) {
     EXPECT_EQ(env.cpu_stats[0].l2_shadow_drops, 3u);
 }
 
+// Protected guests (docs/nested.md, "Shadow NPT"): L2 page 9 is frame 9, which
+// host_page() refuses (FakeEnv's RAM ends at frame 8; frames 0-7 hold KVM's tables,
+// VMCB12 and the maps) and vbh holds as domain 3's private memory for gfn 9.
+struct ProtectedShadowTest : NestedShadowTest {
+    ProtectedShadowTest() { env.private_frames[9] = {3, 9}; }
+    void bind(std::uint16_t dom) { env.bound_roots[pml4_pfn << 12] = dom; }
+    void expect_refused(std::uint64_t gpa) {
+        EXPECT_EQ(npf(gpa, read_npf), svm::L2Exit::done);
+        EXPECT_EQ(c.active.vmcb, &m->l1);
+        EXPECT_EQ(host_vmcb12().exit_code, std::uint64_t(ExitCode::shutdown));
+        EXPECT_EQ(last_log().info, std::uint64_t(svm::Vmcb12Error::shadow_refused));
+        EXPECT_EQ(c.nested.shadow.lookup(gpa), 0u);
+    }
+};
+
+TEST_F(ProtectedShadowTest, ABoundRootsShadowTakesItsDomainsFrameAtItsGfn) {
+    bind(3);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.nested.shadow.key().dom, 3u);
+    EXPECT_EQ(npf(0x9000, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(c.active.vmcb, &m->l2) << "the L2 runs on";
+    EXPECT_EQ(c.nested.shadow.lookup(0x9000) & 0x000ffffffffff000ull, 0x9000u);
+    EXPECT_EQ(env.frames_asked, env.frames_done);
+}
+
+TEST_F(ProtectedShadowTest, ItsFrameAtAnotherGfnIsRefused) {
+    bind(3);
+    env.private_frames[9] = {3, 10};
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    expect_refused(0x9000);
+}
+
+TEST_F(ProtectedShadowTest, AnotherDomainsRootOrAnUnboundOneGetsNoPrivateFrame) {
+    bind(4);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    expect_refused(0x9000);
+    env.bound_roots.clear();
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    EXPECT_EQ(c.nested.shadow.key().dom, 0u);
+    expect_refused(0x9000);
+}
+
+TEST_F(ProtectedShadowTest, ARootRebindBetweenFaultsEmptiesTheShadowFirst) {
+    bind(3);
+    ASSERT_EQ(vmrun(), ExitAction::resume);
+    ASSERT_EQ(npf(0x9000, read_npf), svm::L2Exit::done);
+    ASSERT_NE(c.nested.shadow.lookup(0x9000), 0u);
+    (void)c.nested.shadow.take_flush();
+    // The host rebinds the root to domain 4 while the L2 runs: the next fault (a host
+    // frame) finds the shadow serving 4, without 3's frame, and asks for a flush.
+    bind(4);
+    ASSERT_EQ(npf(0x3000, read_npf), svm::L2Exit::done);
+    EXPECT_EQ(c.nested.shadow.key().dom, 4u);
+    EXPECT_EQ(c.nested.shadow.lookup(0x9000), 0u);
+    EXPECT_NE(c.nested.shadow.lookup(0x3000), 0u);
+    EXPECT_TRUE(c.nested.shadow.take_flush());
+    expect_refused(0x9000);
+}
+
 TEST_F(NestedShadowTest, WithoutNestedPagingTheHostNptStays) {
     Vmcb& h = host_vmcb12();
     h.np_ctl = 0;

@@ -95,6 +95,17 @@ struct FakeEnv {
         return static_cast<void*>(ram[pfn].data());
     }
     void host_frame_done() { ++frames_done; }
+    // Protected guests: roots bound to domains, private frames at their gfns.
+    std::map<std::uint64_t, std::uint16_t> bound_roots;
+    std::map<std::uint64_t, std::pair<std::uint16_t, std::uint64_t>> private_frames; // pfn -> dom, gfn
+    std::uint16_t root_domain(std::uint64_t root) {
+        const auto it = bound_roots.find(root);
+        return it == bound_roots.end() ? 0 : it->second;
+    }
+    bool private_frame(std::uint64_t pfn, std::uint64_t gfn, std::uint16_t dom) {
+        const auto it = private_frames.find(pfn);
+        return it != private_frames.end() && it->second == std::pair{dom, gfn};
+    }
     bool host_accessible(std::uint64_t gpa) { return !blocked_pfns.count(gpa >> 12); }
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
     void flush_caches() { ++cache_flushes; }

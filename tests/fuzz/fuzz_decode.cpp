@@ -18,6 +18,7 @@ struct World {
     std::vector<std::uint16_t> meta = std::vector<std::uint16_t>(4096);
     FrameTable frames;
     DomainTable domains;
+    Guests guests; // no gfn pool: every gfn is free
 
     World() {
         static const vbh_mem_range ram[] = {{0, 4u << 20}, {6u << 20, 10u << 20}};
@@ -30,6 +31,10 @@ struct World {
         frames.apply(Transition::donate, {Pfn{2000}, 64}, DomainId{1});
         frames.apply(Transition::donate, {Pfn{2100}, 64}, DomainId{2});
         frames.apply(Transition::share, {Pfn{3000}, 16}, DomainId{1});
+        frames.apply(Transition::guest_donate, {Pfn{2200}, 32}, DomainId{1});
+        frames.apply(Transition::guest_donate, {Pfn{2232}, 32}, DomainId{2});
+        guests.roots.bind(10 * 4096, DomainId{1});
+        guests.roots.bind(11 * 4096, DomainId{2});
     }
 };
 
@@ -41,6 +46,8 @@ Transition needed(Call c) {
     case Call::hyp_donate: return Transition::hyp_donate;
     case Call::test_fill:
     case Call::test_hash: return Transition::test_access;
+    case Call::guest_donate: return Transition::guest_donate;
+    case Call::guest_reclaim: return Transition::guest_reclaim;
     default: return Transition::donate;
     }
 }
@@ -50,6 +57,18 @@ void check_accepted(const World& w, const Op& op, Cpl cpl) {
         std::abort();
     if (op.call == Call::version || op.call == Call::domain_create || op.call == Call::domain_destroy)
         return;
+    if (op.call == Call::unbind_root) {
+        if (!w.domains[op.dom].live || w.guests.roots.lookup(op.arg) != op.dom)
+            std::abort();
+        return;
+    }
+    if (op.call == Call::bind_root &&
+        (op.arg % 4096 != 0 || op.range != FrameRange{Pfn{op.arg >> 12}, 1} ||
+         w.frames.at(op.range.first).owner() != Owner::host ||
+         w.guests.roots.lookup(op.arg) != host_domain))
+        std::abort();
+    if (op.call == Call::guest_donate && op.arg + op.range.count > GfnMap::key_limit)
+        std::abort();
     if (op.range.count == 0 || op.range.end() < op.range.first.value)
         std::abort();
     if (w.frames.check_ram(op.range) != Status::ok)
@@ -60,7 +79,7 @@ void check_accepted(const World& w, const Op& op, Cpl cpl) {
             std::abort();
         return;
     }
-    if (op.call != Call::hyp_donate && !w.domains[op.dom].live)
+    if (op.call != Call::hyp_donate && op.call != Call::guest_reclaim && !w.domains[op.dom].live)
         std::abort();
     if (w.frames.check(needed(op.call), op.range, op.dom) != Status::ok)
         std::abort();
@@ -74,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     while (!in.empty()) {
         HypercallRegs r{in.u8() % 4 == 0 ? in.u64() : in.u8(), in.u64(), in.u64(), in.u64(), in.u64()};
         Cpl cpl{std::uint8_t(in.u8() % 8 == 0 ? in.u8() % 4 : 0)};
-        if (auto op = decode(r, cpl, w.frames, w.domains))
+        if (auto op = decode(r, cpl, w.frames, w.domains, w.guests))
             check_accepted(w, *op, cpl);
         vbh_frame_range list[4];
         for (auto& e : list)

@@ -4,6 +4,9 @@
 //   - the host table is exactly what the ownership map says (no frame mapped for the
 //     host while hypervisor-owned or private; every host/shared frame mapped 1:1);
 //   - per-domain counters match the map;
+//   - every private guest frame has one gfn record, in its own domain's tree, and no
+//     other frame has one (a frame is in at most one domain at one gfn);
+//   - a GUEST_RECLAIM makes every CPU flush (its shadows go), though it unmaps nothing;
 //   - a call that failed changed nothing (ownership, domains, table entries; short of
 //     frames it may only re-merge deferred tables, and then the whole table is checked);
 //   - frames a reclaim or destroy handed back read as zero (the harness writes a
@@ -41,6 +44,7 @@ using Machine = fuzz::FuzzMachine;
 struct Recent {
     std::uint64_t pfn = 2048;
     std::uint64_t dom = 1;
+    std::uint64_t gfn = 0;
 } recent;
 
 std::uint64_t pick_pfn(ByteReader& in) {
@@ -71,6 +75,17 @@ std::uint64_t pick_dom(ByteReader& in) {
     return b < 128 ? recent.dom : b < 240 ? b % 6 : in.u64();
 }
 
+std::uint64_t pick_gfn(ByteReader& in) {
+    switch (in.u8() % 8) {
+    case 0: return in.u64();
+    case 1: return GfnMap::key_limit - in.u8() % 4;
+    case 2: return std::uint64_t(in.u8()) << 27; // a gfn far from the others: new nodes
+    case 3:
+    case 4: return recent.gfn + in.u8() % 4;
+    default: return recent.gfn = in.u16() % 2048;
+    }
+}
+
 // The host writes a donate_list array into a frame, if the frame is its to write.
 std::uint64_t write_list(Machine& m, ByteReader& in, std::uint64_t& entries) {
     Pfn frame{pick_pfn(in) % top};
@@ -91,10 +106,18 @@ HypercallRegs next_call(Machine& m, ByteReader& in) {
         VBH_HC_VERSION, VBH_HC_DOMAIN_CREATE, VBH_HC_DOMAIN_DESTROY, VBH_HC_HOST_SHARE,
         VBH_HC_HOST_UNSHARE, VBH_HC_HOST_DONATE, VBH_HC_HOST_RECLAIM, VBH_HC_HYP_DONATE,
         VBH_HC_HOST_DONATE_LIST, VBH_HC_TEST_FILL, VBH_HC_TEST_HASH, VBH_HC_HOST_DONATE,
-        VBH_HC_HOST_RECLAIM, VBH_HC_HOST_SHARE, VBH_HC_STATS_READ, 0x77};
-    std::uint64_t nr = calls[in.u8() % 16];
+        VBH_HC_HOST_RECLAIM, VBH_HC_HOST_SHARE, VBH_HC_STATS_READ, 0x77,
+        VBH_HC_DOMAIN_BIND_ROOT, VBH_HC_DOMAIN_UNBIND_ROOT, VBH_HC_GUEST_DONATE,
+        VBH_HC_GUEST_RECLAIM, VBH_HC_GUEST_DONATE, VBH_HC_GUEST_RECLAIM};
+    std::uint64_t nr = calls[in.u8() % 22];
     HypercallRegs r{nr, 0, 0, 0, 0};
-    if (nr == VBH_HC_DOMAIN_CREATE) {
+    if (nr == VBH_HC_GUEST_DONATE) {
+        r = {nr, pick_pfn(in), pick_count(in), pick_dom(in), pick_gfn(in)};
+    } else if (nr == VBH_HC_GUEST_RECLAIM) {
+        r = {nr, pick_pfn(in), pick_count(in), 0, 0};
+    } else if (nr == VBH_HC_DOMAIN_BIND_ROOT || nr == VBH_HC_DOMAIN_UNBIND_ROOT) {
+        r = {nr, pick_dom(in), (pick_pfn(in) << frame_shift) | (in.u8() % 16 == 0 ? 8 : 0), 0, 0};
+    } else if (nr == VBH_HC_DOMAIN_CREATE) {
         r.rdi = in.u8() % 8 == 0 ? in.u64() : in.u8() % 2;
     } else if (nr == VBH_HC_DOMAIN_DESTROY) {
         r.rdi = pick_dom(in);
@@ -117,7 +140,7 @@ HypercallRegs next_call(Machine& m, ByteReader& in) {
 // after the last call, and per-domain frame counts kept in step with it.
 struct Shadow {
     std::uint16_t meta[top];
-    std::uint64_t owned[VBH_MAX_DOMAINS], lent[VBH_MAX_DOMAINS];
+    std::uint64_t owned[VBH_MAX_DOMAINS], lent[VBH_MAX_DOMAINS], guest[VBH_MAX_DOMAINS];
     std::uint64_t lo = top, hi = 0; // frames the input changed, for restore()
 };
 
@@ -126,6 +149,8 @@ HARNESS void count(Shadow& sh, FrameMeta f, std::int64_t delta) {
         sh.owned[f.domain().value] += std::uint64_t(delta);
     if (f.owner() == Owner::shared)
         sh.lent[f.domain().value] += std::uint64_t(delta);
+    if (f.owner() == Owner::guest)
+        sh.guest[f.domain().value] += std::uint64_t(delta);
 }
 
 // [lo, hi) of the frames whose entry differs from the shadow; lo == hi if none.
@@ -175,9 +200,9 @@ HARNESS void check_table(const Machine& m, std::uint64_t lo, std::uint64_t hi) {
 HARNESS void check_counters(const Machine& m, const Shadow& sh) {
     for (std::uint16_t d = 0; d < VBH_MAX_DOMAINS; ++d) {
         const Domain& dom = m.core->domains()[DomainId{d}];
-        if (dom.owned != sh.owned[d] || dom.borrowed != sh.lent[d])
+        if (dom.owned != sh.owned[d] || dom.borrowed != sh.lent[d] || dom.guest != sh.guest[d])
             fail("domain counters", std::to_string(d));
-        if (!dom.live && (sh.owned[d] || sh.lent[d]))
+        if (!dom.live && (sh.owned[d] || sh.lent[d] || sh.guest[d]))
             fail("frames of a dead domain", std::to_string(d));
     }
 }
@@ -187,15 +212,31 @@ HARNESS void check_counters(const Machine& m, const Shadow& sh) {
 HARNESS void check_scrubbed_plant_secrets(Machine& m, const Shadow& sh, Window w) {
     for (std::uint64_t p = w.lo; p < w.hi; ++p) {
         const FrameMeta was = FrameMeta::from_raw(sh.meta[p]), now = m.core->frames().at(Pfn{p});
-        if (was.owner() == Owner::domain && now.owner() == Owner::host) {
+        const bool was_private = was.owner() == Owner::domain || was.owner() == Owner::guest;
+        const bool is_private = now.owner() == Owner::domain || now.owner() == Owner::guest;
+        if (was_private && now.owner() == Owner::host) {
             static const std::uint64_t zero[words_per_frame] = {};
             if (std::memcmp(m.mem.words(Pfn{p}), zero, frame_bytes) != 0)
                 fail("unscrubbed frame", std::to_string(p));
         }
-        if (was.owner() != Owner::domain && now.owner() == Owner::domain) {
+        if (!was_private && is_private) {
             std::uint64_t* words = m.mem.words(Pfn{p});
             words[0] = words[words_per_frame - 1] = 0x5ec2e7000000ull | p;
         }
+    }
+}
+
+// Over the frames that changed owner: a gfn record exactly for private guest frames,
+// found again from its gfn in its own domain's tree.
+HARNESS void check_gfns(const Machine& m, Window w) {
+    const GfnMap& g = m.core->guests().gfns;
+    for (std::uint64_t p = w.lo; p < w.hi; ++p) {
+        const FrameMeta f = m.core->frames().at(Pfn{p});
+        const std::uint64_t gfn = g.gfn_of(Pfn{p});
+        if ((f.owner() == Owner::guest) != (gfn != GfnMap::no_gfn))
+            fail("gfn record of a frame that is not private memory, or none", std::to_string(p));
+        if (gfn != GfnMap::no_gfn && g.pfn_at(f.domain(), gfn) != p)
+            fail("gfn record not in its domain's tree", std::to_string(p));
     }
 }
 
@@ -256,7 +297,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::uint8_t cpl = kind % 16 == 1 ? 3 : 0;
         DomainTable domains; // a byte copy: compared byte for byte below
         std::memcpy(static_cast<void*>(&domains), &m.core->domains(), sizeof domains);
-        const std::uint64_t writes = m.pool.writes();
+        const std::uint64_t writes = m.pool.writes(), flushes = m.flushes;
+        const Guests guests = m.core->guests();
+        const std::uint32_t gfn_free = guests.gfns.available();
         const std::size_t deferred = m.s2->deferred_ranges();
         HypercallOut out = m.core->dispatch(regs, Cpl{cpl});
         if (regs.rax == VBH_HC_DOMAIN_CREATE && out.status == Status::ok)
@@ -269,14 +312,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                m.s2->deferred_ranges() == 0;
         if (out.status != Status::ok &&
             (w.lo != w.hi || (m.pool.writes() != writes && !compacted) ||
-             std::memcmp(&m.core->domains(), &domains, sizeof domains) != 0))
+             std::memcmp(&m.core->domains(), &domains, sizeof domains) != 0 ||
+             !(m.core->guests().roots == guests.roots) || m.core->guests().gfns.available() != gfn_free))
             fail("failed call changed state", to_string(out.status));
+        if (regs.rax == VBH_HC_GUEST_RECLAIM && out.status == Status::ok && m.flushes == flushes)
+            fail("guest reclaim without a cross-CPU flush");
+        if (regs.rax == VBH_HC_GUEST_DONATE && out.status == Status::ok)
+            recent.pfn = regs.rdi;
         if (compacted)
             check_table(m, 0, top);
         if (cpl != 0 && out.status != Status::denied)
             fail("ring 3 call not denied");
         check_table(m, w.lo, w.hi);
         check_scrubbed_plant_secrets(m, sh, w);
+        check_gfns(m, w);
         advance(m, sh, w);
         check_counters(m, sh);
     }
@@ -291,6 +340,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::memcpy(sh.meta + sh.lo, p.meta + sh.lo, (sh.hi - sh.lo) * sizeof sh.meta[0]);
     std::memcpy(sh.owned, p.owned, sizeof sh.owned);
     std::memcpy(sh.lent, p.lent, sizeof sh.lent);
+    std::memcpy(sh.guest, p.guest, sizeof sh.guest);
     sh.lo = top;
     sh.hi = 0;
     return 0;

@@ -168,12 +168,14 @@ struct FuzzMachine {
             init_ok &= table->unmap(h.base, h.size).has_value();
         s2.emplace(*table, CountFlush{&flushes});
         core.emplace(*s2, mem);
-        init_ok &= core->init(CoreConfig{meta, sizeof meta, ram, 2, hyp, 1}).has_value();
+        init_ok &= core->init(CoreConfig{meta, sizeof meta, ram, 2, hyp, 1, gfn_pool, sizeof gfn_pool})
+                       .has_value();
         pool.release_retired();
         pool.snapshot();
         mem.restore();
         std::memcpy(pristine_meta, meta, sizeof meta);
         pristine_domains = core->domains();
+        pristine_guests = core->guests();
     }
 
     // Back to the state after construction. [lo, hi): the frames whose ownership the
@@ -184,6 +186,9 @@ struct FuzzMachine {
         // The core's domain table is its only other state; it has no reset of its
         // own (the hypervisor never needs one), so the harness writes it back.
         const_cast<DomainTable&>(core->domains()) = pristine_domains;
+        // Likewise the bindings and gfn records: the pool's nodes are zeroed as they are
+        // handed out again, so the map's own fields are all there is to put back.
+        const_cast<Guests&>(core->guests()) = pristine_guests;
         pool.restore();
         mem.restore();
         s2.emplace(*table, CountFlush{&flushes}); // no reservation, no flush pending
@@ -199,6 +204,10 @@ struct FuzzMachine {
     std::optional<MachineCore> core;
     std::uint16_t pristine_meta[top] = {};
     DomainTable pristine_domains;
+    // A small pool, so that inputs reach GUEST_DONATE's VBH_E_NO_MEMORY.
+    static constexpr std::uint32_t gfn_nodes = 24;
+    alignas(4096) static inline unsigned char gfn_pool[GfnMap::bytes_for(gfn_nodes)];
+    Guests pristine_guests;
 };
 
 } // namespace vbh::fuzz

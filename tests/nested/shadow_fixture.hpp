@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <utility>
 
 namespace vbh::svm::test {
 
@@ -20,6 +21,8 @@ struct FakeHost {
     int fail_updates = 0; // the next n updates lose a race
     int updates = 0;
     std::uint8_t (*perm_of)(std::uint64_t pfn) = nullptr; // instead of frames
+    // Private memory (GUEST_DONATE): pfn -> (domain, gfn it was donated for).
+    std::map<std::uint64_t, std::pair<std::uint16_t, std::uint64_t>> private_frames;
 
     EntryRead read_entry(std::uint64_t pa) {
         if (!table_pages.count(pa >> 12))
@@ -37,7 +40,11 @@ struct FakeHost {
         mem[pa] = want;
         return true;
     }
-    std::uint8_t frame_perm(std::uint64_t pa) {
+    // As the image's (nested_shadow.hpp, HostTables::frame_perm).
+    std::uint8_t frame_perm(std::uint64_t pa, std::uint64_t gfn, std::uint16_t dom) {
+        const auto p = private_frames.find(pa >> 12);
+        if (p != private_frames.end())
+            return dom != 0 && p->second == std::pair{dom, gfn} ? perm::rwx : 0;
         if (perm_of)
             return perm_of(pa >> 12);
         const auto it = frames.find(pa >> 12);

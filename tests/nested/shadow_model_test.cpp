@@ -1,7 +1,10 @@
 // Random KVM tables (4 KiB, 2 MiB and 1 GiB leaves, random rights, reserved bits, absent
 // entries) against a model that walks the generator's own record of each entry, not
 // its bits: every fault's outcome, error code and shadow entry must agree, and no frame
-// vbh refuses ever appears in the shadow, however small the pool.
+// vbh refuses ever appears in the shadow, however small the pool. Some 4 KiB leaves name
+// private frames of domain 1 or 2 (donated for that leaf's gfn, or for another), and
+// the shadow serves domain 0 (an unbound root), 1 or 2 by round: a private frame enters
+// only its own domain's shadow at its own gfn.
 #include "shadow_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -31,7 +34,16 @@ struct Model {
 
     bool chance(int percent) { return int(rng() % 100) < percent; }
 
-    std::uint64_t build(int level) {
+    // What vbh lets a shadow of dom do with pfn at gfn (HostTables::frame_perm).
+    std::uint8_t own(std::uint64_t pfn, std::uint64_t gfn, std::uint16_t dom) const {
+        const auto p = host.private_frames.find(pfn);
+        if (p == host.private_frames.end())
+            return perm_of(pfn);
+        return dom != 0 && p->second == std::pair{dom, gfn} ? perm::rwx : 0;
+    }
+
+    // base: the first L2 address the table maps.
+    std::uint64_t build(int level, std::uint64_t base = 0) {
         const std::uint64_t t = host.new_table();
         for (std::uint64_t i = 0; i < 4; ++i) {
             Meant m{};
@@ -45,8 +57,12 @@ struct Model {
                 const std::uint64_t size = 1ull << (12 + 9 * (level - 1));
                 m.target = (rng() % (1ull << 40)) & ~(size - 1);
                 e |= m.target | (m.d ? npte::d : 0) | (level > 1 ? npte::ps : 0);
+                const std::uint64_t gfn = (base >> 12) + i;
+                if (level == 1 && chance(40))
+                    host.private_frames[m.target >> 12] = {std::uint16_t(1 + rng() % 2),
+                                                           chance(70) ? gfn : gfn ^ 1};
             } else if (m.present) {
-                m.target = build(level - 1);
+                m.target = build(level - 1, base + i * (1ull << (12 + 9 * (level - 1))));
                 e |= m.target;
             }
             if (m.rsvd) // a reserved bit: PML4E PS, a large leaf's bit 13, else above MAXPHYADDR
@@ -59,7 +75,7 @@ struct Model {
 
     // The model's answer for one access.
     ShadowFaultResult expect(std::uint64_t root, std::uint64_t gpa, bool write, bool fetch,
-                             std::uint64_t& frame, std::uint8_t& rights) {
+                             std::uint16_t dom, std::uint64_t& frame, std::uint8_t& rights) {
         const std::uint64_t u = npf_code::user, w = write ? npf_code::write : 0,
                             f = fetch ? npf_code::fetch : 0;
         std::uint64_t t = root;
@@ -77,9 +93,9 @@ struct Model {
                 m.d |= write;
                 const std::uint64_t size = 1ull << (12 + 9 * (level - 1));
                 frame = m.target + (gpa & (size - 1) & ~0xfffull);
-                const std::uint8_t own = perm_of(frame >> 12);
-                rights = std::uint8_t((perm::r | (rw && m.d ? perm::w : 0) | (x ? perm::x : 0)) & own);
-                if (!(own & perm::r) || (write && !(rights & perm::w)) || (fetch && !(rights & perm::x)))
+                const std::uint8_t vbh = own(frame >> 12, gpa >> 12, dom);
+                rights = std::uint8_t((perm::r | (rw && m.d ? perm::w : 0) | (x ? perm::x : 0)) & vbh);
+                if (!(vbh & perm::r) || (write && !(rights & perm::w)) || (fetch && !(rights & perm::x)))
                     return {ShadowFault::refused, 0, frame};
                 return {ShadowFault::mapped, 0, 0};
             }
@@ -90,14 +106,15 @@ struct Model {
 
 TEST(ShadowModel, RandomTablesAgreeWithTheModel) {
     std::mt19937_64 rng(12);
-    int seen[4] = {};
+    int seen[4] = {}, private_mapped = 0;
     for (int round = 0; round < 40; ++round) {
         FakeHost host;
         host.perm_of = perm_of;
         Model model{host, rng, {}};
         const std::uint64_t root = model.build(4);
         Pool pool{round % 2 ? 5u : 64u};
-        pool.s.reset({root, 1});
+        const std::uint16_t dom = std::uint16_t(round % 3);
+        pool.s.reset({root, 1, dom});
         for (int i = 0; i < 400; ++i) {
             const std::uint64_t gpa = (rng() % 4) << 39 | (rng() % 4) << 30 | (rng() % 4) << 21 |
                                       (rng() % 4) << 12 | (rng() % 4096);
@@ -106,7 +123,7 @@ TEST(ShadowModel, RandomTablesAgreeWithTheModel) {
                                      (fetch ? npf_code::fetch : 0) | npf_code::final_gpa;
             std::uint64_t frame = 0;
             std::uint8_t rights = 0;
-            const ShadowFaultResult want = model.expect(root, gpa, write, fetch, frame, rights);
+            const ShadowFaultResult want = model.expect(root, gpa, write, fetch, dom, frame, rights);
             const std::uint64_t before = pool.s.lookup(gpa);
             const ShadowFaultResult got = shadow_npf(host, pool.s, root, hw, gpa, walk_caps);
             ASSERT_EQ(int(got.how), int(want.how)) << std::hex << gpa << " round " << round;
@@ -122,15 +139,17 @@ TEST(ShadowModel, RandomTablesAgreeWithTheModel) {
                 EXPECT_EQ(e, before);
                 break;
             case ShadowFault::mapped:
+                private_mapped += host.private_frames.count(frame >> 12) != 0;
                 EXPECT_EQ(e & 0x000ffffffffff000ull, frame);
                 EXPECT_EQ(bool(e & npte::rw), bool(rights & perm::w));
                 EXPECT_EQ(!(e & npte::nx), bool(rights & perm::x));
                 break;
             case ShadowFault::retry: FAIL();
             }
-            // No frame vbh refuses is ever reachable, nor more than vbh allows.
+            // No frame vbh refuses is ever reachable, nor more than vbh allows: no
+            // private frame outside its domain's shadow or at another gfn.
             if (e & npte::p) {
-                const std::uint8_t own = perm_of((e & 0x000ffffffffff000ull) >> 12);
+                const std::uint8_t own = model.own((e & 0x000ffffffffff000ull) >> 12, gpa >> 12, dom);
                 EXPECT_TRUE(own & perm::r);
                 EXPECT_FALSE((e & npte::rw) && !(own & perm::w));
                 EXPECT_FALSE(!(e & npte::nx) && !(own & perm::x));
@@ -142,6 +161,7 @@ TEST(ShadowModel, RandomTablesAgreeWithTheModel) {
     EXPECT_GT(seen[int(ShadowFault::mapped)], 1000);
     EXPECT_GT(seen[int(ShadowFault::reflect)], 1000);
     EXPECT_GT(seen[int(ShadowFault::refused)], 1000);
+    EXPECT_GT(private_mapped, 20) << "private frames admitted at their gfn";
 }
 
 } // namespace

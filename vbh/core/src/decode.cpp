@@ -96,7 +96,7 @@ Result<Op> decode_donate_list(const HypercallRegs& r, const FrameTable& frames,
 } // namespace
 
 Result<Op> decode(const HypercallRegs& r, Cpl cpl, const FrameTable& frames,
-                  const DomainTable& domains) {
+                  const DomainTable& domains, const Guests& guests) {
     if (cpl.level != 0)
         return unexpected(Status::denied);
     switch (r.rax) {
@@ -111,6 +111,10 @@ Result<Op> decode(const HypercallRegs& r, Cpl cpl, const FrameTable& frames,
     case VBH_HC_HOST_DONATE_LIST: return decode_donate_list(r, frames, domains);
     case VBH_HC_TEST_FILL: return decode_test(Call::test_fill, r, frames, domains);
     case VBH_HC_TEST_HASH: return decode_test(Call::test_hash, r, frames, domains);
+    case VBH_HC_DOMAIN_BIND_ROOT:
+    case VBH_HC_DOMAIN_UNBIND_ROOT:
+    case VBH_HC_GUEST_DONATE:
+    case VBH_HC_GUEST_RECLAIM: return decode_guest(r, frames, domains, guests);
     }
     return unexpected(Status::unknown_call);
 }

@@ -55,6 +55,11 @@ struct HypEnv {
         return p;
     }
     void host_frame_done() { __atomic_store_n(&pc_->host_writing, 0, __ATOMIC_SEQ_CST); }
+    // The shadow NPT's view of protected guests (nested_shadow.hpp, ShadowHostEnv).
+    std::uint16_t root_domain(std::uint64_t root) { return g.core->root_domain(root).value; }
+    bool private_frame(std::uint64_t pfn, std::uint64_t gfn, std::uint16_t dom) {
+        return g.core->private_at(Pfn{pfn}, gfn, DomainId{dom});
+    }
     bool host_accessible(std::uint64_t gpa) {
         return g.npt->table().lookup(gpa & ~0xfffull).has_value();
     }

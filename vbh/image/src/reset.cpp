@@ -79,13 +79,14 @@ void park_others(PerCpu* me) {
 }
 
 // Frames outside hypervisor memory that the host must not see: donated to a domain
-// or to the hypervisor. Reached through the direct map (VA = PA).
+// (private guest memory included) or to the hypervisor. Reached through the direct
+// map (VA = PA).
 std::uint64_t scrub_donated() {
     std::uint64_t n = 0;
     const FrameTable& ft = g.core->frames();
     for (std::uint64_t p = 0; p < ft.frames(); ++p) {
         const Owner o = ft.at(Pfn{p}).owner();
-        if ((o != Owner::domain && o != Owner::hyp) || g.mem.contains_phys(Pfn{p}.phys()))
+        if ((o != Owner::domain && o != Owner::guest && o != Owner::hyp) || g.mem.contains_phys(Pfn{p}.phys()))
             continue;
         std::memset(reinterpret_cast<void*>(Pfn{p}.phys()), 0, page);
         ++n;

@@ -24,13 +24,17 @@ public:
     Core& operator=(const Core&) = delete;
 
     // Once, on one CPU, before any hypercall.
-    Result<void> init(const CoreConfig& cfg) { return init_frame_table(frames_, cfg); }
+    Result<void> init(const CoreConfig& cfg) {
+        if (auto r = init_frame_table(frames_, cfg); !r)
+            return r;
+        return guests_.gfns.attach(cfg.gfn_pool, cfg.gfn_pool_bytes);
+    }
 
     // One hypercall from any CPU, with the caller's registers already copied out of the
     // VMCB/VMCS. Lock order: docs/hypercalls.md, "Locking".
     HypercallOut dispatch(const HypercallRegs& regs, Cpl cpl) {
         LockGuard guard{lock_};
-        auto op = decode(regs, cpl, frames_, domains_);
+        auto op = decode(regs, cpl, frames_, domains_, guests_);
         if (!op)
             return {op.error()};
         if (op->call == Call::donate_list)
@@ -50,6 +54,16 @@ public:
     // Unlocked views, for tests and for init before any other CPU runs.
     const FrameTable& frames() const { return frames_; }
     const DomainTable& domains() const { return domains_; }
+    const Guests& guests() const { return guests_; }
+
+    // Lock-free, for the shadow NPT (docs/nested.md, "Shadow NPT"): the domain a nested
+    // root is bound to (host_domain: none), and whether frame p is dom's private memory
+    // donated for gfn. A racing change is followed by its cross-CPU flush, which drops
+    // every shadow built meanwhile (drop_shadows below).
+    DomainId root_domain(std::uint64_t root) const { return guests_.roots.lookup(root); }
+    bool private_at(Pfn p, std::uint64_t gfn, DomainId dom) const {
+        return frames_.at(p) == FrameMeta{Owner::guest, dom} && guests_.gfns.gfn_of(p) == gfn;
+    }
 
 private:
     // Copy the caller's array into hypervisor memory once, then validate the copy:
@@ -92,6 +106,12 @@ private:
         case Call::hyp_donate: return s2_.reserve(op.range);
         case Call::donate_list: return reserve_list();
         case Call::domain_destroy: return reserve_destroy(op.dom);
+        case Call::guest_reclaim: return s2_.reserve(op.range);
+        case Call::guest_donate:
+            // Both gfn trees' new nodes, then the host table's.
+            if (guests_.gfns.nodes_needed(op.dom, op.range, op.arg) > guests_.gfns.available())
+                return unexpected(Status::no_memory);
+            return s2_.reserve(op.range);
         default: return {};
         }
     }
@@ -105,10 +125,12 @@ private:
 
     Result<void> reserve_destroy(DomainId dom) {
         Result<void> out;
-        for_each_run(dom, FrameMeta{Owner::domain, dom}, domains_[dom].owned, [&](FrameRange run) {
+        auto one = [&](FrameRange run) {
             if (out)
                 out = s2_.reserve(run);
-        });
+        };
+        for_each_run(dom, FrameMeta{Owner::domain, dom}, domains_[dom].owned, one);
+        for_each_run(dom, FrameMeta{Owner::guest, dom}, domains_[dom].guest, one);
         return out;
     }
 
@@ -149,6 +171,10 @@ private:
         case Call::hyp_donate: return donate(op.range, Transition::hyp_donate, op.dom);
         case Call::donate_list: return donate_list(op.dom);
         case Call::reclaim: return reclaim(op.range, op.dom);
+        case Call::bind_root: guests_.roots.bind(op.arg, op.dom); return drop_shadows();
+        case Call::unbind_root: guests_.roots.unbind(op.arg); return drop_shadows();
+        case Call::guest_donate: return guest_donate(op);
+        case Call::guest_reclaim: return guest_reclaim(op.range);
         // Compiled and reached only in a test-hooks build; the product's decode()
         // never yields these (vbh/test_hooks.hpp).
         case Call::test_fill:
@@ -206,10 +232,64 @@ private:
         return {Status::ok, r.count, 0};
     }
 
+    // A shadow NPT holds private frames the host table never maps: a change of who may
+    // see them (a reclaim, a destroy, a root bound or unbound) removes no host
+    // translation, yet every CPU must drop its shadows before it next enters a guest.
+    // The flush's generation does that (docs/nested.md, "Shadow NPT").
+    HypercallOut drop_shadows(HypercallOut out = {}) {
+        if constexpr (requires { s2_.force_flush(); })
+            s2_.force_flush();
+        s2_.flush_all_cpus();
+        return out;
+    }
+
+    HypercallOut guest_donate(const Op& op) {
+        donate(op.range, Transition::guest_donate, op.dom);
+        guests_.gfns.insert(op.dom, op.range, op.arg);
+        domains_[op.dom].guest += op.range.count;
+        domains_[op.dom].extend(op.range);
+        return {Status::ok, op.range.count, 0};
+    }
+
+    // Frames of any domains. Their gfn records go first, then every CPU drops its
+    // shadows: from then on no L2 can reach the frames (a fill finds no record and the
+    // frames are not the host's yet), so the scrub is the last write they see before
+    // the host maps them again. Scrubbing first would leave a window in which an L2
+    // still running on an old shadow writes after the scrub, for the host to read.
+    HypercallOut guest_reclaim(FrameRange r) {
+        for (std::uint64_t i = 0; i < r.count; ++i) {
+            const DomainId dom = frames_.at(r.first.next(i)).domain();
+            guests_.gfns.erase(dom, r.first.next(i));
+            --domains_[dom].guest;
+        }
+        drop_shadows();
+        return_to_host(r, Transition::guest_reclaim, host_domain);
+        s2_.flush_all_cpus(); // a re-merge may have retired a cached table
+        return {Status::ok, r.count, 0};
+    }
+
+    // Before a destroy scrubs anything: the domain's roots and gfn records go and every
+    // CPU drops its shadows (as guest_reclaim, above).
+    void forget_guest(DomainId dom) {
+        const bool roots = guests_.roots.unbind_all(dom) != 0;
+        if (domains_[dom].guest == 0 && !roots)
+            return;
+        for_each_run(dom, FrameMeta{Owner::guest, dom}, domains_[dom].guest, [&](FrameRange run) {
+            for (std::uint64_t i = 0; i < run.count; ++i)
+                guests_.gfns.erase(dom, run.first.next(i));
+        });
+        drop_shadows();
+    }
+
     HypercallOut destroy(DomainId dom) {
         const Domain& d = domains_[dom];
         std::uint64_t scrubbed = 0, unshared = 0;
+        forget_guest(dom);
         for_each_run(dom, FrameMeta{Owner::domain, dom}, d.owned, [&](FrameRange run) {
+            return_to_host(run, Transition::destroy, dom);
+            scrubbed += run.count;
+        });
+        for_each_run(dom, FrameMeta{Owner::guest, dom}, d.guest, [&](FrameRange run) {
             return_to_host(run, Transition::destroy, dom);
             scrubbed += run.count;
         });
@@ -226,6 +306,7 @@ private:
     SpinLock lock_;
     FrameTable frames_;
     DomainTable domains_;
+    Guests guests_;
     vbh_frame_range copy_[VBH_MAX_LIST_ENTRIES];
     RangeList list_;
     S& s2_;

@@ -15,6 +15,8 @@ struct CoreConfig {
     std::uint32_t nr_ram;
     const vbh_mem_range* hyp;    // the hypervisor's own memory (boot record hyp_ranges)
     std::uint32_t nr_hyp;
+    void* gfn_pool = nullptr;    // GfnMap storage (4 KiB aligned), in hypervisor memory
+    std::uint64_t gfn_pool_bytes = 0; // 0: no private memory (GUEST_DONATE: E_NO_MEMORY)
 };
 
 // Frames the ownership map covers: pfn 0 to the end of the highest RAM range.

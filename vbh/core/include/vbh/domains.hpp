@@ -16,6 +16,7 @@ struct Domain {
     std::uint32_t flags = 0;   // VBH_DOMAIN_*
     std::uint64_t owned = 0;   // frames in Owner::domain for this id
     std::uint64_t borrowed = 0; // frames in Owner::shared for this id
+    std::uint64_t guest = 0;   // frames in Owner::guest for this id (private memory)
     // Every frame it owns or borrows lies in [first, end): a teardown walks that
     // span of the ownership map, not all of RAM (grown by each share and donate).
     std::uint64_t first = ~std::uint64_t(0);

@@ -93,6 +93,9 @@ public:
     }
 
     void release() { reserved_ = 0; }
+    // The next flush_all_cpus() runs even if no entry changed: what a CPU derived from
+    // ownership besides this table (shadow NPTs) must go (core.hpp, drop_shadows).
+    void force_flush() { flush_pending_ = true; }
 
     TableT& table() { return table_; }
     std::size_t deferred_ranges() const { return ndeferred_; }

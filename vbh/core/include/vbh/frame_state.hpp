@@ -27,6 +27,8 @@ enum class Owner : std::uint16_t {
     hyp = 2,    // hypervisor memory, absent from the host table
     domain = 3, // private to a protected domain, absent from the host table
     shared = 4, // owned by the host (still mapped), lent to one domain
+    guest = 5,  // private memory of a protected domain at one gfn (GUEST_DONATE): absent
+                // from the host table, admitted only into that domain's shadow NPTs
 };
 
 // 16 bits of metadata per frame: [15:12] owner, [11:0] the domain (domain, shared).
@@ -61,7 +63,10 @@ enum class Transition : std::uint8_t {
     reclaim,     // domain(dom) -> host; scrubbed, then mapped for the host again
     hyp_donate,  // host -> hyp; unmapped from the host, never returned
     test_access, // domain(dom) -> domain(dom): TEST_FILL / TEST_HASH may touch it
-    destroy,     // domain(dom) -> host (scrubbed) and shared(dom) -> host; others kept
+    destroy,     // domain(dom), guest(dom) -> host (scrubbed); shared(dom) -> host;
+                 // others kept
+    guest_donate,  // host -> guest(dom); unmapped from the host
+    guest_reclaim, // guest(any domain) -> host; scrubbed, then mapped for the host
 };
 
 // What the host's nested page table must do when a frame takes this transition.
@@ -73,7 +78,9 @@ constexpr bool accepts(Transition t, FrameMeta from, DomainId dom) {
     switch (t) {
     case Transition::share:
     case Transition::donate:
-    case Transition::hyp_donate: return from.owner() == Owner::host;
+    case Transition::hyp_donate:
+    case Transition::guest_donate: return from.owner() == Owner::host;
+    case Transition::guest_reclaim: return from.owner() == Owner::guest;
     case Transition::unshare: return from == FrameMeta{Owner::shared, dom};
     case Transition::reclaim:
     case Transition::test_access: return from == FrameMeta{Owner::domain, dom};
@@ -88,11 +95,14 @@ constexpr FrameMeta after(Transition t, FrameMeta from, DomainId dom) {
     case Transition::share: return {Owner::shared, dom};
     case Transition::donate: return {Owner::domain, dom};
     case Transition::hyp_donate: return {Owner::hyp};
+    case Transition::guest_donate: return {Owner::guest, dom};
     case Transition::unshare:
-    case Transition::reclaim: return {Owner::host};
+    case Transition::reclaim:
+    case Transition::guest_reclaim: return {Owner::host};
     case Transition::test_access: return from;
     case Transition::destroy:
-        if (from == FrameMeta{Owner::domain, dom} || from == FrameMeta{Owner::shared, dom})
+        if (from == FrameMeta{Owner::domain, dom} || from == FrameMeta{Owner::shared, dom} ||
+            from == FrameMeta{Owner::guest, dom})
             return {Owner::host};
         return from;
     }
@@ -107,7 +117,7 @@ constexpr HostEffect host_effect(FrameMeta from, FrameMeta to) {
 
 // A frame leaving a domain for the host is zeroed before the host can map it.
 constexpr bool needs_scrub(FrameMeta from, FrameMeta to) {
-    return from.owner() == Owner::domain && to.host_mapped();
+    return (from.owner() == Owner::domain || from.owner() == Owner::guest) && to.host_mapped();
 }
 
 } // namespace vbh

@@ -5,6 +5,8 @@
 
 #include <vbh/domains.hpp>
 #include <vbh/frame_table.hpp>
+#include <vbh/gfn_map.hpp>
+#include <vbh/roots.hpp>
 
 #include <cstdint>
 
@@ -43,13 +45,25 @@ enum class Call : std::uint8_t {
     donate_list,
     test_fill,
     test_hash,
+    bind_root,
+    unbind_root,
+    guest_donate,
+    guest_reclaim,
+};
+
+// The state of protected KVM guests (issue 13): bound nested-paging roots and the gfn
+// of every private frame. In hypervisor memory, changed under the core's lock.
+struct Guests {
+    RootTable roots;
+    GfnMap gfns;
 };
 
 struct Op {
     Call call = Call::version;
     DomainId dom = host_domain;
     FrameRange range{};
-    std::uint64_t arg = 0;      // create: flags; test_fill: seed; donate_list: list address
+    std::uint64_t arg = 0;      // create: flags; test_fill: seed; donate_list: list address;
+                                // bind/unbind_root: the root; guest_donate: the first gfn
     std::uint32_t entries = 0;  // donate_list
 };
 
@@ -62,7 +76,12 @@ struct RangeList {
 // Everything that can be checked from the registers and the ownership state.
 // For donate_list the list itself is checked by decode_list() once copied.
 Result<Op> decode(const HypercallRegs& regs, Cpl cpl, const FrameTable& frames,
-                  const DomainTable& domains);
+                  const DomainTable& domains, const Guests& guests);
+
+// The protected-guest calls (decode_guest.cpp): DOMAIN_BIND_ROOT, DOMAIN_UNBIND_ROOT,
+// GUEST_DONATE, GUEST_RECLAIM; the caller checked the CPL.
+Result<Op> decode_guest(const HypercallRegs& regs, const FrameTable& frames,
+                        const DomainTable& domains, const Guests& guests);
 
 // The list of a donate_list call, already copied into hypervisor memory.
 Result<void> decode_list(const vbh_frame_range* copied, std::uint32_t entries, DomainId dom,

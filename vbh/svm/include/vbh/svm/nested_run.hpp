@@ -131,7 +131,7 @@ ExitAction nested_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env, const Neste
     // (nested_shadow.hpp), whose ASID is flushed whenever the shadow lost entries.
     n.np = host_nested_paging(v12);
     const std::uint64_t root =
-        n.np ? shadow_at_vmrun(n, v12, l1, ns.caps, env.own_stats(s)) : n.npt_root;
+        n.np ? shadow_at_vmrun(env, n, v12, l1, ns.caps, env.own_stats(s)) : n.npt_root;
     const bool flush = a.flush || (n.np && n.shadow.take_flush());
     build_l2(v12, l1, ns.caps, {root, n.msrpm_pa, n.iopm_pa, a.asid, flush}, l2);
     // Svm::write() sets EVENTINJ to the handler's event or re-delivers EXITINTINFO; for

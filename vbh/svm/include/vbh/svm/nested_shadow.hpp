@@ -13,10 +13,25 @@
 
 namespace vbh::svm {
 
-// KVM's tables and vbh's rights as a ShadowEnv. A table page or frame is usable only if
-// it is host-owned RAM (never hypervisor, donated or lent memory, never MMIO); the host
-// may read, write and execute every such frame (its host NPT entry is RWX).
-template <HostInsnEnv E>
+// What the shadow needs of the hypervisor besides host pages: the domain a nested root
+// is bound to (0: none; VBH_HC_DOMAIN_BIND_ROOT) and whether a frame is that domain's
+// private memory donated for a gfn (VBH_HC_GUEST_DONATE). Both are read without the
+// core's lock; a change racing them is followed by a cross-CPU flush that drops the
+// shadows (flush_stage2, backend.hpp).
+template <class E>
+concept ShadowHostEnv = HostInsnEnv<E> && requires(E& e, std::uint64_t x, std::uint16_t d) {
+    { e.root_domain(x) } -> std::same_as<std::uint16_t>;
+    { e.private_frame(x, x, d) } -> std::same_as<bool>;
+};
+
+// KVM's tables and vbh's rights as a ShadowEnv. A table page is usable only if it is
+// host-owned RAM (never hypervisor, donated or lent memory, never MMIO). A frame is
+// usable if it is such RAM (the host may read, write and execute it: its host NPT
+// entry is RWX), or if it is private memory of the shadow's domain at the very gfn it
+// was donated for: then KVM's walk alone gives the rights. Nothing else ever enters:
+// another domain's frame, a domain's frame at another gfn, any domain's frame under a
+// root bound to none.
+template <ShadowHostEnv E>
 struct HostTables {
     E& env;
 
@@ -39,10 +54,12 @@ struct HostTables {
         env.host_frame_done();
         return ok;
     }
-    std::uint8_t frame_perm(std::uint64_t pa) {
+    std::uint8_t frame_perm(std::uint64_t pa, std::uint64_t gfn, std::uint16_t dom) {
         const Result<void*> p = env.host_page(pa >> 12);
         env.host_frame_done();
-        return p ? perm::rwx : 0;
+        if (p || (dom != 0 && env.private_frame(pa >> 12, gfn, dom)))
+            return perm::rwx;
+        return 0;
     }
 };
 
@@ -53,14 +70,23 @@ inline bool shadow_usable(const Cpu& c) {
     return c.nested.shadow.ready() && !(c.l1.vmcb->cr4 & cr4_la57);
 }
 
+// The shadow's key for VMCB12's N_CR3 and ASID: with the domain its root (the address
+// the walk uses) is bound to now.
+template <ShadowHostEnv E>
+ShadowNpt::Key shadow_key(E& env, const Vmcb& v12, std::uint8_t phys_bits) {
+    const std::uint64_t root = v12.n_cr3 & npt_addr_mask({phys_bits, true, true});
+    return {v12.n_cr3, std::uint32_t(Asid::get(v12.asid_tlb)), env.root_domain(root)};
+}
+
 // At the host's accepted VMRUN with NP_ENABLE: the shadow to run the L2 on. A shadow
-// serves one host N_CR3 and host ASID; any other, or a TLB_CONTROL flush request (KVM
-// asks for one after changing its tables), drops it. The walk follows the host's
-// EFER.NXE (the host block's: the host's EFER at its VMRUN). Returns the root; the
-// caller flushes the L2's ASID if take_flush().
-inline std::uint64_t shadow_at_vmrun(NestedCpu& n, const Vmcb& v12, const Vmcb& l1,
-                                     const NestedCaps& caps, vbh_cpu_stats& st) {
-    const ShadowNpt::Key key{v12.n_cr3, std::uint32_t(Asid::get(v12.asid_tlb))};
+// serves one host N_CR3, host ASID and domain; any other, or a TLB_CONTROL flush
+// request (KVM asks for one after changing its tables), drops it. The walk follows the
+// host's EFER.NXE (the host block's: the host's EFER at its VMRUN). Returns the root;
+// the caller flushes the L2's ASID if take_flush().
+template <ShadowHostEnv E>
+std::uint64_t shadow_at_vmrun(E& env, NestedCpu& n, const Vmcb& v12, const Vmcb& l1,
+                              const NestedCaps& caps, vbh_cpu_stats& st) {
+    const ShadowNpt::Key key = shadow_key(env, v12, caps.phys_bits);
     if (key != n.shadow.key() || TlbControl::get(v12.asid_tlb) != 0) {
         if (n.shadow.used() > 1)
             ++st.l2_shadow_drops;
@@ -84,10 +110,17 @@ enum class ShadowExit : std::uint8_t {
 // happens; the host gets #VMEXIT(SHUTDOWN), KVM's answer to which is to stop that
 // guest (KVM_EXIT_SHUTDOWN to its VMM), and the log a vmrun_refused entry naming the
 // frame (info shadow_refused). Re-entering would only fault again.
-template <HostInsnEnv E>
+//
+// The root's binding is read again at every fault: one bound or unbound since the
+// VMRUN (whose flush dropped the shadow's entries) gives the shadow its new domain
+// before anything enters it.
+template <ShadowHostEnv E>
 ShadowExit shadow_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
     NestedCpu& n = c.nested;
     Vmcb& l2 = *n.l2.vmcb;
+    const ShadowNpt::Key key = shadow_key(env, *n.v12, n.walk.phys_bits);
+    if (key.dom != n.shadow.key().dom)
+        n.shadow.reset(key);
     HostTables<E> t{env};
     const ShadowFaultResult r =
         shadow_npf(t, n.shadow, n.v12->n_cr3, l2.exit_info1, l2.exit_info2, n.walk);

@@ -66,13 +66,16 @@ struct EntryRead {
 
 // The seam to the hypervisor: read an entry of KVM's tables (pa 8-byte aligned, in
 // host RAM or refused), set accessed/dirty bits in it as the CPU would (a locked
-// compare-exchange: false if the entry changed meanwhile), and what vbh lets the
-// host do with a frame (perm bits; 0 unless host-owned RAM mapped for the host).
+// compare-exchange: false if the entry changed meanwhile), and what vbh lets an L2
+// whose shadow serves domain dom (0: the root is bound to none) do with frame pa at
+// its guest frame gfn: perm bits, rwx for host-owned RAM mapped for the host and for
+// dom's private memory donated for exactly that gfn (docs/nested.md, "Shadow NPT"),
+// 0 for everything else.
 template <class E>
-concept ShadowEnv = requires(E& e, std::uint64_t pa, std::uint64_t v) {
+concept ShadowEnv = requires(E& e, std::uint64_t pa, std::uint64_t v, std::uint16_t dom) {
     { e.read_entry(pa) } -> std::same_as<EntryRead>;
     { e.update_entry(pa, v, v) } -> std::same_as<bool>;
-    { e.frame_perm(pa) } -> std::same_as<std::uint8_t>;
+    { e.frame_perm(pa, v, dom) } -> std::same_as<std::uint8_t>;
 };
 
 // How KVM's walk of one L2 address ended.
@@ -114,13 +117,16 @@ NptWalkResult walk_kvm_npt(E& env, std::uint64_t ncr3, std::uint64_t gpa, const 
 // physically contiguous hypervisor pages (page 0 is the root). The pool bounds what a
 // host can make vbh allocate per CPU; when it runs out the shadow is dropped and
 // rebuilt from the faults that follow (install() returns false, reset(), install again).
-// Shadows belong to one (host N_CR3, host ASID): Key.
+// Shadows belong to one (host N_CR3, host ASID, domain the root is bound to): Key. The
+// domain is part of it so that a shadow holding a domain's private frames is never
+// reused for another domain or for an unbound root.
 inline constexpr std::uint32_t shadow_pool_pages = 64; // 256 KiB per CPU
 class ShadowNpt {
 public:
     struct Key {
         std::uint64_t ncr3;
         std::uint32_t asid;
+        std::uint16_t dom = 0;
         bool operator==(const Key&) const = default;
     };
 

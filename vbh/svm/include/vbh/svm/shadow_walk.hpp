@@ -76,7 +76,7 @@ ShadowFaultResult shadow_npf(E& env, ShadowNpt& s, std::uint64_t ncr3, std::uint
         return {ShadowFault::reflect, (exit_info1 & ~0xffffffffull) | w.error, 0};
     case NptWalk::ok: break;
     }
-    const std::uint8_t own = env.frame_perm(w.frame);
+    const std::uint8_t own = env.frame_perm(w.frame, exit_info2 >> 12, s.key().dom);
     const std::uint8_t p = w.perm & own;
     if (!(own & perm::r) || (acc.write && !(p & perm::w)) || (acc.fetch && !(p & perm::x)))
         return {ShadowFault::refused, 0, w.frame};
