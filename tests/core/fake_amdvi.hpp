@@ -78,16 +78,21 @@ private:
         const std::uint64_t c = s_->reg(amdvi::reg_control);
         if (s_->stalled || !(c & amdvi::control::iommu_en) || !(c & amdvi::control::cmd_buf_en))
             return;
-        std::uint64_t& head = s_->reg(amdvi::reg_cmd_head);
+        // Like QEMU 7.2 (amdvi_cmdbuf_run), the head register is written before the
+        // head wraps: after a full lap it reads as the ring's size.
         const std::uint64_t base = amdvi::BaseAddr::addr(s_->reg(amdvi::reg_cmdbuf));
         const std::uint64_t bytes = 16ull << amdvi::RingLen::get(s_->reg(amdvi::reg_cmdbuf));
+        std::uint64_t head = s_->reg(amdvi::reg_cmd_head) % bytes;
         while (head != s_->reg(amdvi::reg_cmd_tail)) {
             if (base != s_->cmd_pa) {
                 s_->log.push_back("cmdbuf at an unknown address");
                 return;
             }
             exec(s_->cmd[head / 8], s_->cmd[head / 8 + 1]);
-            head = (head + 16) % bytes;
+            head += 16;
+            s_->reg(amdvi::reg_cmd_head) = head;
+            if (head >= bytes)
+                head = 0;
         }
     }
 

@@ -92,8 +92,8 @@ public:
     unsigned drain_events(F&& f) {
         if (!enabled_)
             return 0;
-        std::uint64_t head = amdvi::RingPtr::addr(r_.read64(amdvi::reg_evt_head));
-        const std::uint64_t tail = amdvi::RingPtr::addr(r_.read64(amdvi::reg_evt_tail));
+        std::uint64_t head = ring_ptr(amdvi::reg_evt_head);
+        const std::uint64_t tail = ring_ptr(amdvi::reg_evt_tail);
         unsigned drained = 0;
         for (unsigned n = 0; head != tail && n < amdvi::ring_entries; ++n) {
             const std::uint64_t q0 = q_.evt[head / 8], q1 = q_.evt[head / 8 + 1];
@@ -129,9 +129,9 @@ private:
     // never does.
     bool push(amdvi::Command c) {
         const std::uint64_t next = (tail_ + 16) % amdvi::ring_bytes;
-        if (amdvi::RingPtr::addr(r_.read64(amdvi::reg_cmd_head)) == next) {
+        if (ring_ptr(amdvi::reg_cmd_head) == next) {
             publish();
-            for (std::uint32_t i = 0; amdvi::RingPtr::addr(r_.read64(amdvi::reg_cmd_head)) == next; ++i)
+            for (std::uint32_t i = 0; ring_ptr(amdvi::reg_cmd_head) == next; ++i)
                 if (i == spin_limit)
                     return false;
         }
@@ -153,6 +153,10 @@ private:
                 return true;
         return false;
     }
+
+    // A ring pointer as an offset into the ring. QEMU 7.2 updates the head register
+    // before it wraps, so a full lap reads as ring_bytes: reduce it.
+    std::uint64_t ring_ptr(unsigned reg) { return amdvi::RingPtr::addr(r_.read64(reg)) % amdvi::ring_bytes; }
 
     void publish() {
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
