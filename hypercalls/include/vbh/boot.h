@@ -105,7 +105,8 @@ struct vbh_hyp_layout {
 	X(BACKEND, backend)         /* the backend's shared pages (SVM: MSRPM, IOPM) */ \
 	X(HYP_TABLES, hyp_tables)   /* the hypervisor's own page tables */ \
 	X(NPT, npt)                 /* the host nested page table as init built it */ \
-	X(DMA, dma)                 /* VT-d root, context and the second-level pool */ \
+	X(DMA, dma)                 /* VT-d root and context tables or AMD-Vi device \
+	                               table and rings, and the DMA table's pool */ \
 	X(FRAME_TABLE, frame_table) /* the ownership table */ \
 	X(RETIRED, retired)         /* the stack of retired tables (1/1024 of the pool) */ \
 	X(POOL, pool)               /* free frames: the host NPT's splits and growth */
