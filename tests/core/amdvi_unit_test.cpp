@@ -187,7 +187,9 @@ TEST(AmdViUnit, DrainHandsOverEventsAndConsumesThem) {
     EXPECT_EQ(got[2].reason, amdvi::event::illegal_dev_table_entry);
     EXPECT_EQ(got[2].sid, 0x100u);
     EXPECT_EQ(s.reg(amdvi::reg_evt_head), s.reg(amdvi::reg_evt_tail)) << "consumed";
+    const std::uint64_t writes = s.reg_writes;
     EXPECT_EQ(u.drain_events(keep), 0u);
+    EXPECT_EQ(s.reg_writes, writes) << "an empty log costs no register write";
     EXPECT_EQ(u.overflows(), 0u);
 }
 

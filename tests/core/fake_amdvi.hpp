@@ -32,6 +32,7 @@ struct FakeAmdViState {
     const std::uint64_t* writes = nullptr;
     std::uint64_t writes_at_completion = 0;
     std::uint64_t completions = 0;
+    std::uint64_t reg_writes = 0;  // register writes of any kind
 
     // QEMU 7.2's amd-iommu: EFR with IASup (and prefetch, PPR, GT, HE, GA, HATS/GATS).
     FakeAmdViState() { regs[amdvi::reg_efr] = 0x2dd3; }
@@ -46,6 +47,7 @@ public:
     std::uint64_t read64(unsigned off) { return s_->reg(off); }
     void write32(unsigned off, std::uint32_t v) { write64(off, v); }
     void write64(unsigned off, std::uint64_t v) {
+        ++s_->reg_writes;
         if (off == amdvi::reg_status) {
             s_->reg(off) &= ~(v & amdvi::status::rw1c);
             return;

@@ -102,7 +102,8 @@ public:
             head = (head + 16) % amdvi::ring_bytes;
             ++drained;
         }
-        r_.write64(amdvi::reg_evt_head, head);
+        if (drained) // the common case is an empty log: two register reads, no write
+            r_.write64(amdvi::reg_evt_head, head);
         if (r_.read64(amdvi::reg_status) & amdvi::status::event_overflow) {
             r_.write64(amdvi::reg_control, running & ~amdvi::control::event_log_en);
             r_.write64(amdvi::reg_evt_head, 0);
