@@ -255,14 +255,15 @@ void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 	br->flags = flags;
 	br->nr_dmar_units = vbh_dmar.nr;
 	memcpy(br->dmar_units, vbh_dmar.u, sizeof(vbh_dmar.u));
+	vbh_ivrs_fill(br);
 	vbh_bootrec_acpi_ports(br);
 	pr_info(VBH_PFX "ports: PM1a_CNT %#x PM1b_CNT %#x RESET_REG space %u at %#llx value %#x, SLP_TYP S3 %u/%u S4 %u/%u S5 %u/%u\n",
 		br->acpi_pm1a_cnt, br->acpi_pm1b_cnt, br->acpi_reset_space, br->acpi_reset_port,
 		br->acpi_reset_value, br->acpi_slp_typ[0][0], br->acpi_slp_typ[0][1],
 		br->acpi_slp_typ[1][0], br->acpi_slp_typ[1][1], br->acpi_slp_typ[2][0],
 		br->acpi_slp_typ[2][1]);
-	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx (%u VT-d unit(s)) IVRS %#llx%s\n",
+	pr_info(VBH_PFX "boot record: %u RAM range(s) up to %#llx, %u CPU id(s), %u physical address bits, RSDP %#llx DMAR %#llx (%u VT-d unit(s)) IVRS %#llx (%u AMD-Vi unit(s))%s\n",
 		ram->nr, ram->r[ram->nr - 1].base + ram->r[ram->nr - 1].size, br->nr_cpus,
-		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, vbh_dmar.nr, br->acpi_ivrs,
+		br->phys_addr_bits, br->acpi_rsdp, br->acpi_dmar, vbh_dmar.nr, br->acpi_ivrs, br->nr_amdvi_units,
 		flags & VBH_BOOT_DEMO_ATTACKABLE ? ", DEMO_ATTACKABLE (test loader)" : "");
 }

@@ -36,7 +36,8 @@
  * DMA mirror and the hypervisor's direct map; a leaf table per 2 MiB of hypervisor
  * memory, which its own tables map with 4 KiB pages; VBH_FRAMES_PER_RANGE for each
  * hypervisor range beyond VBH_BUDGET_RANGES: its edges split the tables); the split
- * reserve of the host NPT and of its DMA mirror; 1/1024 of it all for the stack of
+ * reserve of the host NPT and of its DMA mirror; the AMD-Vi device table and rings
+ * (vbh_amdvi_frames, boot.h); 1/1024 of it all for the stack of
  * retired tables (vbh/image/memory.hpp).
  */
 u64 vbh_hypmem_default_size(u64 base_bytes, const struct vbh_ram_map *ram, u32 nr_ranges)
@@ -49,7 +50,7 @@ u64 vbh_hypmem_default_size(u64 base_bytes, const struct vbh_ram_map *ram, u32 n
 	frames = (u64)cpus * VBH_PERCPU_FRAMES + VBH_TABLES_FRAMES +
 		 DIV_ROUND_UP((top >> PAGE_SHIFT) * 2, PAGE_SIZE) +
 		 2 * vbh_split_reserve_frames(ram_bytes);
-	frames += 2 * (ram_bytes >> 30);
+	frames += 2 * (ram_bytes >> 30) + vbh_amdvi_budget();
 	if (nr_ranges > VBH_BUDGET_RANGES)
 		frames += (u64)(nr_ranges - VBH_BUDGET_RANGES) * VBH_FRAMES_PER_RANGE;
 	frames += DIV_ROUND_UP(frames, 512) + DIV_ROUND_UP(frames, 1024);

@@ -57,6 +57,11 @@ int vbh_ram_map_read(struct vbh_ram_map *map);
 /* The VT-d units of the DMAR table; -EBUSY if the host's IOMMU driver runs one. */
 int vbh_dmar_read(void);
 u32 vbh_dmar_units(void);
+/* ivrs.c: the AMD-Vi units of the IVRS table; -EBUSY if the host's driver runs one. */
+int vbh_ivrs_read(void);
+u32 vbh_amdvi_units(void);
+u64 vbh_amdvi_budget(void);
+void vbh_ivrs_fill(struct vbh_boot_record *br);
 void vbh_bootrec_fill(struct vbh_boot_record *br, const struct vbh_hypmem *m,
 		      const struct vbh_ram_map *ram, u64 br_offset, u64 flags);
 

@@ -98,5 +98,6 @@ int vbh_preflight(void)
 	if (nr_cpu_ids > VBH_MAX_CPUS)
 		pr_warn(VBH_PFX "%u possible CPUs, only 0..%u can ever be launched\n",
 			nr_cpu_ids, VBH_MAX_CPUS - 1);
-	return vbh_dmar_read();
+	err = vbh_dmar_read();
+	return err ? err : vbh_ivrs_read();
 }

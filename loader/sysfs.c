@@ -41,7 +41,11 @@ static ssize_t status_show(struct kobject *k, struct kobj_attribute *a, char *bu
 	if (!here)
 		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=none iommu=none\n",
 				  state, atomic_read(&guests), online);
-	/* The seal succeeds only once vbh owns every VT-d unit (docs/iommu.md). */
+	/* The seal succeeds only once vbh owns every VT-d or AMD-Vi unit (docs/iommu.md). */
+	if (vbh_loader.launcher.sealed && vbh_amdvi_units())
+		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u iommu=amdvi:%u\n",
+				  state, atomic_read(&guests), online, ver >> 16, ver & 0xffff,
+				  vbh_amdvi_units());
 	if (vbh_loader.launcher.sealed && vbh_dmar_units())
 		return sysfs_emit(buf, "state=%s cpus=%d/%u backend=svm version=%u.%u iommu=vtd:%u\n",
 				  state, atomic_read(&guests), online, ver >> 16, ver & 0xffff,

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Boot Linux under QEMU TCG (AMD SVM + NPT emulated, VT-d IOMMU), run one guest scenario,
+# Boot Linux under QEMU TCG (AMD SVM + NPT emulated, VT-d or AMD-Vi IOMMU), run one guest scenario,
 # show its checks and metrics. Exit 0 only if the guest reported VBH-DONE with at least
 # one check and no failure.
 #   qemu-nested/boot.sh [--smp N] [--cpu MODEL] [--scenario NAME] [--timeout S]
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
 #                       [--no-build] [--initrd FILE] [--retries N] [--verbose] [--reboot]
 #                       [--series 6.12|6.1] [--gdb] [--gdb-port N] [--accel SPEC]
+#                       [--iommu intel|amd]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch --series 6.12. --series 6.1
 # boots Debian's 6.1 kernel with its own initramfs (build.sh --series 6.1). --gdb: QEMU
 # waits for a debugger on --gdb-port (1234) before the first instruction
@@ -17,16 +18,18 @@
 # ending the run (-no-reboot); for scenarios that reset on purpose (tests/scenarios/reset.sh).
 # --accel SPEC: QEMU's -accel (tcg); tcg,thread=single runs every vCPU in one host thread
 # (tests/scenarios/kselftest.sh: MTTCG lets a vCPU run stale code across a kernel text patch).
+# --iommu amd: QEMU's amd-iommu instead of intel-iommu (one IOMMU per machine), the host
+# booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
 defaults() {
   smp=2 cpu=EPYC,+svm,+npt scenario=launch timeout='' append='' qemu_args='' mem=1G
   initrd='' build=1 verbose=0 retries=1 series=6.12 gdb=0 gdb_port=1234 noreboot=-no-reboot
-  accel=tcg
+  accel=tcg iommu=intel
 }
 
-usage() { sed -n '5,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 parse() { # parse ARGS...: sets the option variables
   while [ $# -gt 0 ]; do
     case $1 in
@@ -39,6 +42,7 @@ parse() { # parse ARGS...: sets the option variables
       --gdb) gdb=1 ;;                      --gdb-port) gdb=1 gdb_port=${2:?}; shift ;;
       --reboot) noreboot='' ;;
       --accel) accel=${2:?}; shift ;;
+      --iommu) iommu=${2:?}; shift ;;
       *) usage ;;
     esac
     shift
@@ -94,6 +98,11 @@ fi
 # intel_iommu=off intremap=off: vbh owns the VT-d unit (docs/iommu.md); a host whose
 # IOMMU driver runs it is refused at insmod.
 cmdline="console=ttyS0 panic=-1 intel_iommu=off intremap=off no_timer_check vbh.scenario=$scenario${append}"
+case $iommu in
+  intel) iommu_dev=intel-iommu,aw-bits=48 ;;
+  amd) iommu_dev=amd-iommu cmdline="amd_iommu=off $cmdline" ;;
+  *) echo "boot: --iommu intel|amd, not '$iommu'" >&2; exit 2 ;;
+esac
 echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
 if [ $gdb = 1 ]; then
   echo "QEMU waits for gdb on 127.0.0.1:$gdb_port:" \
@@ -120,7 +129,7 @@ boot_once() { # boot into a new $log and follow it until the guest powers off, r
   done  # (and it exists before QEMU's background shell opens it)
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
-  qemu-system-x86_64 -accel "$accel" -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device intel-iommu,aw-bits=48 \
+  qemu-system-x86_64 -accel "$accel" -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device "$iommu_dev" \
     -nographic $noreboot -kernel "$VMLINUZ" -initrd "$initrd" \
     -append "$cmdline" $qemu_args < /dev/null >> "$log" 2>&1 &
   qpid=$!

@@ -25,6 +25,10 @@
 #   reset           smp 2   five boots in one QEMU (--reboot): reset through each trapped
 #                           port under vbh, RAM scanned next boot (host frames of the
 #                           same reset prove the harness); S3; S5
+#   amdvi           smp 2   -device amd-iommu, host booted amd_iommu=off: vbh owns the
+#                           AMD-Vi unit; edu DMA into a donated frame, hypervisor pages
+#                           and the unit's registers contained (each proven bare in the
+#                           same boot), DMA into host memory still works (docs/iommu.md)
 # Every scenario in
 # tests/scenarios/ must be in the table below or in "outside" (step "scenario-table"), so
 # none is left out of CI by accident.
@@ -59,11 +63,13 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug iommuhost reset footprint)
+       containment bench debug iommuhost reset footprint amdvi)
 # Scenarios booted by their own script, outside this matrix, and why.
 #   kselftest  tools/kselftest/run.sh: Linux's KVM selftests, built from linux-source-6.12
 #              (docs/kselftest.md gives its cost)
-outside=(kselftest)
+#   protected_vmm  tests/protected-vmm/run.sh: vbh-vmm --protected against the kvm.ko
+#              of loader/kvm/build.sh (docs/vmm.md; ~76 s boot plus that build)
+outside=(kselftest protected_vmm)
 scenario_table() { # every file is in a table and every table entry is a file
   local f n bad=0 have=" ${table[*]} ${outside[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -134,6 +140,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   step bench-report pass bench_report
   step iommuhost pass boot --scenario iommuhost
   step reset pass boot --scenario reset
+  step amdvi pass boot --scenario amdvi
 fi
 # The debugging tools (docs/debugging.md): gdb stops in the hypervisor at a hypercall.
 if [ -r "$root/out/qemu/initramfs.cpio.gz" ]; then

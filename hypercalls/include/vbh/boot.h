@@ -39,6 +39,7 @@
 #define VBH_MAX_HYP_RANGES 64u
 #define VBH_MAX_RAM_RANGES 128u
 #define VBH_MAX_DMAR_UNITS 8u
+#define VBH_MAX_AMDVI_UNITS 8u
 
 /* At offset 0 of the flat image file (vbh.bin). */
 struct vbh_image_header {
@@ -104,7 +105,8 @@ struct vbh_hyp_layout {
 	X(BACKEND, backend)         /* the backend's shared pages (SVM: MSRPM, IOPM) */ \
 	X(HYP_TABLES, hyp_tables)   /* the hypervisor's own page tables */ \
 	X(NPT, npt)                 /* the host nested page table as init built it */ \
-	X(DMA, dma)                 /* VT-d root, context and the second-level pool */ \
+	X(DMA, dma)                 /* VT-d root and context tables or AMD-Vi device \
+	                               table and rings, and the DMA table's pool */ \
 	X(FRAME_TABLE, frame_table) /* the ownership table */ \
 	X(RETIRED, retired)         /* the stack of retired tables (1/1024 of the pool) */ \
 	X(POOL, pool)               /* free frames: the host NPT's splits and growth */
@@ -196,7 +198,44 @@ struct vbh_boot_record {
 	 * launch (sysfs hyp_layout, docs/loader.md). */
 	struct vbh_hyp_layout layout;
 	struct vbh_footprint footprint; /* out, as layout */
+	/*
+	 * AMD-Vi units (IVHD blocks of the ACPI IVRS table, AMD IOMMU spec §5.2.2), found
+	 * by the loader, one per MMIO base (the type 10h/11h/40h blocks of one unit are
+	 * merged); vbh owns every one from VBH_HC_LAUNCH_SEAL on (docs/iommu.md). A boot
+	 * record with both DMAR and AMD-Vi units is refused (VBH_E_INVALID).
+	 */
+	uint32_t nr_amdvi_units;
+	uint32_t reserved1;
+	struct vbh_amdvi_unit {
+		uint64_t mmio_base;  /* physical, 16 KiB aligned: the unit's registers */
+		uint16_t segment;    /* PCI segment group the unit serves */
+		uint16_t devid;      /* the IOMMU's own PCI bus:dev.fn */
+		uint16_t devid_first; /* lowest and highest device id its device entries */
+		uint16_t devid_last;  /* name (select, range, alias, special; "all": 0-ffff) */
+		uint8_t ivhd_type;   /* highest IVHD type seen for it: 0x10, 0x11, 0x40 */
+		uint8_t ivhd_flags;  /* that block's flags */
+		uint16_t reserved;
+		uint32_t reserved2;
+	} amdvi_units[VBH_MAX_AMDVI_UNITS];
 };
+
+/*
+ * AMD-Vi memory (docs/iommu.md): one device table for every unit, 32 bytes per device
+ * id up to the highest any unit's IVHD names, and per unit a 4 KiB command buffer and
+ * a 4 KiB event log, plus one frame for the completion-wait stores. The loader budgets
+ * it on top of VBH_TABLES_FRAMES.
+ */
+#define VBH_AMDVI_MMIO_PAGES 4u /* 16 KiB register set (AMD IOMMU spec §3.4) */
+
+static inline uint32_t vbh_amdvi_devtab_pages(uint32_t devid_last)
+{
+	return ((devid_last + 1u) * 32u + 4095u) / 4096u;
+}
+
+static inline uint64_t vbh_amdvi_frames(uint32_t nr_units, uint32_t devid_last)
+{
+	return nr_units ? vbh_amdvi_devtab_pages(devid_last) + 2u * nr_units + 1u : 0;
+}
 
 #define VBH_MAX_OUT_FRAMES 16u
 

@@ -160,8 +160,8 @@ static Result<void> build() {
     if (auto r = build_host_npt(); !r)
         return r;
     took(VBH_FOOTPRINT_NPT);
-    footprint.bytes[VBH_FOOTPRINT_DMA] = iommu.pool_bytes + 2 * page; // + root, context
-    footprint.bytes[VBH_FOOTPRINT_NPT] -= iommu.pool_bytes + 2 * page;
+    footprint.bytes[VBH_FOOTPRINT_DMA] = iommu.pool_bytes + iommu.tables_bytes;
+    footprint.bytes[VBH_FOOTPRINT_NPT] -= iommu.pool_bytes + iommu.tables_bytes;
     if (auto r = setup_core(); !r)
         return r;
     took(VBH_FOOTPRINT_FRAME_TABLE);

@@ -93,8 +93,8 @@ static Result<void> build_identity(T& t, Attrs a) {
     if (auto m = t.map(0, 0, top, a); !m)
         return unexpected(m.error());
     for (std::uint32_t i = 0; i < iommu.nr_units; ++i) {
-        const auto& u = g.br.dmar_units[i];
-        if (auto m = t.unmap(u.reg_base, std::uint64_t(u.reg_pages) * page); !m)
+        const RegWindow& w = iommu.regs[i];
+        if (auto m = t.unmap(w.base, std::uint64_t(w.pages) * page); !m)
             return unexpected(m.error());
     }
     // vbh-test.bin only (vbh/test_hooks.hpp): the containment suite proves its harness
@@ -117,7 +117,9 @@ Result<void> build_host_npt() {
     g.npt.emplace(*iommu.stage2, npt, CrossCpuFlush{});
     if (auto r = build_identity(npt, Attrs{Perm::rwx, MemType::wb}); !r)
         return r;
-    return build_identity(*iommu.table, Attrs{Perm::rw, MemType::wb});
+    if (iommu.amdvi)
+        return build_identity(*iommu.amdvi_table, Attrs{Perm::rw, MemType::wb});
+    return build_identity(*iommu.vtd_table, Attrs{Perm::rw, MemType::wb});
 }
 
 } // namespace vbh::image
