@@ -69,7 +69,9 @@ table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e
 #              (docs/kselftest.md gives its cost)
 #   protected_vmm  tests/protected-vmm/run.sh: vbh-vmm --protected against the kvm.ko
 #              of loader/kvm/build.sh (docs/vmm.md; ~76 s boot plus that build)
-outside=(kselftest protected_vmm)
+#   protected-vm  boot.sh --scenario protected-vm: the protected VM's attacks under vbh
+#              (docs/protected-vm.md gives its cost)
+outside=(kselftest protected_vmm protected-vm)
 scenario_table() { # every file is in a table and every table entry is a file
   local f n bad=0 have=" ${table[*]} ${outside[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
