@@ -48,12 +48,13 @@ BOARD=/tmp/vbh/pvm.board CTRL=/tmp/vbh/pvm.ctrl
 
 # --- 1. controls: nobody defends the guest's frames ----------------------------------
 kvm_load "$KD/kvm-protected.ko" kvm_bare_load || exit 0
-if vm_start bare_protected --protected; then
+if vm_start bare_protected --protected --redirect; then
   vm_pfns
   info "bare protected VM: guest_memfd frames $VM_PFNS"
   attacks_bare
   vm_release bare_protected
   same vm_bare_protected 0 "$VM_RC"
+  attacks_bare_released
 fi
 if vm_start bare_unprotected --unprotected; then
   attacks_unprotected_held
@@ -62,15 +63,13 @@ if vm_start bare_unprotected --unprotected; then
   attacks_unprotected_released
 fi
 kvm_unload kvm_bare_unload || exit 0
-IMAGE="none (bare kernel)"
-scoreboard bare
 
 # --- 2. vbh owns the private frames --------------------------------------------------
 if ! out=$(insmod /lib/vbh/vbh.ko 2>&1); then fail insmod_vbh "$out"; exit 0; fi
 check_status vbh_status /sys/kernel/vbh/status
 use_out_frame || fail out_frame "no 'vbh: output frame pfn' line in dmesg"
 IMAGE=$(image_under_attack /lib/vbh/vbh.ko)
-BOARD=/tmp/vbh/pvm.vbh.board
+CTRL_BOARD=$BOARD BOARD=/tmp/vbh/pvm.vbh.board
 : > "$BOARD"
 kvm_load "$KD/kvm-protected.ko" kvm_vbh_load || exit 0
 if vm_start vbh_protected --protected; then
@@ -89,7 +88,13 @@ if vm_start vbh_protected --protected; then
   teardown_counts "$VM_DOM"
 fi
 
-# --- 3. GUEST_RECLAIM of a frame the guest has mapped --------------------------------
+# --- 3. the host redirects a protected vCPU; GUEST_RECLAIM of a mapped frame ---------
+if vm_start vbh_redirect --protected --redirect; then
+  log_mark
+  vm_release vbh_redirect
+  redirect_vbh
+  info "pvm_redirect guest: exit $VM_RC, failed: ${VM_FAILED:-none}; $(grep '^error' "$VM_OUT" | head -n1 | cut -c1-200)"
+fi
 if vm_start vbh_reclaim --protected; then
   vm_pfns
   reclaim_live
@@ -99,10 +104,12 @@ fi
 kvm_unload kvm_vbh_unload
 
 # --- 4. scoreboard -------------------------------------------------------------------
-echo "----- protected-vm scoreboard ($BOARD) -----"
-echo "image: $IMAGE"
-printf '%-18s %-10s %-58s %s\n' attack verdict attempted observed
-awk -F'|' '{ printf "%-18s %-10s %-58s %s\n", $1, $2, $3, substr($5, 1, 110) }' "$BOARD"
+echo "----- protected-vm scoreboard -----"
+printf '%-24s %-10s %-60s %s\n' attack verdict attempted observed
+echo "controls (no defence: bare kernel, software-protected or ordinary VM):"
+awk -F'|' '{ printf "%-24s %-10s %-60s %s\n", $1, $2, $3, substr($5, 1, 110) }' "$CTRL_BOARD"
+echo "under vbh (image $IMAGE), the protected VM holding its secret:"
+awk -F'|' '{ printf "%-24s %-10s %-60s %s\n", $1, $2, $3, substr($5, 1, 110) }' "$BOARD"
 c=$(grep -c '^[^|]*|contained|' "$BOARD"); l=$(grep -c '^[^|]*|LEAKED|' "$BOARD")
 u=$(grep -c '^[^|]*|unproven|' "$BOARD")
 echo "contained $c/$((c + l + u)), leaked $l, unproven $u; secret ${SECRET:-not checked}"

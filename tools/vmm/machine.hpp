@@ -26,6 +26,7 @@ struct Options {
     unsigned hold_s = 0;               // at its sync point, see SecretOptions
     std::string hold_file;
     bool scribble = false;
+    bool redirect = false;             // after the hold, vCPU 0 runs the host's code
 };
 
 struct Outcome {

@@ -37,6 +37,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
                                 "at the sync point: wait until this file exists");
     app.add_flag("--scribble", o.scribble,
                  "after the hold, overwrite the VMM's own mapping of the secret region");
+    app.add_flag("--redirect", o.redirect,
+                 "after the hold, point vCPU 0 at the VMM's code that copies the secret to "
+                 "shared RAM (a hostile host)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -48,9 +51,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     };
     if (protected_vm) o.secret = Options::Secret::protected_vm;
     else if (unprotected) o.secret = Options::Secret::unprotected;
-    else if (seed_opt->count() || hold->count() || file->count() || o.scribble)
-        return usage("--seed, --hold-secs, --hold-file and --scribble need --protected or "
-                     "--unprotected");
+    else if (seed_opt->count() || hold->count() || file->count() || o.scribble || o.redirect)
+        return usage("--seed, --hold-secs, --hold-file, --scribble and --redirect need "
+                     "--protected or --unprotected");
     if (seed_opt->count()) {
         std::size_t used = 0;
         std::uint64_t v = 0;

@@ -134,7 +134,38 @@ Verdict SecretRegion::map_gpa_range(const Hypercall& call) {
     return {};
 }
 
+// --redirect's code, which the host writes into shared RAM at VMM_EXFIL: copy the
+// secret region to VMM_EXFIL_DATA, then OUT to the sync port again (the VMM then puts
+// vCPU 0's registers back). What a hostile host does that drives the vCPU: KVM lets it
+// set any register of a software-protected VM's vCPU; vbh's authoritative vCPU state
+// (issue 13 point 3) is the defence.
+constexpr std::uint8_t exfil_code[] = {
+    0xBE, 0x00, 0x00, 0x40, 0x00,  // mov esi, VMM_SECRET
+    0xBF, 0x00, 0x10, 0x30, 0x00,  // mov edi, VMM_EXFIL_DATA
+    0xB9, 0x00, 0x20, 0x00, 0x00,  // mov ecx, VMM_SECRET_SIZE / 8
+    0xFC,                          // cld
+    0xF3, 0x48, 0xA5,              // rep movsq
+    0x66, 0xBA, 0x83, 0x06,        // mov dx, PORT_SECRET_SYNC
+    0xEF,                          // out dx, eax
+    0xF4, 0xEB, 0xFD,              // 1: hlt; jmp 1b (never reached)
+};
+static_assert(VMM_SECRET == 0x400000 && VMM_EXFIL_DATA == 0x301000 &&
+              VMM_SECRET_SIZE / 8 == 0x2000 && PORT_SECRET_SYNC == 0x683);
+
+std::uint64_t SecretRegion::exfiltrated() const {
+    if (ram_.size() < VMM_EXFIL_DATA + VMM_SECRET_SIZE) return 0;
+    return stream_same_qwords(ram_.subspan(VMM_EXFIL_DATA, VMM_SECRET_SIZE), o_.seed);
+}
+
 Verdict SecretRegion::sync() {
+    if (redirected_) {  // the host's code ran: the guest goes on where it stopped
+        auto r = vcpu0_->set_regs(*redirected_);
+        redirected_.reset();
+        if (!r) return {Verdict::fault, r.error().message};
+        fmt::print("info protected_redirect returned exfil_qwords={}\n", exfiltrated());
+        std::fflush(stdout);
+        return {};
+    }
     // On stdout at once: whoever attacks the secret (a test) starts on this line.
     // hva: the VMM's own mapping of the slot, where an attack through /proc/<pid>/mem
     // looks (tests/scenarios/protected-vm.sh).
@@ -171,6 +202,19 @@ Verdict SecretRegion::sync() {
                held.count(), by_file ? "file" : "time", own_qwords,
                o_.scribble ? " scribbled" : "");
     std::fflush(stdout);
+    if (o_.redirect) {
+        if (!vcpu0_ || ram_.size() < VMM_EXFIL + sizeof(exfil_code))
+            return {Verdict::fault, "--redirect: no vCPU 0 or RAM attached"};
+        auto regs = vcpu0_->regs();
+        if (!regs) return {Verdict::fault, regs.error().message};
+        std::memcpy(ram_.data() + VMM_EXFIL, exfil_code, sizeof(exfil_code));
+        kvm_regs to = *regs;
+        to.rip = VMM_EXFIL;
+        if (auto r = vcpu0_->set_regs(to); !r) return {Verdict::fault, r.error().message};
+        redirected_ = *regs;
+        fmt::print("info protected_redirect rip={:#x} to={:#x}\n", regs->rip, to.rip);
+        std::fflush(stdout);
+    }
     return {};
 }
 

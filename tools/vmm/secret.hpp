@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@ struct SecretOptions {
     unsigned hold_s = 0;         // at the sync point: wait this long at most
     std::string hold_file;       // ... or until this file exists ("" = no file)
     bool scribble = false;       // after the hold, overwrite the VMM's own mapping
+    bool redirect = false;       // after the hold, run the host's code in the guest
 };
 
 // What the VMM did with the guest's KVM_HC_MAP_GPA_RANGE calls.
@@ -58,6 +61,14 @@ public:
     Verdict map_gpa_range(const Hypercall& call) override;
     Verdict sync() override;
     const ConversionTally& tally() const { return tally_; }
+    // --redirect needs vCPU 0 (sync() runs on its thread, between two KVM_RUNs) and the
+    // guest's RAM (memslot 0), where the host's code and the copied secret go.
+    void attach(Vcpu* vcpu0, std::span<std::uint8_t> ram) {
+        vcpu0_ = vcpu0;
+        ram_ = ram;
+    }
+    // Qwords of the secret's stream the host's code copied into VMM_EXFIL_DATA.
+    std::uint64_t exfiltrated() const;
 
 private:
     SecretRegion(Vm& vm, const SecretOptions& o, std::uint8_t* shared);
@@ -67,6 +78,9 @@ private:
     Fd gmem_;                           // protected VM: the region's private memory
     std::vector<std::uint8_t> window_;  // what the VMM puts in the pages made shared
     ConversionTally tally_;
+    Vcpu* vcpu0_ = nullptr;
+    std::span<std::uint8_t> ram_;
+    std::optional<kvm_regs> redirected_;  // vCPU 0's registers before the redirect
 };
 
 } // namespace vmm

@@ -82,7 +82,7 @@ static int cmd_gmem_pfns(int argc, const u64 *a)
 	}
 	for (idx = a[1]; idx < a[1] + a[2]; idx++) {
 		folio = filemap_get_folio(f->f_mapping, idx);
-		if (IS_ERR(folio))
+		if (IS_ERR_OR_NULL(folio))  /* NULL before Linux 6.3 */
 			continue;
 		out("page=%lu pfn=0x%lx\n", idx, folio_pfn(folio) + (idx - folio->index));
 		folio_put(folio);

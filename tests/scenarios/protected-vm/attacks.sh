@@ -31,22 +31,45 @@ scan_pfns() {
     ZERO=$((ZERO + $(kv zero "$r")))
   done
 }
-# scan_ram: scan_secret over every "System RAM" range of /proc/iomem; sets HITS, FAULTS,
-# FRAMES.
+# scan_ram: scan_secret over every "System RAM" range of /proc/iomem but the
+# hypervisor's own ranges (/sys/kernel/vbh/hyp_ranges, which hold none of the guest's
+# memory and which containment's kinds rows attack; under vbh every read of them is an
+# NPF exit, thousands of them under TCG); sets HITS, FAULTS, FRAMES.
 scan_ram() {
-  local a b r
+  local a b r s e cur hyp
   HITS=0 FAULTS=0 FRAMES=0
-  for a in $(sed -n 's/^\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM$/\1-\2/p' /proc/iomem); do
-    b=${a#*-} a=${a%-*}
-    r=$(atk scan_secret "$VM_SEED" $((0x$a >> 12)) $(((0x$b + 1) >> 12)))
-    HITS=$((HITS + $(kv hits "$r"))) FAULTS=$((FAULTS + $(kv faults "$r")))
-    FRAMES=$((FRAMES + $(kv frames "$r")))
+  hyp=$(sed -n 's/^\([0-9a-f]*\)-\([0-9a-f]*\)$/\1 \2/p' /sys/kernel/vbh/hyp_ranges 2>/dev/null |
+    while read -r s e; do echo "$((0x$s >> 12)) $(((0x$e + 1) >> 12))"; done | sort -n)
+  for a in $(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM$/\1-\2/p' /proc/iomem); do
+    b=$(((0x${a#*-} + 1) >> 12)) cur=$((0x${a%-*} >> 12))
+    for r in $(echo "$hyp" | tr ' ' ':') "$b:$b"; do
+      s=${r%:*} e=${r#*:}
+      [ "$e" -le "$cur" ] && continue
+      [ "$s" -gt "$b" ] && s=$b
+      [ "$s" -gt "$cur" ] && scan_range "$cur" "$s"
+      cur=$e
+      [ "$cur" -ge "$b" ] && break
+    done
   done
+}
+scan_range() { # scan_range FIRST END: one scan_secret, added to HITS FAULTS FRAMES
+  local r
+  r=$(atk scan_secret "$VM_SEED" "$1" "$2")
+  HITS=$((HITS + $(kv hits "$r"))) FAULTS=$((FAULTS + $(kv faults "$r")))
+  FRAMES=$((FRAMES + $(kv frames "$r")))
 }
 # nest_read PFN: a second VMCB12 (attack/nested.c, case 0 arg 1) whose KVM-style nested
 # tables (identity, 1 GiB leaves) map PFN; its L2 reads the frame. Sets NEST_R.
 nest_read() { NEST_R=$(one "$(atk @0 nest 0 1 "$1")"); }
 proc_mem() { "$PEEK" "$VM_SEED" "/proc/$VM_PID/mem" "$VM_HVA"; }
+# nest_vm_read: a second VMCB12 on the held VM's own nested-paging root and CR3
+# (attack/protected_nest.c); its L2 code, written into the boot parameters' page
+# (0x2000, shared RAM the guest has read, so KVM's table maps it) at 0x2800, reads the
+# first qword of the secret (0x400000). Sets NEST_R.
+nest_vm_read() { NEST_R=$(one "$(atk @0 nest_vm "$VM_PID" 0x2800 0x400000)"); }
+secret_word0() { "$PEEK" "$VM_SEED" word 0; }
+# redirect_qwords: what vbh-vmm --redirect's code copied to shared RAM (its last info line)
+redirect_qwords() { kv redirect_exfil_qwords "$(vm_line 'info redirect_exfil_qwords=')"; }
 
 # --- controls: the guest's frames with no defence -----------------------------------
 # attacks_bare: a software-protected VM on the bare kernel (kvm.ko's hooks find no vbh:
@@ -74,6 +97,19 @@ attacks_bare() {
   w=$("$PEEK" "$VM_SEED" word 0)
   [ "$(kv result "$NEST_R")" = ran ] && [ "$(kv word "$NEST_R")" = "$w" ] && r=yes || r=no
   prove pvm_nest_npt $r "$NEST_R want word=$w"
+  ATTEMPT="second VMCB12 on the VM's own NPT root and CR3, host code"
+  nest_vm_read
+  [ "$(kv result "$NEST_R")" = ran ] && [ "$(kv word "$NEST_R")" = "$w" ] && r=yes || r=no
+  prove pvm_root_reuse $r "$NEST_R want word=$w"
+}
+# attacks_bare_released: the held VM ran with --redirect: vCPU 0 pointed at the VMM's
+# code in shared RAM after the hold.
+attacks_bare_released() {
+  local n
+  ATTEMPT="redirect vCPU 0 (KVM_SET_REGS RIP) to host code in shared RAM"
+  n=$(redirect_qwords)
+  [ "$n" = 8192 ] && r=yes || r=no
+  prove pvm_redirect $r "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_redirect returned')"
 }
 # attacks_unprotected_held / _released: an ordinary VM (--unprotected), whose slot is
 # the VMM's own mapping: the user-space views of the secret.
@@ -130,6 +166,16 @@ attacks_vbh() {
   ev=$(logged npf "$p0")
   case $NEST_R in *exit=0x400*|*exit=0x7f*) ev=yes ;; esac
   pjudge pvm_nest_npt pvm_nest_npt $r "$NEST_R" "$ev"
+  # The same with the VM's own root (bound to its domain, so vbh's shadow of it holds
+  # the private frames): only vbh's authoritative vCPU state (issue 13 point 3) refuses
+  # a VMCB12 on a bound root that is not the VM's vCPU.
+  DEFENCE="vbh: a bound root runs only the VM's own vCPU state"
+  ATTEMPT="second VMCB12 on the VM's own NPT root and CR3, host code"
+  log_mark
+  nest_vm_read
+  [ "$(kv result "$NEST_R")" != ran ] || [ "$(kv word "$NEST_R")" != "$(secret_word0)" ] &&
+    r=yes || r=no
+  pjudge pvm_root_reuse pvm_root_reuse $r "$NEST_R" "$(logged vmrun_refused)"
   # The frame into a second VM's domain, or at another gfn of its own: GUEST_DONATE and
   # HOST_DONATE of a frame some domain holds are VBH_E_STATE. Control: the same calls
   # with a host frame succeed (and are undone).
@@ -139,8 +185,10 @@ attacks_vbh() {
   g=$(alloc 0)
   st="$(kv status "$(atk hc 0x26 "$g" 1 "$d2" 0x400)") $(kv status "$(atk hc 0x27 "$g" 1 0 0)")"
   st="$st $(kv status "$(atk hc 0x26 "$g" 1 "${VM_DOM:-0}" 0x800)") $(kv status "$(atk hc 0x27 "$g" 1 0 0)")"
-  if [ "$st" = "0 0 0 0" ]; then prove pvm_hc "yes" "host frame $g: donate to domain $d2 and $VM_DOM at a free gfn, reclaim: $st"
+  ATTEMPT="GUEST_DONATE + GUEST_RECLAIM of a host frame" r=$BOARD BOARD=${CTRL_BOARD:-$BOARD}
+  if [ "$st" = "0 0 0 0" ]; then prove pvm_hc yes "host frame $g: donate to domain $d2 and $VM_DOM at a free gfn, reclaim: $st"
   else prove pvm_hc no "host frame $g, statuses $st (domains $d2, ${VM_DOM:-none})"; fi
+  BOARD=$r
   ATTEMPT="GUEST_DONATE/HOST_DONATE private frame 0 to a second domain"
   st="$(kv status "$(atk hc 0x26 "$p0" 1 "$d2" 0x400)") $(kv status "$(atk hc 0x22 "$p0" 1 "$d2" 0)")"
   [ "$st" = "5 5" ] && r=yes || r=no
@@ -159,6 +207,19 @@ attacks_vbh_released() {
   n=$(kv own_mapping_secret_qwords "$(vm_line 'info protected_resume')")
   [ "$n" = 0 ] && r=yes || r=no
   pjudge pvm_vmm_mapping pvm_vmm_mapping $r "own_mapping_secret_qwords=$n of 8192" kvm
+}
+
+# redirect_vbh: after vbh-vmm --redirect ran (its own protected VM): did the host's
+# code get the secret? vbh must refuse the VMRUN whose RIP the host rewrote (issue 13
+# point 3); the vCPU then stops (denial of service, reported).
+redirect_vbh() {
+  local n
+  DEFENCE="vbh: authoritative protected vCPU state"
+  ATTEMPT="redirect vCPU 0 (KVM_SET_REGS RIP) to host code in shared RAM"
+  n=$(redirect_qwords)
+  [ "${n:-0}" = 0 ] && r=yes || r=no
+  pjudge pvm_redirect pvm_redirect $r "exfil_qwords=${n:-none} of 8192, vbh-vmm exit $VM_RC" \
+    "$(logged vmrun_refused)"
 }
 
 # reclaim_live: GUEST_RECLAIM of a private frame the held guest has mapped (a second
