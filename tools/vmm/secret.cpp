@@ -159,7 +159,12 @@ std::uint64_t SecretRegion::exfiltrated() const {
 
 Verdict SecretRegion::sync() {
     if (redirected_) {  // the host's code ran: the guest goes on where it stopped
-        auto r = vcpu0_->set_regs(*redirected_);
+        // KVM completes an OUT (advances RIP past it) on the next KVM_RUN only if RIP
+        // did not change meanwhile (complete_fast_pio_out()); it did, so the VMM steps
+        // over the guest's one-byte OUT %eax,%dx itself.
+        kvm_regs back = *redirected_;
+        if (back.rip < ram_.size() && ram_[back.rip] == 0xEF) ++back.rip;
+        auto r = vcpu0_->set_regs(back);
         redirected_.reset();
         if (!r) return {Verdict::fault, r.error().message};
         fmt::print("info protected_redirect returned exfil_qwords={}\n", exfiltrated());
@@ -202,7 +207,8 @@ Verdict SecretRegion::sync() {
                held.count(), by_file ? "file" : "time", own_qwords,
                o_.scribble ? " scribbled" : "");
     std::fflush(stdout);
-    if (o_.redirect) {
+    if (o_.redirect && !redirect_done_) {
+        redirect_done_ = true;
         if (!vcpu0_ || ram_.size() < VMM_EXFIL + sizeof(exfil_code))
             return {Verdict::fault, "--redirect: no vCPU 0 or RAM attached"};
         auto regs = vcpu0_->regs();

