@@ -20,6 +20,8 @@
 # (tests/scenarios/kselftest.sh: MTTCG lets a vCPU run stale code across a kernel text patch).
 # --iommu amd: QEMU's amd-iommu instead of intel-iommu (one IOMMU per machine), the host
 # booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md).
+# A scenario header "# prepare: SCRIPT" runs SCRIPT SCENARIO SERIES after the build; the
+# initramfs it prints is booted (tests/protected-vm/prepare.sh; qemu-nested/README.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu

@@ -29,7 +29,8 @@ if [ "$series" = 6.12 ]; then
   cp "$root/out/kvm/kvm.ko" "$st/lib/vbh/kvm/kvm-protected.ko"
 fi
 for m in virt/lib/irqbypass drivers/crypto/ccp/ccp arch/x86/kvm/kvm arch/x86/kvm/kvm-amd; do
-  xz -dc "/lib/modules/$KVER/kernel/$m.ko.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"
+  f=/lib/modules/$KVER/kernel/$m.ko  # 6.12's modules are xz-compressed, 6.1's are not
+  if [ -r "$f.xz" ]; then xz -dc "$f.xz" > "$st/lib/vbh/kvm/${m##*/}.ko"; else cp "$f" "$st/lib/vbh/kvm/"; fi
 done
 cp "$root/tests/scenarios/$scenario.sh" "$st/lib/vbh/scenarios/"
 "$root/tests/protected-vm/build.sh" "$st/lib/vbh/bin" >&2
