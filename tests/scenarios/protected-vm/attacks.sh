@@ -81,26 +81,26 @@ attacks_bare() {
   ATTEMPT="direct-map read of the 16 private frames"
   scan_pfns "$VM_PFNS"
   [ "$HITS" = 16 ] && r=yes || r=no
-  prove pvm_dmap $r "hits=$HITS of 16 frames faults=$FAULTS"
+  prove pvm_dmap "$r" "hits=$HITS of 16 frames faults=$FAULTS"
   ATTEMPT="scan of all RAM for the secret"
   scan_ram
   [ "$HITS" -ge 16 ] && r=yes || r=no
-  prove pvm_ram_scan $r "frames=$FRAMES hits=$HITS faults=$FAULTS"
+  prove pvm_ram_scan "$r" "frames=$FRAMES hits=$HITS faults=$FAULTS"
   ATTEMPT="edu DMA read of private frame 0"
   r=$(atk dma_read "$p0")
   w=$(kv hash "$(atk hash "$p0" 1)")
   if [ "$(res "$r")" = unsupported ]; then record pvm_dma n/a "no edu device"
   else [ "$(kv hash "$r")" = "$w" ] && [ "$(kv data_words "$r")" -gt 0 ] && p=yes || p=no
-    prove pvm_dma $p "$(one "$r") want hash=$w"; fi
+    prove pvm_dma "$p" "$(one "$r") want hash=$w"; fi
   ATTEMPT="second VMCB12, its nested tables map private frame 0"
   nest_read "$p0"
   w=$("$PEEK" "$VM_SEED" word 0)
   [ "$(kv result "$NEST_R")" = ran ] && [ "$(kv word "$NEST_R")" = "$w" ] && r=yes || r=no
-  prove pvm_nest_npt $r "$NEST_R want word=$w"
+  prove pvm_nest_npt "$r" "$NEST_R want word=$w"
   ATTEMPT="second VMCB12 on the VM's own NPT root and CR3, host code"
   nest_vm_read
   [ "$(kv result "$NEST_R")" = ran ] && [ "$(kv word "$NEST_R")" = "$w" ] && r=yes || r=no
-  prove pvm_root_reuse $r "$NEST_R want word=$w"
+  prove pvm_root_reuse "$r" "$NEST_R want word=$w"
 }
 # attacks_bare_released: the held VM ran with --redirect: vCPU 0 pointed at the VMM's
 # code in shared RAM after the hold.
@@ -109,7 +109,7 @@ attacks_bare_released() {
   ATTEMPT="redirect vCPU 0 (KVM_SET_REGS RIP) to host code in shared RAM"
   n=$(redirect_qwords)
   [ "$n" = 8192 ] && r=yes || r=no
-  prove pvm_redirect $r "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_redirect returned')"
+  prove pvm_redirect "$r" "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_redirect returned')"
 }
 # attacks_unprotected_held / _released: an ordinary VM (--unprotected), whose slot is
 # the VMM's own mapping: the user-space views of the secret.
@@ -119,14 +119,14 @@ attacks_unprotected_held() {
   ATTEMPT="read /proc/<vmm>/mem at the memslot"
   r=$(proc_mem)
   [ "$(kv secret_qwords "$r")" = 8192 ] && p=yes || p=no
-  prove pvm_proc_mem $p "$r"
+  prove pvm_proc_mem "$p" "$r"
 }
 attacks_unprotected_released() {
   local n
   ATTEMPT="the VMM reads its own mapping of the memslot"
   n=$(kv own_mapping_secret_qwords "$(vm_line 'info protected_resume')")
   [ "$n" = 8192 ] && p=yes || p=no
-  prove pvm_vmm_mapping $p "own_mapping_secret_qwords=$n of 8192"
+  prove pvm_vmm_mapping "$p" "own_mapping_secret_qwords=$n of 8192"
 }
 
 # --- under vbh: the protected VM holds its secret -------------------------------------
@@ -139,24 +139,24 @@ attacks_vbh() {
   scan_pfns "$VM_PFNS"
   [ "$HITS" = 0 ] && r=yes || r=no
   ev=$(logged npf "$p0")
-  pjudge pvm_dmap pvm_dmap $r "hits=$HITS of 16 frames faults=$FAULTS npf_logged=${ev%%:*}" "$ev"
+  pjudge pvm_dmap pvm_dmap "$r" "hits=$HITS of 16 frames faults=$FAULTS npf_logged=${ev%%:*}" "$ev"
   ATTEMPT="scan of all RAM for the secret"
   log_mark
   scan_ram
   [ "$HITS" = 0 ] && r=yes || r=no
   ev=$(logged npf "$p0")
-  pjudge pvm_ram_scan pvm_ram_scan $r "frames=$FRAMES hits=$HITS faults=$FAULTS" "$ev"
+  pjudge pvm_ram_scan pvm_ram_scan "$r" "frames=$FRAMES hits=$HITS faults=$FAULTS" "$ev"
   DEFENCE="KVM: private pages only in the guest_memfd"
   ATTEMPT="read /proc/<vmm>/mem at the memslot"
   r=$(proc_mem)
   [ "$(kv secret_qwords "$r")" = 0 ] && p=yes || p=no
-  pjudge pvm_proc_mem pvm_proc_mem $p "$r" kvm
+  pjudge pvm_proc_mem pvm_proc_mem "$p" "$r" kvm
   DEFENCE="vbh: IOMMU mirror without private frames"
   ATTEMPT="edu DMA read of private frame 0"
   log_mark
   r=$(atk dma_read "$p0")
   [ "$(kv data_words "$r")" = 0 ] && p=yes || p=no
-  pjudge pvm_dma pvm_dma $p "$(one "$r")" "$(dma_fault "$p0" read)"
+  pjudge pvm_dma pvm_dma "$p" "$(one "$r")" "$(dma_fault "$p0" read)"
   DEFENCE="vbh: shadow NPT admits a domain frame only under its bound roots"
   ATTEMPT="second VMCB12, its nested tables map private frame 0"
   log_mark
@@ -165,7 +165,7 @@ attacks_vbh() {
     r=yes || r=no
   ev=$(logged npf "$p0")
   case $NEST_R in *exit=0x400*|*exit=0x7f*) ev=yes ;; esac
-  pjudge pvm_nest_npt pvm_nest_npt $r "$NEST_R" "$ev"
+  pjudge pvm_nest_npt pvm_nest_npt "$r" "$NEST_R" "$ev"
   # The same with the VM's own root (bound to its domain, so vbh's shadow of it holds
   # the private frames): only vbh's authoritative vCPU state (issue 13 point 3) refuses
   # a VMCB12 on a bound root that is not the VM's vCPU.
@@ -175,7 +175,7 @@ attacks_vbh() {
   nest_vm_read
   [ "$(kv result "$NEST_R")" != ran ] || [ "$(kv word "$NEST_R")" != "$(secret_word0)" ] &&
     r=yes || r=no
-  pjudge pvm_root_reuse pvm_root_reuse $r "$NEST_R" "$(logged vmrun_refused)"
+  pjudge pvm_root_reuse pvm_root_reuse "$r" "$NEST_R" "$(logged vmrun_refused)"
   # The frame into a second VM's domain, or at another gfn of its own: GUEST_DONATE and
   # HOST_DONATE of a frame some domain holds are VBH_E_STATE. Control: the same calls
   # with a host frame succeed (and are undone).
@@ -192,11 +192,11 @@ attacks_vbh() {
   ATTEMPT="GUEST_DONATE/HOST_DONATE private frame 0 to a second domain"
   st="$(kv status "$(atk hc 0x26 "$p0" 1 "$d2" 0x400)") $(kv status "$(atk hc 0x22 "$p0" 1 "$d2" 0)")"
   [ "$st" = "5 5" ] && r=yes || r=no
-  pjudge pvm_second_vm pvm_hc $r "statuses $st (want 5 5: VBH_E_STATE), domain $d2" status
+  pjudge pvm_second_vm pvm_hc "$r" "statuses $st (want 5 5: VBH_E_STATE), domain $d2" status
   ATTEMPT="GUEST_DONATE private frame 0 again, own domain, gfn 0x800"
   st=$(kv status "$(atk hc 0x26 "$p0" 1 "${VM_DOM:-0}" 0x800)")
   [ "$st" = 5 ] && r=yes || r=no
-  pjudge pvm_other_gfn pvm_hc $r "status $st (want 5: VBH_E_STATE), domain ${VM_DOM:-none}" status
+  pjudge pvm_other_gfn pvm_hc "$r" "status $st (want 5: VBH_E_STATE), domain ${VM_DOM:-none}" status
   atk hc 0x11 "$d2" 0 0 0 > /dev/null
 }
 # attacks_vbh_released: what the VMM saw in its own mapping during the hold.
@@ -206,7 +206,7 @@ attacks_vbh_released() {
   ATTEMPT="the VMM reads its own mapping of the memslot"
   n=$(kv own_mapping_secret_qwords "$(vm_line 'info protected_resume')")
   [ "$n" = 0 ] && r=yes || r=no
-  pjudge pvm_vmm_mapping pvm_vmm_mapping $r "own_mapping_secret_qwords=$n of 8192" kvm
+  pjudge pvm_vmm_mapping pvm_vmm_mapping "$r" "own_mapping_secret_qwords=$n of 8192" kvm
 }
 
 # redirect_vbh: after vbh-vmm --redirect ran (its own protected VM): did the host's
@@ -218,7 +218,7 @@ redirect_vbh() {
   ATTEMPT="redirect vCPU 0 (KVM_SET_REGS RIP) to host code in shared RAM"
   n=$(redirect_qwords)
   [ "${n:-0}" = 0 ] && r=yes || r=no
-  pjudge pvm_redirect pvm_redirect $r "exfil_qwords=${n:-none} of 8192, vbh-vmm exit $VM_RC" \
+  pjudge pvm_redirect pvm_redirect "$r" "exfil_qwords=${n:-none} of 8192, vbh-vmm exit $VM_RC" \
     "$(logged vmrun_refused)"
 }
 
@@ -241,7 +241,7 @@ reclaim_live() {
     [ "$HITS" = 0 ] && [ "$FAULTS" = 1 ] && r=yes || r=no
   fi
   RECLAIM_OBS="status $st, then hits=$HITS zero=$ZERO faults=$FAULTS"
-  pjudge pvm_reclaim_live pvm_dmap $r "$RECLAIM_OBS" status
+  pjudge pvm_reclaim_live pvm_dmap "$r" "$RECLAIM_OBS" status
 }
 
 # teardown_counts DOM: kvm.ko's teardown line of DOM balances (donated == reclaimed +
