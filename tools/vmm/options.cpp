@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "payload_abi.h"
 #include "secret.hpp"
 
 #include <CLI/CLI.hpp>
@@ -37,6 +38,13 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
                                 "at the sync point: wait until this file exists");
     app.add_flag("--scribble", o.scribble,
                  "after the hold, overwrite the VMM's own mapping of the secret region");
+    app.add_option("--touch-pages", o.touch_pages,
+                   "touch benchmark: pages of memslot 2 that vCPU 0 touches (private with "
+                   "--protected), 0: none")
+        ->check(CLI::Range(0u, unsigned{VMM_TOUCH_MAX_PAGES}));
+    app.add_option("--touch-cpu-iters", o.touch_cpu_iters,
+                   "touch benchmark: xorshift64 steps of its CPU loop")
+        ->check(CLI::Range(0u, 1000000000u));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
