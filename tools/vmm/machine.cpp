@@ -161,7 +161,8 @@ Result<Outcome> run_machine(const Options& o) {
     std::unique_ptr<SecretRegion> secret;
     if (o.secret != Options::Secret::none) {
         auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
-                                                        seed, o.hold_s, o.hold_file, o.scribble});
+                                                        seed, o.hold_s, o.hold_file, o.scribble,
+                                                        o.ready_file});
         if (!s) return s.error();
         secret = std::move(*s);
     }

@@ -27,6 +27,7 @@ struct Options {
     unsigned hold_s = 0;               // at its sync point, see SecretOptions
     std::string hold_file;
     bool scribble = false;
+    std::string ready_file;
     // The touch benchmark (touch.hpp): pages of memslot 2 (0: none), private when the
     // VM is protected, and the steps of its CPU loop.
     std::uint32_t touch_pages = 0;

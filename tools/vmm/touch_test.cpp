@@ -92,6 +92,15 @@ TEST(Touch, CommandLine) {
     p = parse_args(static_cast<int>(a.size()), a.data());
     ASSERT_TRUE(p.options);
     EXPECT_EQ(p.options->touch_pages, 0u);  // no touch stage unless asked
+    // The scenario's window ends at the secret stage's sync point (docs/vmm.md).
+    a = {"vbh-vmm", "--unprotected", "--ready-file", "/tmp/r", "--hold-file", "/tmp/go"};
+    p = parse_args(static_cast<int>(a.size()), a.data());
+    ASSERT_TRUE(p.options);
+    EXPECT_EQ(p.options->ready_file, "/tmp/r");
+    a = {"vbh-vmm", "--ready-file", "/tmp/r"};  // no sync point without the secret stage
+    p = parse_args(static_cast<int>(a.size()), a.data());
+    EXPECT_FALSE(p.options);
+    EXPECT_EQ(p.exit_code, 2);
     a = {"vbh-vmm", "--touch-pages", "65537"};
     p = parse_args(static_cast<int>(a.size()), a.data());
     EXPECT_FALSE(p.options);
