@@ -20,7 +20,8 @@
 #   win.touch_MODE_VM_R.PHASE.KEY N   vbh's counters during PHASE (run: start to the
 #     sync point; exit: the sync point to the end), summed over CPUs: KEY = hc (hypercall
 #     exits), hc_cycles (vbh's cycles in them, exit_cycles), npf, npf_cycles, fills
-#     (l2_shadow_fills), l2_exits, l2_reflected, exits (total_exits)
+#     (l2_shadow_fills), drops (l2_shadow_drops), l2_exits, l2_reflected, exits
+#     (total_exits); "%.0f", not "%d": busybox awk clips %d at 2^31 and cycles pass it
 #   touch_pages, touch_reps; the kernel log's "domain N destroyed" lines as VBH-INFO
 kd=/lib/vbh/kvm
 ko=/lib/vbh/vbh.ko
@@ -63,15 +64,15 @@ counters() { # "KEY=N ..." of vbh's counters summed over CPUs (empty when bare)
                  else if (a[1] == "cycles") y[k] += a[2] }
                next }
     { for (i = 1; i <= NF; i++) { split($i, a, "="); s[a[1]] += a[2] } }
-    END { printf "hc=%d hc_cycles=%d npf=%d npf_cycles=%d fills=%d l2_exits=%d l2_reflected=%d exits=%d\n",
+    END { printf "hc=%.0f hc_cycles=%.0f npf=%.0f npf_cycles=%.0f fills=%.0f drops=%.0f l2_exits=%.0f l2_reflected=%.0f exits=%.0f\n",
             c["hypercall"], y["hypercall"], c["npf"], y["npf"], s["l2_shadow_fills"],
-            s["l2_exits"], s["l2_reflected"], s["total_exits"] }'
+            s["l2_shadow_drops"], s["l2_exits"], s["l2_reflected"], s["total_exits"] }'
 }
 window() { # window LABEL PHASE BEFORE AFTER: win.LABEL.PHASE.KEY for each counter
   [ -n "$3" ] && [ -n "$4" ] || return 0
   echo "$3 $4" | awk -v n="win.$1.$2" '{ h = NF / 2
     for (i = 1; i <= h; i++) { split($i, a, "="); split($(i + h), b, "=")
-      printf "%s.%s %d\n", n, a[1], b[2] - a[2] } }' |
+      printf "%s.%s %.0f\n", n, a[1], b[2] - a[2] } }' |
     while read -r name v; do metric "$name" "$v" count; done
 }
 

@@ -63,6 +63,9 @@ def donate_rows(run, pages):
         rows.append([f"shadow NPT fills per page, {vm}",
                      num(_ratio(window(run, vm, "run", "fills"), pages), "{:.2f}"),
                      "l2_shadow_fills"])
+        rows.append([f"shadow NPT drops per page, {vm}",
+                     num(_ratio(window(run, vm, "run", "drops"), pages), "{:.2f}"),
+                     "l2_shadow_drops: a whole shadow dropped (KVM flushed its guest's TLB)"])
         rows.append([f"L2 exits reflected to KVM per page, {vm}",
                      num(_ratio(window(run, vm, "run", "l2_reflected"), pages), "{:.2f}"),
                      "l2_reflected"])
