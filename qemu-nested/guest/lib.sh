@@ -249,7 +249,8 @@ donate_bench() {
     fail donate_bench "donatebench.ko: ${m:-not in the initramfs} $(cat /tmp/vbh/donate.out 2>/dev/null)"
     return
   fi
-  iommu=$(kv iommu "$(cat /sys/kernel/vbh/status 2>/dev/null)")
+  # Not kv: it reads "vtd:1" as a "key: value" pair.
+  iommu=$(sed -n 's/.*iommu=\([^ ]*\).*/\1/p' /sys/kernel/vbh/status 2>/dev/null)
   info "donate_bench: iommu=${iommu:-?}"
   case $iommu in *:*) metric donate.iommu_units "${iommu#*:}" units ;;
     none) metric donate.iommu_units 0 units ;; esac
