@@ -100,6 +100,7 @@ fi
 # intel_iommu=off intremap=off: vbh owns the VT-d unit (docs/iommu.md); a host whose
 # IOMMU driver runs it is refused at insmod.
 cmdline="console=ttyS0 panic=-1 intel_iommu=off intremap=off no_timer_check vbh.scenario=$scenario${append}"
+# shellcheck disable=SC2054 # the commas are QEMU's, inside one -device argument
 case $iommu in
   intel) iommu_dev=(-device intel-iommu,aw-bits=48) ;;
   amd) iommu_dev=(-device amd-iommu) cmdline="amd_iommu=off $cmdline" ;;

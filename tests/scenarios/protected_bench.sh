@@ -117,7 +117,8 @@ kvm_load kvm_load_vbh || exit 0
 rounds vbh
 dmesg_since "$mark" | grep 'kvm: vbh: domain' | while read -r line; do info "$line"; done
 n=$(dmesg_since "$mark" | grep -c 'kvm: vbh: domain .* destroyed')
-[ "$n" -eq "$reps" ] && pass protected_domains "$n protected VMs were vbh domains, all destroyed" ||
-  fail protected_domains "$n domain teardown lines, want $reps: $(dmesg_since "$mark" | grep 'kvm: vbh:' | tail -n3)"
+if [ "$n" -eq "$reps" ]; then pass protected_domains "$n protected VMs were vbh domains, all destroyed"
+else fail protected_domains "$n domain teardown lines, want $reps: $(dmesg_since "$mark" | grep 'kvm: vbh:' | tail -n3)"
+fi
 kvm_unload kvm_unload_vbh
 dmesg_clean kernel_log_clean "$mark"

@@ -100,6 +100,15 @@ class DonateSectionTest(unittest.TestCase):
         for t in check.tables(md):
             self.assertEqual(check.check_table("donate", t[1], t[2]), [])
 
+    def test_check_wants_the_owned_pair(self):
+        md = donate.section(vbhlog.parse(self.OWNED))
+        self.assertEqual(check.check_donate(check.tables("## Donate and scrub: with and without "
+                                                         "the IOMMU\n" + md)), [])
+        md = donate.section(vbhlog.parse("VBH-METRIC tsc_khz 2000000 kHz\n"))
+        self.assertEqual(check.check_donate(check.tables("## Donate and scrub: with and without "
+                                                         "the IOMMU\n" + md)),
+                         ["no donate + scrub figure of one frame with the IOMMU owned"])
+
     def test_no_baseline(self):
         md = donate.section(vbhlog.parse(self.OWNED))
         self.assertIn("| 4 KiB (1 frame) | 40.0 | 25000 | 50.0 | n/a | n/a | n/a | n/a |", md)
