@@ -273,7 +273,7 @@ def footprint_section(run, footprint_logs=()):
 
 def checks_section(run):
     rows = [[n, "pass" if ok else "FAIL", d.replace("|", "/")[:160]] for n, ok, d in run.checks
-            if n.startswith(("bench", "rt_", "gb_", "kernel_log"))]
+            if n.startswith(("bench", "rt_", "gb_", "kernel_log", "donate"))]
     return ("A check only says whether a benchmark produced a number.\n\n"
             + table(["check", "result", "detail"], rows))
 
