@@ -6,7 +6,7 @@
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
 #                       [--no-build] [--initrd FILE] [--retries N] [--verbose] [--reboot]
 #                       [--series 6.12|6.1] [--gdb] [--gdb-port N] [--accel SPEC]
-#                       [--iommu intel|amd]
+#                       [--iommu intel|amd|none]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch --series 6.12. --series 6.1
 # boots Debian's 6.1 kernel with its own initramfs (build.sh --series 6.1). --gdb: QEMU
 # waits for a debugger on --gdb-port (1234) before the first instruction
@@ -19,7 +19,9 @@
 # --accel SPEC: QEMU's -accel (tcg); tcg,thread=single runs every vCPU in one host thread
 # (tests/scenarios/kselftest.sh: MTTCG lets a vCPU run stale code across a kernel text patch).
 # --iommu amd: QEMU's amd-iommu instead of intel-iommu (one IOMMU per machine), the host
-# booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md).
+# booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md). --iommu none: no
+# IOMMU device, so no DMAR or IVRS table and nothing for vbh to own (iommu=none): the
+# baseline of the donate + scrub cost (tests/scenarios/donate_rate.sh).
 # A scenario header "# prepare: SCRIPT" runs SCRIPT SCENARIO SERIES after the build; the
 # initramfs it prints is booted (tests/protected-vm/prepare.sh; qemu-nested/README.md).
 set -euo pipefail
@@ -115,10 +117,12 @@ fi
 # intel_iommu=off intremap=off: vbh owns the VT-d unit (docs/iommu.md); a host whose
 # IOMMU driver runs it is refused at insmod.
 cmdline="console=ttyS0 panic=-1 intel_iommu=off intremap=off no_timer_check vbh.scenario=$scenario${append}"
+# shellcheck disable=SC2054 # the commas are QEMU's, inside one -device argument
 case $iommu in
-  intel) iommu_dev=intel-iommu,aw-bits=48 ;;
-  amd) iommu_dev=amd-iommu cmdline="amd_iommu=off $cmdline" ;;
-  *) echo "boot: --iommu intel|amd, not '$iommu'" >&2; exit 2 ;;
+  intel) iommu_dev=(-device intel-iommu,aw-bits=48) ;;
+  amd) iommu_dev=(-device amd-iommu) cmdline="amd_iommu=off $cmdline" ;;
+  none) iommu_dev=() ;;
+  *) echo "boot: --iommu intel|amd|none, not '$iommu'" >&2; exit 2 ;;
 esac
 echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
 if [ $gdb = 1 ]; then
@@ -146,7 +150,7 @@ boot_once() { # boot into a new $log and follow it until the guest powers off, r
   done  # (and it exists before QEMU's background shell opens it)
   ln -sfn "${log##*/}" "$out/logs/last.log"
   # shellcheck disable=SC2086 # qemu_args are words
-  qemu-system-x86_64 -accel "$accel" -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" -device "$iommu_dev" \
+  qemu-system-x86_64 -accel "$accel" -M q35 -cpu "$cpu" -smp "$smp" -m "$mem" "${iommu_dev[@]}" \
     -nographic $noreboot -kernel "$VMLINUZ" -initrd "$initrd" \
     -append "$cmdline" $qemu_args < /dev/null >> "$log" 2>&1 &
   qpid=$!

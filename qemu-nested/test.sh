@@ -15,7 +15,8 @@
 #   containment     smp 2   the attack suite: harnesses proven bare, then against
 #                           vbh-test.bin (the test loader /lib/vbh/test/vbh.ko)
 #   bench-report    smp 2   bench scenario -> out/report/report.{md,png}, checked well formed;
-#                           footprint scenario at --mem 2G and 4G for its footprint rows
+#                           footprint scenario at --mem 2G and 4G for its footprint rows;
+#                           donate_rate without an IOMMU (issue 11's baseline)
 #   gdb-session     smp 2   debug scenario under boot.sh --gdb, driven by tools/gdb/session.sh
 #   build-6.1               everything built against Debian's newest 6.1 kernel
 #   launch-6.1      smp 2   launch on 6.1, 10 s workload
@@ -63,15 +64,19 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug iommuhost reset footprint amdvi)
+       containment bench debug iommuhost reset footprint amdvi donate_rate)
 # Scenarios booted by their own script, outside this matrix, and why.
 #   kselftest  tools/kselftest/run.sh: Linux's KVM selftests, built from linux-source-6.12
 #              (docs/kselftest.md gives its cost)
 #   protected_vmm  tests/protected-vmm/run.sh: vbh-vmm --protected against the kvm.ko
 #              of loader/kvm/build.sh (docs/vmm.md; ~76 s boot plus that build)
+outside=(kselftest protected_vmm)
+#   protected_bench  tests/protected-bench/run.sh: issue 13's private-fault and workload
+#              figures against the kvm.ko of loader/kvm/build.sh (docs/benchmarks.md)
+outside+=(protected_bench)
 #   protected-vm  boot.sh --scenario protected-vm: the protected VM's attacks under vbh
 #              (docs/protected-vm.md gives its cost); its 6.1 refusal is step protected-vm-6.1
-outside=(kselftest protected_vmm protected-vm)
+outside+=(protected-vm)
 scenario_table() { # every file is in a table and every table entry is a file
   local f n bad=0 have=" ${table[*]} ${outside[*]} "
   for f in "$root"/tests/scenarios/*.sh; do
@@ -108,6 +113,9 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
       boot_shown --scenario footprint --mem "$mem" || return 1
       fp+=(--footprint-log "$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)")
     done
+    # Donate + scrub with no IOMMU for vbh to own (the bench boot owns VT-d): 40-70 s.
+    boot_shown --scenario donate_rate || return 1
+    fp+=(--donate-log "$(printf '%s\n' "$shown" | sed -n 's/^log: //p' | tail -n1)")
     # svm-e2e (above) ran KVM's guests bare and on vbh: the report's nested section
     "$root/tools/report/run.sh" --log "$log" "${fp[@]}" --require-depriv \
       --nested "$root/out/svm/svm_e2e-smp2.log"

@@ -54,6 +54,7 @@ step hosted hosted
 [ -x tests/bench/run.sh ] && step bench bench
 [ -x tests/exitcost/run.sh ] && step exitcost "$root/tests/exitcost/run.sh" "$root/build/bench"
 step report-selftest /usr/bin/python3 tools/report/test_report.py
+step report-selftest-protected /usr/bin/python3 tools/report/test_protected.py
 if [ "${VBH_SKIP_QEMU:-0}" != 1 ] && [ -x qemu-nested/test.sh ]; then
   step qemu ./qemu-nested/test.sh
 fi

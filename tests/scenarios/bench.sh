@@ -40,6 +40,9 @@
 #   launch.insmod ns             insmod wall time; launch.loader_log ms: first vbh: kernel log
 #                                line to "running and sealed" (the loader's own timestamps)
 #   footprint.hyp|ram|target B, footprint.part.PART B   (lib.sh footprint_report)
+#   donate.P.iters|ns|p50|min|max, donate.iommu_units   GUEST_DONATE + GUEST_RECLAIM
+#                                pairs of P frames with the IOMMU vbh owns (lib.sh
+#                                donate_bench; issue 11)
 ko=/lib/vbh/vbh.ko
 sys=/sys/kernel/vbh
 bm=/sys/kernel/benchmod
@@ -277,6 +280,7 @@ if launch; then
   gb_roundtrips depriv
   hyp_cycles
   footprint
+  donate_bench  # after hyp_cycles: its hypercalls stay out of the exit-cycle figures
   check_status bench_still_running "$sys/status"
 fi
 dmesg_clean kernel_log_clean "$mark"

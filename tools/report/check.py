@@ -3,8 +3,9 @@
 Rules: every section heading is present; in every table, each cell of a numeric column
 (a header with a unit in parentheses, e.g. "bare (ns)") is a number or "n/a"; at least
 one workload has a bare number; report.png is a PNG. With require_depriv, every workload
-also has a deprivileged number and ratio, and the vmmcall round trip was measured both
-in benchmod's loop and by Google Benchmark (kernel_vmmcall).
+also has a deprivileged number and ratio, the vmmcall round trip was measured both
+in benchmod's loop and by Google Benchmark (kernel_vmmcall), and the donate + scrub
+pair of one frame with the IOMMU vbh owns.
 """
 import os
 import re
@@ -67,6 +68,15 @@ def check_workloads(found, require_depriv):
     return problems
 
 
+def check_donate(found):
+    """The donate + scrub section has the owned 4 KiB pair (bench boot, deprivileged)."""
+    heading = next(s for s in SECTIONS if s.startswith("## Donate and scrub"))
+    rows = [r for t in found if t[0] == heading for r in t[2]]
+    if not any(r[0].startswith("4 KiB") and len(r) > 1 and is_number(r[1]) for r in rows):
+        return ["no donate + scrub figure of one frame with the IOMMU owned"]
+    return []
+
+
 def check_report(outdir, require_depriv=False):
     md, png = os.path.join(outdir, "report.md"), os.path.join(outdir, "report.png")
     if not os.path.isfile(md):
@@ -85,6 +95,7 @@ def check_report(outdir, require_depriv=False):
         gb = [r for t in found if t[0] == SECTIONS[4] for r in t[2]]
         if not any(r[0] == "kernel_vmmcall" and is_number(r[3]) for r in gb):
             problems.append("no deprivileged Google Benchmark kernel_vmmcall round trip")
+        problems += check_donate(found)
     try:
         with open(png, "rb") as f:
             if f.read(8) != PNG_MAGIC:

@@ -1,11 +1,13 @@
-"""The report's fixed layout, shared by report.py and nested.py (write it) and check.py
+"""The report's fixed layout, shared by report.py, nested.py, protected.py and donate.py (write it) and check.py
 (validates it): the section headings in order, the text of a missing number, tables."""
 
 NA = "n/a"
 SECTIONS = ["## Run", "## Workloads: bare vs deprivileged", "## Exits per second per CPU",
             "## Round-trip costs", "## Google Benchmark round trips",
             "## Hypervisor time per exit", "## Launch and footprint",
-            "## Nested SVM: KVM's guests on vbh", "## Checks", "## Caveats"]
+            "## Nested SVM: KVM's guests on vbh",
+            "## Protected guests: private-fault cost and workload",
+            "## Donate and scrub: with and without the IOMMU", "## Checks", "## Caveats"]
 
 
 def num(v, fmt="{:.1f}"):

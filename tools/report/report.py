@@ -5,6 +5,9 @@
                                           write DIR/report.md and DIR/report.png; each
                                           FILE (a footprint boot at another RAM size)
                                           adds a row to the footprint table
+        [--protected LOG] [--donate-log LOG]  the protected-guest section (a log of
+                                          tests/protected-bench/run.sh) and the donate +
+                                          scrub baseline without an IOMMU (donate_rate)
     report.py --check DIR [--require-depriv]
                                           validate a produced report (for CI)
 
@@ -18,6 +21,8 @@ import sys
 import check
 import vbhlog
 import nested
+import donate
+import protected
 from layout import NA, SECTIONS, num, table
 WHAT = {
     "calib": "CONTROL: 4096-step ALU loop vbh cannot slow (host drift)",
@@ -268,13 +273,13 @@ def footprint_section(run, footprint_logs=()):
 
 def checks_section(run):
     rows = [[n, "pass" if ok else "FAIL", d.replace("|", "/")[:160]] for n, ok, d in run.checks
-            if n.startswith(("bench", "rt_", "gb_", "kernel_log"))]
+            if n.startswith(("bench", "rt_", "gb_", "kernel_log", "donate"))]
     return ("A check only says whether a benchmark produced a number.\n\n"
             + table(["check", "result", "detail"], rows))
 
 
 def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None,
-                 footprint_logs=()):
+                 footprint_logs=(), protected_log=None, donate_log=None):
     with open(log, errors="replace") as f:
         run = vbhlog.parse(f.read())
     if not vbhlog.workloads(run):
@@ -286,6 +291,8 @@ def write_report(log, outdir, host_load=None, exitcost=None, nested_log=None,
                                       gbench_section(run), hypcyc_section(run, read_exitcost(exitcost)),
                                       footprint_section(run, footprint_logs),
                                       nested.section(nested_log),
+                                      protected.section(protected_log),
+                                      donate.section(run, donate_log),
                                       checks_section(run), CAVEATS]):
         parts += [title + "\n", body]
     with open(os.path.join(outdir, "report.md"), "w") as f:
@@ -307,6 +314,10 @@ def main():
                     help="serial log of the svm-e2e boot: KVM's guests bare and on vbh")
     ap.add_argument("--footprint-log", metavar="FILE", action="append", default=[],
                     help="serial log of a footprint boot at another RAM size (repeatable)")
+    ap.add_argument("--protected", metavar="LOG",
+                    help="serial log of tests/protected-bench/run.sh: protected vs ordinary guests")
+    ap.add_argument("--donate-log", metavar="LOG",
+                    help="serial log of the donate_rate boot: donate + scrub without an IOMMU")
     ap.add_argument("--require-depriv", action="store_true",
                     help="with --check: deprivileged numbers must be present too")
     a = ap.parse_args()
@@ -318,7 +329,8 @@ def main():
         sys.exit(1 if problems else 0)
     if not a.log:
         ap.error("LOG or --check DIR is required")
-    write_report(a.log, a.out, a.host_load, a.exitcost, a.nested, a.footprint_log)
+    write_report(a.log, a.out, a.host_load, a.exitcost, a.nested, a.footprint_log, a.protected,
+                 a.donate_log)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,15 @@
 #       report from existing serial logs (footprint boots: more footprint rows)
 #   tools/report/run.sh --check [DIR] [--require-depriv] validate a report (default out/report)
 #   --nested LOG: also report KVM's guests bare vs on vbh from an svm-e2e serial log
+#   --donate-log LOG: donate + scrub without an IOMMU (a donate_rate boot); when booting,
+#       run.sh boots it itself
+#   --protected LOG: protected vs ordinary guests (tests/protected-bench/run.sh; default
+#       out/protected-bench/last.log when it exists, else the section says "not measured")
 # Exit status: 0 when the report was written and is well formed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 py=/usr/bin/python3  # Debian's matplotlib is built for the system interpreter
-smp=2 log='' check='' req='' append=() hostload='' nested=() fplogs=()
+smp=2 log='' check='' req='' append=() hostload='' nested=() fplogs=() donate=() prot=()
 while [ $# -gt 0 ]; do
   case $1 in
     --smp) smp=${2:?}; shift ;;
@@ -19,10 +23,12 @@ while [ $# -gt 0 ]; do
     --log) log=${2:?}; shift ;;
     --nested) nested=(--nested "${2:?}"); shift ;;
     --footprint-log) fplogs+=(--footprint-log "${2:?}"); shift ;;
+    --donate-log) donate=(--donate-log "${2:?}"); shift ;;
+    --protected) prot=(--protected "${2:?}"); shift ;;
     --check) check=$root/out/report  # DIR is optional: the next word unless it is an option
              if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then check=$2; shift; fi ;;
     --require-depriv) req=--require-depriv ;;
-    *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
   shift
 done
@@ -76,6 +82,11 @@ boot() {
     if [ -n "$fl" ]; then fplogs+=(--footprint-log "$fl")
     else echo "run.sh: footprint boot at $mem produced no log" >&2; fi
   done
+  # Donate + scrub with no IOMMU for vbh to own (the bench boot owns VT-d), ~40-70 s
+  fl=$("$root/qemu-nested/boot.sh" --no-build --scenario donate_rate 2>&1 |
+       sed -n 's/^log: //p' | tail -n1) || true
+  if [ -n "$fl" ]; then donate=(--donate-log "$fl")
+  else echo "run.sh: donate_rate boot produced no log" >&2; fi
 }
 
 # Instructions per exit of the same tree (docs/exit-cost.md), for the report's
@@ -93,8 +104,11 @@ exitcost() {
 
 need_matplotlib
 [ -n "$log" ] || boot
+# The protected-guest figures need the rebuilt kvm.ko: their own boot, outside CI.
+pl=$root/out/protected-bench/last.log
+[ ${#prot[@]} -gt 0 ] || [ ! -r "$pl" ] || prot=(--protected "$pl")
 exitcost_args=()
 exitcost
 "$py" "$root/tools/report/report.py" "$log" --out "$root/out/report" ${hostload:+--host-load "$hostload"} \
-  "${exitcost_args[@]}" "${nested[@]}" "${fplogs[@]}"
+  "${exitcost_args[@]}" "${nested[@]}" "${fplogs[@]}" "${donate[@]}" "${prot[@]}"
 "$py" "$root/tools/report/report.py" --check "$root/out/report" $req

@@ -119,6 +119,10 @@ VBH-METRIC footprint.target 10534020 B
 VBH-METRIC footprint.part.image 1048576 B
 VBH-METRIC footprint.part.pool 34603008 B
 VBH-METRIC wl.bare.broken notanumber ns
+VBH-METRIC donate.iommu_units 1 units
+VBH-METRIC donate.1.iters 2000 pairs
+VBH-METRIC donate.1.ns 2000000000 ns
+VBH-METRIC donate.1.p50 1000000 cycles
 VBH-DONE 20 0
 """
 

@@ -2,6 +2,7 @@
 
 #include "memory.hpp"
 #include "secret_checks.hpp"
+#include "touch.hpp"
 #include "vcpu_setup.hpp"
 
 #include "kvm_private.hpp"
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <iterator>
 #include <fmt/format.h>
 #include <mutex>
 #include <pthread.h>
@@ -22,8 +24,9 @@ namespace vmm {
 
 namespace {
 
-constexpr const char* stage_names[] = {"start", "cpuid", "pio", "mmio", "timer",
-                                       "rendezvous", "bench", "secret", "done"};
+constexpr const char* stage_names[] = {"start",  "cpuid",  "pio",  "mmio",  "timer",
+                                       "rendezvous", "bench", "secret", "done", "touch"};
+static_assert(std::size(stage_names) == STAGE_TOUCH + 1);
 
 // KVM_RUN returns EINTR when its thread takes a signal; the handler does nothing else.
 void on_kick(int) {}
@@ -40,7 +43,7 @@ Result<void> install_kick() {
 std::string progress(const GuestRam& ram, unsigned i) {
     const auto stage = ram.load(percpu_vars(i) + PC_STAGE, 4);
     return fmt::format("stage {} ({}), {} timer ticks, {} HLT wake-ups",
-                       stage, stage <= STAGE_DONE ? stage_names[stage] : "?",
+                       stage, stage < std::size(stage_names) ? stage_names[stage] : "?",
                        ram.load(percpu_vars(i) + PC_TICKS, 8),
                        ram.load(percpu_vars(i) + PC_HLTS, 8));
 }
@@ -159,9 +162,17 @@ Result<Outcome> run_machine(const Options& o) {
     if (o.secret != Options::Secret::none) {
         auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
                                                         seed, o.hold_s, o.hold_file, o.scribble,
-                                                        o.redirect});
+                                                        o.ready_file, o.redirect});
         if (!s) return s.error();
         secret = std::move(*s);
+    }
+    const TouchOptions touch_o{o.secret == Options::Secret::protected_vm, o.touch_pages,
+                               o.touch_cpu_iters};
+    std::unique_ptr<TouchRegion> touch;
+    if (o.touch_pages) {
+        auto t = TouchRegion::create(vm, touch_o);
+        if (!t) return t.error();
+        touch = std::move(*t);
     }
     if (auto r = vm.create_irqchip(); !r) return r.error();
     auto ram = GuestRam::create(vm, VMM_RAM_SIZE);
@@ -170,7 +181,8 @@ Result<Outcome> run_machine(const Options& o) {
     // KVM's LAPIC timer counts at 1 GHz (one bus cycle per ns), so with divide-by-1 the
     // initial count is the period in ns.
     const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0,
-                            secret != nullptr, seed};
+                            secret != nullptr, seed, o.touch_pages,
+                            o.touch_pages ? o.touch_cpu_iters : 0};
     auto cr3 = write_image(ram->bytes(), {vmm_payload_start, vmm_payload_end}, params);
     if (!cr3) return cr3.error();
     auto v = create_vcpus(vm, *kvm, o.vcpus, *cr3);
@@ -192,6 +204,12 @@ Result<Outcome> run_machine(const Options& o) {
         // Whatever the vCPU did (a refused VMRUN stops it): what reached shared RAM.
         if (o.redirect) out.info.push_back(fmt::format("redirect_exfil_qwords={}",
                                                        secret->exfiltrated()));
+    }
+    if (touch) {
+        auto c = judge_touch(touch_o, devices.report(0));
+        out.checks.insert(out.checks.end(), c.begin(), c.end());
+        auto m = touch_metrics(touch_o, *khz, devices.report(0));
+        out.metrics.insert(out.metrics.end(), m.begin(), m.end());
     }
     return out;
 }

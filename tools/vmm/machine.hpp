@@ -1,7 +1,8 @@
 // One run of the payload: a VM with its RAM, in-kernel irqchip and vCPUs, one thread per
 // vCPU in the exit loop, then the checks. With the secret stage (`--protected`,
 // `--unprotected`) also memslot 1 and its conversions (secret.hpp), and that stage's
-// checks; a protected run changes the VM type, the rest stays.
+// checks; a protected run changes the VM type, the rest stays. With the touch benchmark
+// also memslot 2 (touch.hpp), its checks and figures.
 #pragma once
 
 #include "checks.hpp"
@@ -26,6 +27,11 @@ struct Options {
     unsigned hold_s = 0;               // at its sync point, see SecretOptions
     std::string hold_file;
     bool scribble = false;
+    std::string ready_file;
+    // The touch benchmark (touch.hpp): pages of memslot 2 (0: none), private when the
+    // VM is protected, and the steps of its CPU loop.
+    std::uint32_t touch_pages = 0;
+    std::uint32_t touch_cpu_iters = 1000000;
     bool redirect = false;             // after the hold, vCPU 0 runs the host's code
 };
 

@@ -60,6 +60,8 @@ Result<std::uint64_t> write_image(std::span<std::uint8_t> ram,
     put32(ram, VMM_BOOT_PARAMS + BP_BENCH_VCPU, params.bench_vcpu);
     put32(ram, VMM_BOOT_PARAMS + BP_SECRET, params.secret ? 1 : 0);
     std::memcpy(ram.data() + VMM_BOOT_PARAMS + BP_SECRET_SEED, &params.secret_seed, 8);
+    put32(ram, VMM_BOOT_PARAMS + BP_TOUCH_PAGES, params.touch_pages);
+    put32(ram, VMM_BOOT_PARAMS + BP_TOUCH_CPU_ITERS, params.touch_cpu_iters);
 
     std::memcpy(ram.data() + VMM_PAYLOAD, payload.data(), payload.size());
 

@@ -40,6 +40,8 @@ struct BootParams {
     std::uint32_t bench_vcpu;
     bool secret = false;          // vCPU 0 runs the secret stage
     std::uint64_t secret_seed = 0;
+    std::uint32_t touch_pages = 0;     // vCPU 0 runs the touch benchmark (0: not)
+    std::uint32_t touch_cpu_iters = 0;
 };
 
 // Writes the GDT, boot parameters, page tables and payload into `ram` (ram[0] = GPA 0).

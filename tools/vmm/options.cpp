@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "payload_abi.h"
 #include "secret.hpp"
 
 #include <CLI/CLI.hpp>
@@ -35,8 +36,17 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
                      ->check(CLI::Range(0u, 3600u));
     auto* file = app.add_option("--hold-file", o.hold_file,
                                 "at the sync point: wait until this file exists");
+    auto* ready = app.add_option("--ready-file", o.ready_file,
+                                 "at the sync point: create this file (then hold)");
     app.add_flag("--scribble", o.scribble,
                  "after the hold, overwrite the VMM's own mapping of the secret region");
+    app.add_option("--touch-pages", o.touch_pages,
+                   "touch benchmark: pages of memslot 2 that vCPU 0 touches (private with "
+                   "--protected), 0: none")
+        ->check(CLI::Range(0u, unsigned{VMM_TOUCH_MAX_PAGES}));
+    app.add_option("--touch-cpu-iters", o.touch_cpu_iters,
+                   "touch benchmark: xorshift64 steps of its CPU loop")
+        ->check(CLI::Range(0u, 1000000000u));
     app.add_flag("--redirect", o.redirect,
                  "after the hold, point vCPU 0 at the VMM's code that copies the secret to "
                  "shared RAM (a hostile host)");
@@ -51,9 +61,10 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     };
     if (protected_vm) o.secret = Options::Secret::protected_vm;
     else if (unprotected) o.secret = Options::Secret::unprotected;
-    else if (seed_opt->count() || hold->count() || file->count() || o.scribble || o.redirect)
-        return usage("--seed, --hold-secs, --hold-file, --scribble and --redirect need "
-                     "--protected or --unprotected");
+    else if (seed_opt->count() || hold->count() || file->count() || ready->count() ||
+             o.scribble || o.redirect)
+        return usage("--seed, --hold-secs, --hold-file, --ready-file, --scribble and "
+                     "--redirect need --protected or --unprotected");
     if (seed_opt->count()) {
         std::size_t used = 0;
         std::uint64_t v = 0;

@@ -144,10 +144,10 @@ entry:
 
     stage STAGE_BENCH
     cmp BP_BENCH_VCPU(%r14), %r15d
-    jne secret
+    jne touch
     mov BP_BENCH_ITERATIONS(%r14), %r13d
     test %r13d, %r13d
-    jz secret
+    jz touch
     tsc
     mov %rax, %r12
     mov %r13d, %r10d
@@ -169,6 +169,16 @@ entry:
     tsc
     sub %r12, %rax
     report64 R_BENCH_PIO
+
+touch:
+    /* vCPU 0, when the VMM asks (--touch-pages N): first touch and workload passes
+     * over memslot 2 (payload_touch.S), before the secret stage's sync point. */
+    cmpl $0, BP_TOUCH_PAGES(%r14)
+    je secret
+    test %r15d, %r15d
+    jnz secret
+    stage STAGE_TOUCH
+    call touch_run
 
 secret:
     /* vCPU 0, when the VMM asks (--protected, --unprotected): a secret in memslot 1
@@ -368,3 +378,5 @@ exception:
 
 /* stream_fill, stream_diff (shared with the hosted tests). */
 #include "payload_stream.S"
+/* touch_run. */
+#include "payload_touch.S"

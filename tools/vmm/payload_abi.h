@@ -41,6 +41,13 @@
 /* The shared pages hold the stream of (seed ^ SECRET_SHARED_SALT), written by the VMM. */
 #define SECRET_SHARED_SALT      0x5348415245445F5F  /* "__DERAHS" */
 
+/* The touch benchmark (--touch-pages N; docs/vmm.md): memslot 2, N pages at VMM_TOUCH,
+ * private in a protected VM (a guest_memfd), the VMM's anonymous mapping otherwise.
+ * The page tables map the low 4 GiB and the MMIO window starts at 3 GiB: at most
+ * VMM_TOUCH_MAX_PAGES pages keep the region far below it. */
+#define VMM_TOUCH               0x800000    /* 8 MiB: above the secret region */
+#define VMM_TOUCH_MAX_PAGES     65536       /* 256 MiB */
+
 #define VMM_CODE_SEL        0x08
 #define VMM_DATA_SEL        0x10
 
@@ -53,6 +60,8 @@
 #define BP_BENCH_VCPU       20  /* u32 the vCPU that runs the benchmarks */
 #define BP_SECRET           24  /* u32 1: vCPU 0 runs the secret stage */
 #define BP_SECRET_SEED      32  /* u64 seed of the secret's stream (never 0) */
+#define BP_TOUCH_PAGES      40  /* u32 pages vCPU 0 touches at VMM_TOUCH, 0: none */
+#define BP_TOUCH_CPU_ITERS  44  /* u32 xorshift64 steps of the touch stage's CPU loop */
 
 /* Per-vCPU variables (GS-relative). */
 #define PC_TICKS            0   /* u64 timer interrupts taken */
@@ -69,6 +78,7 @@
 #define STAGE_BENCH 6
 #define STAGE_SECRET 7
 #define STAGE_DONE  8
+#define STAGE_TOUCH 9   /* between bench and secret; numbered last to keep the others */
 
 /* Ports emulated by the VMM (KVM_EXIT_IO). */
 #define PORT_RESULT  0x600  /* + R_*: 32-bit OUT, one result record */
@@ -151,6 +161,13 @@
 #define R_SECRET_SHARED_QWORD 0x4D /* and 0x4E: first qword read from the shared pages */
 #define R_SECRET_SHARED_DIFF 0x4F  /* shared bytes unlike the VMM's stream */
 #define R_SECRET_FINAL_DIFF  0x50  /* bytes of the region unlike the stream, after the hold */
+/* The touch benchmark (vCPU 0): TSC cycles of each pass over the region. */
+#define R_TOUCH_FIRST        0x58  /* and 0x59: pass 1, the first touch of every page */
+#define R_TOUCH_AGAIN        0x5A  /* and 0x5B: pass 2, the same writes, pages mapped */
+#define R_TOUCH_READ         0x5C  /* and 0x5D: pass 3, every qword of the region read */
+#define R_TOUCH_SUM          0x5E  /* and 0x5F: pass 3's sum of the qwords */
+#define R_TOUCH_CPU          0x60  /* and 0x61: BP_TOUCH_CPU_ITERS xorshift64 steps */
+#define R_TOUCH_CPU_VALUE    0x62  /* and 0x63: their result, from state 1 */
 #define R_COUNT            0x80  /* ports PORT_RESULT .. PORT_RESULT + R_COUNT - 1 */
 
 #endif

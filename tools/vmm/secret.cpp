@@ -11,6 +11,7 @@
 #include <cstring>
 #include <chrono>
 #include <cstdio>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
 #include <thread>
@@ -179,6 +180,15 @@ Verdict SecretRegion::sync() {
                o_.protected_vm ? "protected" : "unprotected", ::getpid(),
                reinterpret_cast<std::uintptr_t>(shared_));
     std::fflush(stdout);
+    if (!o_.ready_file.empty()) {
+        // Empty; its existence is the message. A failure ends the vCPU: whoever waits
+        // for the file would otherwise wait for nothing.
+        const int fd =
+            ::open(o_.ready_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return {Verdict::fault, errno_error("--ready-file " + o_.ready_file, errno).message};
+        ::close(fd);
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const auto until = t0 + std::chrono::seconds{o_.hold_s};
     bool by_file = false;

@@ -24,6 +24,8 @@ struct SecretOptions {
     unsigned hold_s = 0;         // at the sync point: wait this long at most
     std::string hold_file;       // ... or until this file exists ("" = no file)
     bool scribble = false;       // after the hold, overwrite the VMM's own mapping
+    std::string ready_file;      // created at the sync point ("" = none): a scenario
+                                 // that cannot read stdout until exit waits for it
     bool redirect = false;       // after the hold, run the host's code in the guest
 };
 
