@@ -22,6 +22,8 @@
 # booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md). --iommu none: no
 # IOMMU device, so no DMAR or IVRS table and nothing for vbh to own (iommu=none): the
 # baseline of the donate + scrub cost (tests/scenarios/donate_rate.sh).
+# A scenario header "# prepare: SCRIPT" runs SCRIPT SCENARIO SERIES after the build; the
+# initramfs it prints is booted (tests/protected-vm/prepare.sh; qemu-nested/README.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$root/out/qemu
@@ -62,6 +64,7 @@ defaults
 # shellcheck disable=SC2046 # header options are words
 parse $(sed -n 's/^# boot: //p' "$sfile") "$@"
 sfx=''; [ "$series" = 6.12 ] || sfx=-$series  # build.sh's file names for a series
+own_initrd=$initrd
 [ -n "$initrd" ] || initrd=$out/initramfs$sfx.cpio.gz
 if [ $gdb = 1 ]; then  # a person at the debugger: no early deadline, no second boot
   timeout=${timeout:-3600} retries=0
@@ -84,6 +87,20 @@ if [ $build = 1 ]; then
   else
     echo "${red}FAILED${off}"; tail -n 30 "$out/logs/build.log"
     echo "build log: $out/logs/build.log"; exit 1
+  fi
+fi
+# A scenario's "# prepare: SCRIPT" header: after the build, SCRIPT SCENARIO SERIES adds
+# what the scenario needs beyond build.sh's initramfs and prints the initramfs to boot
+# (tests/protected-vm/prepare.sh); not when --initrd names one.
+prep=$(sed -n 's/^# prepare: //p' "$sfile")
+if [ -n "$prep" ] && [ -z "$own_initrd" ]; then
+  t0=$SECONDS
+  printf 'preparing (%s %s %s) ... ' "$prep" "$scenario" "$series"
+  if initrd=$("$root/$prep" "$scenario" "$series" 2> "$out/logs/prepare.log" | tail -n1); then
+    echo "ok ($((SECONDS - t0)) s)"
+  else
+    echo "${red}FAILED${off}"; tail -n 30 "$out/logs/prepare.log"
+    echo "prepare log: $out/logs/prepare.log"; exit 1
   fi
 fi
 if [ ! -r "$out/kernel$sfx.env" ] || [ ! -r "$initrd" ]; then

@@ -1,9 +1,10 @@
 # shellcheck shell=dash
 # boot: --smp 2 --timeout 600
-# vbh-vmm's secret stage (docs/vmm.md, "--protected") on the bare kernel. Packed by
-# tests/protected-vmm/run.sh: /lib/vbh/kvm/ holds Debian's irqbypass, ccp, kvm and
-# kvm-amd modules and kvm-protected.ko, a kvm.ko built with CONFIG_KVM_SW_PROTECTED_VM
-# (loader/kvm/build.sh). No vbh.ko is loaded: this proves the demo and its checks; the
+# prepare: tests/protected-vm/prepare.sh
+# vbh-vmm's secret stage (docs/vmm.md, "--protected") on the bare kernel. Its prepare
+# step (boot.sh runs it; tests/protected-vmm/run.sh wraps boot.sh) packs /lib/vbh/kvm/:
+# Debian's irqbypass, ccp, kvm and kvm-amd modules and kvm-protected.ko, a kvm.ko built
+# with CONFIG_KVM_SW_PROTECTED_VM (loader/kvm/build.sh). No vbh.ko is loaded: this proves the demo and its checks; the
 # run under vbh needs vbh's domain NPTs (issue 13).
 #   1. Debian's kvm.ko: `vbh-vmm --protected` is refused (exit 3, KVM_CAP_VM_TYPES).
 #   2. kvm-protected.ko, kvm_amd npt=1 (a protected VM needs the TDP MMU):
@@ -16,7 +17,7 @@
 kd=/lib/vbh/kvm
 args="--vcpus 2 --iterations 0"
 if [ ! -r "$kd/kvm-protected.ko" ]; then
-  fail protected_vmm_overlay "no $kd/kvm-protected.ko: boot with tests/protected-vmm/run.sh"
+  fail protected_vmm_overlay "no $kd/kvm-protected.ko: boot with qemu-nested/boot.sh (its prepare step)"
   exit 0
 fi
 check cpu_has_svm cpu_has svm

@@ -162,7 +162,7 @@ Result<Outcome> run_machine(const Options& o) {
     if (o.secret != Options::Secret::none) {
         auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
                                                         seed, o.hold_s, o.hold_file, o.scribble,
-                                                        o.ready_file});
+                                                        o.ready_file, o.redirect});
         if (!s) return s.error();
         secret = std::move(*s);
     }
@@ -192,6 +192,7 @@ Result<Outcome> run_machine(const Options& o) {
 
     Devices devices{o.vcpus};
     devices.attach(secret.get());
+    if (secret) secret->attach(&v->vcpus[0], ram->bytes());
     // The hold at the sync point is the attacks' time, not the guest's.
     run_all(*v, devices, o.timeout_s + (secret ? o.hold_s : 0));
     const Expect expect{o.vcpus, o.ticks, std::uint64_t{o.period_us} * 1000, *khz,
@@ -200,6 +201,9 @@ Result<Outcome> run_machine(const Options& o) {
     if (secret) {
         auto c = judge_secret(seed, devices.report(0), secret->tally());
         out.checks.insert(out.checks.end(), c.begin(), c.end());
+        // Whatever the vCPU did (a refused VMRUN stops it): what reached shared RAM.
+        if (o.redirect) out.info.push_back(fmt::format("redirect_exfil_qwords={}",
+                                                       secret->exfiltrated()));
     }
     if (touch) {
         auto c = judge_touch(touch_o, devices.report(0));

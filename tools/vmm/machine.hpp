@@ -32,6 +32,7 @@ struct Options {
     // VM is protected, and the steps of its CPU loop.
     std::uint32_t touch_pages = 0;
     std::uint32_t touch_cpu_iters = 1000000;
+    bool redirect = false;             // after the hold, vCPU 0 runs the host's code
 };
 
 struct Outcome {

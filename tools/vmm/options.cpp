@@ -47,6 +47,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     app.add_option("--touch-cpu-iters", o.touch_cpu_iters,
                    "touch benchmark: xorshift64 steps of its CPU loop")
         ->check(CLI::Range(0u, 1000000000u));
+    app.add_flag("--redirect", o.redirect,
+                 "after the hold, point vCPU 0 at the VMM's code that copies the secret to "
+                 "shared RAM (a hostile host)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -59,9 +62,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     if (protected_vm) o.secret = Options::Secret::protected_vm;
     else if (unprotected) o.secret = Options::Secret::unprotected;
     else if (seed_opt->count() || hold->count() || file->count() || ready->count() ||
-             o.scribble)
-        return usage("--seed, --hold-secs, --hold-file, --ready-file and --scribble need "
-                     "--protected or --unprotected");
+             o.scribble || o.redirect)
+        return usage("--seed, --hold-secs, --hold-file, --ready-file, --scribble and "
+                     "--redirect need --protected or --unprotected");
     if (seed_opt->count()) {
         std::size_t used = 0;
         std::uint64_t v = 0;

@@ -30,10 +30,12 @@ TEST(Options, Protected) {
     EXPECT_EQ(p.options->hold_s, 5u);
     EXPECT_EQ(p.options->vcpus, 1u);
     EXPECT_FALSE(p.options->scribble);
-    p = parse({"--unprotected", "--scribble", "--hold-file", "/tmp/go"});
+    EXPECT_FALSE(p.options->redirect);
+    p = parse({"--unprotected", "--scribble", "--hold-file", "/tmp/go", "--redirect"});
     ASSERT_TRUE(p.options);
     EXPECT_EQ(p.options->secret, Options::Secret::unprotected);
     EXPECT_TRUE(p.options->scribble);
+    EXPECT_TRUE(p.options->redirect);
     EXPECT_EQ(p.options->hold_file, "/tmp/go");
     EXPECT_EQ(p.options->hold_s, 120u);  // a file alone still has a bound
     p = parse({"--protected", "--seed", "42"});
@@ -45,6 +47,7 @@ TEST(Options, UsageErrorsExitTwo) {
     for (const auto& args : std::vector<std::vector<const char*>>{
              {"--protected", "--unprotected"},
              {"--scribble"},                       // no secret stage to scribble on
+             {"--redirect"},
              {"--seed", "5"},
              {"--hold-secs", "3"},
              {"--protected", "--seed", "0"},       // xorshift's fixed point

@@ -28,6 +28,11 @@
 #define VMM_SECRET_SIZE         (VMM_SECRET_PAGES * 0x1000)
 #define VMM_SECRET_SHARED_FIRST 4
 #define VMM_SECRET_SHARED_PAGES 4
+/* --redirect (a hostile host, docs/vmm.md): the VMM's own code at VMM_EXFIL, in shared
+ * RAM, copies the secret to VMM_EXFIL_DATA (shared RAM too) when the vCPU is pointed
+ * at it. Free RAM: above the stacks, below the secret. */
+#define VMM_EXFIL               0x300000
+#define VMM_EXFIL_DATA          0x301000
 /* The conversion hypercall: VMMCALL with rax = nr, rbx = gpa, rcx = pages, rdx = attrs,
  * result in rax (Linux Documentation/virt/kvm/x86/hypercalls.rst, KVM_HC_MAP_GPA_RANGE;
  * <linux/kvm_para.h> and <asm/kvm_para.h> give the same values, checked in C++). */

@@ -46,6 +46,14 @@ bool usable_seed(std::uint64_t seed) { return seed != 0 && seed != SECRET_SHARED
 
 Result<void> require_protected(const Kvm& kvm) {
     const long types = kvm.extension(uapi::cap_vm_types);
+    // Before Linux 6.8 (Debian's 6.1) KVM has neither VM types nor guest_memfd: both
+    // capabilities are unknown numbers there, which KVM answers with 0.
+    if (types <= 0 && kvm.extension(uapi::cap_guest_memfd) <= 0)
+        return Error{
+            "--protected: this kernel's KVM has no guest_memfd and no VM types "
+            "(KVM_CAP_GUEST_MEMFD and KVM_CAP_VM_TYPES are 0: Linux before 6.8, e.g. Debian's "
+            "6.1): private memory needs KVM_X86_SW_PROTECTED_VM on Linux 6.8 or later "
+            "(docs/protected-vm.md)"};
     if (types <= 0 || !(types & (1l << uapi::x86_sw_protected_vm)))
         return Error{fmt::format(
             "--protected: KVM_CAP_VM_TYPES is {:#x}, without KVM_X86_SW_PROTECTED_VM (bit {}): "
@@ -127,11 +135,50 @@ Verdict SecretRegion::map_gpa_range(const Hypercall& call) {
     return {};
 }
 
+// --redirect's code, which the host writes into shared RAM at VMM_EXFIL: copy the
+// secret region to VMM_EXFIL_DATA, then OUT to the sync port again (the VMM then puts
+// vCPU 0's registers back). What a hostile host does that drives the vCPU: KVM lets it
+// set any register of a software-protected VM's vCPU; vbh's authoritative vCPU state
+// (issue 13 point 3) is the defence.
+constexpr std::uint8_t exfil_code[] = {
+    0xBE, 0x00, 0x00, 0x40, 0x00,  // mov esi, VMM_SECRET
+    0xBF, 0x00, 0x10, 0x30, 0x00,  // mov edi, VMM_EXFIL_DATA
+    0xB9, 0x00, 0x20, 0x00, 0x00,  // mov ecx, VMM_SECRET_SIZE / 8
+    0xFC,                          // cld
+    0xF3, 0x48, 0xA5,              // rep movsq
+    0x66, 0xBA, 0x83, 0x06,        // mov dx, PORT_SECRET_SYNC
+    0xEF,                          // out dx, eax
+    0xF4, 0xEB, 0xFD,              // 1: hlt; jmp 1b (never reached)
+};
+static_assert(VMM_SECRET == 0x400000 && VMM_EXFIL_DATA == 0x301000 &&
+              VMM_SECRET_SIZE / 8 == 0x2000 && PORT_SECRET_SYNC == 0x683);
+
+std::uint64_t SecretRegion::exfiltrated() const {
+    if (ram_.size() < VMM_EXFIL_DATA + VMM_SECRET_SIZE) return 0;
+    return stream_same_qwords(ram_.subspan(VMM_EXFIL_DATA, VMM_SECRET_SIZE), o_.seed);
+}
+
 Verdict SecretRegion::sync() {
+    if (redirected_) {  // the host's code ran: the guest goes on where it stopped
+        // KVM completes an OUT (advances RIP past it) on the next KVM_RUN only if RIP
+        // did not change meanwhile (complete_fast_pio_out()); it did, so the VMM steps
+        // over the guest's one-byte OUT %eax,%dx itself.
+        kvm_regs back = *redirected_;
+        if (back.rip < ram_.size() && ram_[back.rip] == 0xEF) ++back.rip;
+        auto r = vcpu0_->set_regs(back);
+        redirected_.reset();
+        if (!r) return {Verdict::fault, r.error().message};
+        fmt::print("info protected_redirect returned exfil_qwords={}\n", exfiltrated());
+        std::fflush(stdout);
+        return {};
+    }
     // On stdout at once: whoever attacks the secret (a test) starts on this line.
-    fmt::print("info protected_ready seed={:#x} gpa={:#x} bytes={} vm={} pid={}\n", o_.seed,
-               VMM_SECRET, VMM_SECRET_SIZE, o_.protected_vm ? "protected" : "unprotected",
-               ::getpid());
+    // hva: the VMM's own mapping of the slot, where an attack through /proc/<pid>/mem
+    // looks (tests/scenarios/protected-vm.sh).
+    fmt::print("info protected_ready seed={:#x} gpa={:#x} bytes={} vm={} pid={} hva={:#x}\n",
+               o_.seed, VMM_SECRET, VMM_SECRET_SIZE,
+               o_.protected_vm ? "protected" : "unprotected", ::getpid(),
+               reinterpret_cast<std::uintptr_t>(shared_));
     std::fflush(stdout);
     if (!o_.ready_file.empty()) {
         // Empty; its existence is the message. A failure ends the vCPU: whoever waits
@@ -154,6 +201,11 @@ Verdict SecretRegion::sync() {
     }
     const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - t0);
+    // The VMM reads its own mapping of the slot: the secret's qwords it finds there (at
+    // their place in the stream) are what a host process holding the memslot sees: all
+    // 8192 in an ordinary VM, none in a protected one (the private pages are in the
+    // guest_memfd). Whole qwords: a byte of zeros matches the stream 1 time in 256.
+    const std::uint64_t own_qwords = stream_same_qwords({shared_, VMM_SECRET_SIZE}, o_.seed);
     if (o_.scribble) {
         // Through the VMM's own mapping of the slot: where an unprotected guest's secret
         // is, and where a protected guest's is not. The complement of the stream makes
@@ -161,9 +213,24 @@ Verdict SecretRegion::sync() {
         stream_fill({shared_, VMM_SECRET_SIZE}, o_.seed);
         for (std::uint64_t i = 0; i < VMM_SECRET_SIZE; ++i) shared_[i] = ~shared_[i];
     }
-    fmt::print("info protected_resume held_ms={} by={}{}\n", held.count(),
-               by_file ? "file" : "time", o_.scribble ? " scribbled" : "");
+    fmt::print("info protected_resume held_ms={} by={} own_mapping_secret_qwords={}{}\n",
+               held.count(), by_file ? "file" : "time", own_qwords,
+               o_.scribble ? " scribbled" : "");
     std::fflush(stdout);
+    if (o_.redirect && !redirect_done_) {
+        redirect_done_ = true;
+        if (!vcpu0_ || ram_.size() < VMM_EXFIL + sizeof(exfil_code))
+            return {Verdict::fault, "--redirect: no vCPU 0 or RAM attached"};
+        auto regs = vcpu0_->regs();
+        if (!regs) return {Verdict::fault, regs.error().message};
+        std::memcpy(ram_.data() + VMM_EXFIL, exfil_code, sizeof(exfil_code));
+        kvm_regs to = *regs;
+        to.rip = VMM_EXFIL;
+        if (auto r = vcpu0_->set_regs(to); !r) return {Verdict::fault, r.error().message};
+        redirected_ = *regs;
+        fmt::print("info protected_redirect rip={:#x} to={:#x}\n", regs->rip, to.rip);
+        std::fflush(stdout);
+    }
     return {};
 }
 

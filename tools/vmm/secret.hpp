@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,7 @@ struct SecretOptions {
     bool scribble = false;       // after the hold, overwrite the VMM's own mapping
     std::string ready_file;      // created at the sync point ("" = none): a scenario
                                  // that cannot read stdout until exit waits for it
+    bool redirect = false;       // after the hold, run the host's code in the guest
 };
 
 // What the VMM did with the guest's KVM_HC_MAP_GPA_RANGE calls.
@@ -60,6 +63,14 @@ public:
     Verdict map_gpa_range(const Hypercall& call) override;
     Verdict sync() override;
     const ConversionTally& tally() const { return tally_; }
+    // --redirect needs vCPU 0 (sync() runs on its thread, between two KVM_RUNs) and the
+    // guest's RAM (memslot 0), where the host's code and the copied secret go.
+    void attach(Vcpu* vcpu0, std::span<std::uint8_t> ram) {
+        vcpu0_ = vcpu0;
+        ram_ = ram;
+    }
+    // Qwords of the secret's stream the host's code copied into VMM_EXFIL_DATA.
+    std::uint64_t exfiltrated() const;
 
 private:
     SecretRegion(Vm& vm, const SecretOptions& o, std::uint8_t* shared);
@@ -69,6 +80,10 @@ private:
     Fd gmem_;                           // protected VM: the region's private memory
     std::vector<std::uint8_t> window_;  // what the VMM puts in the pages made shared
     ConversionTally tally_;
+    Vcpu* vcpu0_ = nullptr;
+    std::span<std::uint8_t> ram_;
+    std::optional<kvm_regs> redirected_;  // vCPU 0's registers before the redirect
+    bool redirect_done_ = false;          // once: the sync point is reached again
 };
 
 } // namespace vmm

@@ -47,6 +47,19 @@ TEST(SecretStream, BothCountEveryDifferingByte) {
     EXPECT_EQ(::stream_diff(mem.data(), qwords, seed + 1), vmm::stream_diff(mem, seed + 1));
 }
 
+TEST(SecretStream, SameQwordsCountsWholeQwordsInPlace) {
+    std::vector<std::uint8_t> mem(VMM_SECRET_SIZE);
+    EXPECT_EQ(vmm::stream_same_qwords(mem, seed), 0u);  // zeros: no qword of the stream
+    vmm::stream_fill(mem, seed);
+    EXPECT_EQ(vmm::stream_same_qwords(mem, seed), qwords);
+    mem[9] ^= 0x80;                                     // one byte: one qword less
+    EXPECT_EQ(vmm::stream_same_qwords(mem, seed), qwords - 1);
+    EXPECT_EQ(vmm::stream_same_qwords(mem, seed + 1), 0u);
+    std::vector<std::uint8_t> shifted(VMM_SECRET_SIZE);  // the stream one qword late
+    std::copy(mem.begin(), mem.end() - 8, shifted.begin() + 8);
+    EXPECT_EQ(vmm::stream_same_qwords(shifted, seed), 0u);
+}
+
 TEST(SecretConversion, OnlyWholePagesOfTheRegion) {
     const std::uint64_t first = VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000;
     auto c = classify_conversion(first, 1, 0);

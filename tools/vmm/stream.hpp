@@ -54,4 +54,16 @@ inline std::uint64_t stream_diff(std::span<const std::uint8_t> in, std::uint64_t
     return differ;
 }
 
+// Qwords of `in` equal to the stream's qword at the same place.
+inline std::uint64_t stream_same_qwords(std::span<const std::uint8_t> in, std::uint64_t seed) {
+    Stream s{seed};
+    std::uint64_t same = 0;
+    for (std::size_t at = 0; at + 8 <= in.size(); at += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, in.data() + at, 8);
+        same += v == s.next();
+    }
+    return same;
+}
+
 } // namespace vmm

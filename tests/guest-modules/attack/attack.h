@@ -31,6 +31,8 @@ extern const struct atk_cmd dma_cmds[]; /* dma.c */
 extern const struct atk_cmd port_cmds[]; /* ports.c */
 extern const struct atk_cmd msr_cmds[]; /* msr.c */
 extern const struct atk_cmd nest_cmds[]; /* nested.c */
+extern const struct atk_cmd prot_cmds[]; /* protected.c */
+extern const struct atk_cmd prot_nest_cmds[]; /* protected_nest.c */
 
 /* toctou.c */
 int cmd_toctou(int argc, const u64 *a);
