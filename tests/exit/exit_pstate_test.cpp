@@ -82,6 +82,13 @@ struct PstateRunTest : ::testing::Test {
         // Back in the host: its own RAX/RSP in the GPR array (the L2's stay in VMCB12).
         v.set_reg(Gpr::rax, v12_pfn << 12);
     }
+    // An L2 nested page fault the shadow fills (a read of gpa).
+    svm::L2Exit npf_fill(std::uint64_t gpa) {
+        m->l2.exit_code = std::uint64_t(ExitCode::npf);
+        m->l2.exit_info1 = svm::npf_code::user | svm::npf_code::final_gpa;
+        m->l2.exit_info2 = gpa;
+        return svm::nested_exit(c, v, env, env.cpu_stats[0]);
+    }
     vbh_log_entry last_log() {
         vbh_log_page page{};
         const auto n = env.event_log.read(0, page).count;
@@ -180,30 +187,50 @@ TEST_F(PstateRunTest, TheSameVmcb12OnTwoCpusIsRefused) {
     EXPECT_EQ(last_log().info, refusal(Vmcb12Error::protected_busy, PField::none));
 }
 
-TEST_F(PstateRunTest, ALateJoinerMustStartInRealModeAtPrivateCode) {
+// Every VMCB12 that enters before a private frame of the domain was ever mapped for a
+// guest is one of its initial vCPUs (nothing private exists yet).
+TEST_F(PstateRunTest, BeforeAnyPrivateFillNewVmcb12sJoinFreely) {
     ASSERT_TRUE(vmrun());
     l2_exit(ExitCode::intr, 0, 0, 0);
-    // A second VMCB12 on the domain's root (here: the record gone, the domain started).
+    {
+        LockGuard g{env.pstate_table->lock()}; // a second VMCB12: a new record
+        env.pstate_table->release(*env.pstate_table->find(v12_pfn << 12, dom));
+    }
+    host_vmcb12().rip = 0x1234;
+    EXPECT_TRUE(vmrun());
+}
+
+// Once the shadow mapped a private frame of the domain, a VMCB12 new to it must start
+// in real mode at the domain's private code, its IVT private too.
+TEST_F(PstateRunTest, ALateJoinerMustStartInRealModeAtPrivateCode) {
+    host_vmcb12().icpt_misc3 &= ~svm::icpt3::msr_prot; // no MSRPM: frames 2-3 are free
+    ASSERT_TRUE(vmrun());
+    env.blocked_pfns.insert(3);       // donated: not the host's any more
+    env.private_frames[3] = {dom, 3}; // domain 1's private memory at gfn 3
+    ASSERT_EQ(npf_fill(0x3000), svm::L2Exit::done);
+    ASSERT_EQ(c.active.vmcb, &m->l2) << "the private frame entered the shadow";
+    EXPECT_TRUE(env.pstate_table->holds_private(dom));
+    l2_exit(ExitCode::intr, 0, 0, 0);
     {
         LockGuard g{env.pstate_table->lock()};
         env.pstate_table->release(*env.pstate_table->find(v12_pfn << 12, dom));
     }
     EXPECT_FALSE(vmrun());
     EXPECT_EQ(last_log().info, refusal(Vmcb12Error::protected_join, PField::join_mode));
-    // Real mode at gfn 2, IVT at gfn 3: not private yet, then private.
+    // Real mode at gfn 2, IVT at gfn 3: the code page not private yet, then private.
     Vmcb& y = host_vmcb12();
     y.cr0 = 0x10;
     y.efer = efer_svme;
     y.cs = {0x200, 0x93, 0xffff, 0x2000};
     y.rip = 0x10;
-    y.idtr = {0, 0, 0x3ff, 0x3000};
+    y.idtr = {0, 0, 0x3ff, 0x5000};
     y.exit_code = 0;
     EXPECT_FALSE(vmrun());
     EXPECT_EQ(last_log().info, refusal(Vmcb12Error::protected_join, PField::join_code));
-    env.private_frames[2] = {dom, 2};
+    y.cs = {0x300, 0x93, 0xffff, 0x3000};
     EXPECT_FALSE(vmrun());
     EXPECT_EQ(last_log().info, refusal(Vmcb12Error::protected_join, PField::join_idt));
-    env.private_frames[3] = {dom, 3};
+    y.idtr.base = 0x3000;
     EXPECT_TRUE(vmrun());
 }
 

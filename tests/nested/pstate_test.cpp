@@ -363,13 +363,13 @@ TEST(PstateTable, ClaimFindReleaseForget) {
     EXPECT_EQ(t->find(0x1000, 2), nullptr); // keyed by address and domain
     a->snap.gpr[0] = 42;
     a->has_snapshot = true;
-    t->start(1);
-    EXPECT_TRUE(t->started(1));
-    EXPECT_FALSE(t->started(2));
+    t->saw_private(1);
+    EXPECT_TRUE(t->holds_private(1));
+    EXPECT_FALSE(t->holds_private(2));
     ASSERT_NE(t->claim(0x2000, 2), nullptr);
     EXPECT_EQ(t->in_use(), 2u);
     EXPECT_EQ(t->forget(1), 1u);
-    EXPECT_FALSE(t->started(1));
+    EXPECT_FALSE(t->holds_private(1));
     EXPECT_EQ(t->find(0x1000, 1), nullptr);
     EXPECT_EQ(t->in_use(), 1u);
     // Forgotten records are zeroed: the guest's registers do not stay behind.

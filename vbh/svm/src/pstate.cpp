@@ -308,7 +308,7 @@ std::uint32_t PstateTable::forget(std::uint16_t dom) {
             ++n;
         }
     if (dom < max_domains)
-        started_[dom] = false;
+        __atomic_store_n(&private_[dom], false, __ATOMIC_RELEASE);
     return n;
 }
 

@@ -82,8 +82,8 @@ void pstate_capture(const Vmcb& v12, const Vmcb& l1, const std::uint64_t* gpr, P
 PField pstate_check(const PstateSnapshot& snap, const Vmcb& v12, const Vmcb& l1,
                     const std::uint64_t* gpr);
 
-// A VMCB12 joining a domain that already ran (an AP, or an attacker's second VMCB12 on
-// the domain's root) must start where the guest itself put code: real mode, with
+// A VMCB12 joining a domain after its private memory came into use (an AP, or an
+// attacker's second VMCB12 on the domain's root) must start where the guest itself put code: real mode, with
 // CS.base+RIP on a gfn that is the domain's private memory there, and so its IVT (an
 // NMI the host injects before the guest loads its own IDTR goes through it). private_gfn
 // answers "KVM's table maps this gfn to D's private frame donated for it".
@@ -101,7 +101,7 @@ PField pstate_join(const Vmcb& v12, PrivateGfn&& private_gfn) {
 }
 
 // The table of protected vCPUs, in hypervisor memory (the image's .bss): one record
-// per (VMCB12 address, domain), and which domains have run. 64 records: one per vCPU
+// per (VMCB12 address, domain), and which domains hold private data. 64 records: one per vCPU
 // of the 63 protected domains vbh can hold with one vCPU each, or fewer VMs with more
 // vCPUs; a VMRUN that needs a new record when all are taken is refused (table_full).
 // Every access holds `lock`; a VMCB12 is entered on one CPU at a time (busy).
@@ -128,13 +128,19 @@ public:
     PstateRecord* claim(std::uint64_t pa, std::uint16_t dom);
     // Under lock(): the record freed and zeroed (the GPRs it held are guest data).
     void release(PstateRecord& r);
-    bool started(std::uint16_t dom) const { return dom < max_domains && started_[dom]; }
-    void start(std::uint16_t dom) {
-        if (dom < max_domains)
-            started_[dom] = true;
+    // Has a private frame of dom entered a shadow NPT, where a guest could write it?
+    // Until then nothing private exists (donated frames were cleared), and every VMCB12
+    // that enters is one of the domain's initial vCPUs. Set by the shadow's fill
+    // (nested_shadow.hpp) without the lock: one byte, set once per domain life.
+    bool holds_private(std::uint16_t dom) const {
+        return dom < max_domains && __atomic_load_n(&private_[dom], __ATOMIC_ACQUIRE);
     }
-    // Under lock(): every record of dom zeroed, and dom not started (DOMAIN_DESTROY).
-    // Returns how many records went.
+    void saw_private(std::uint16_t dom) {
+        if (dom < max_domains && !__atomic_load_n(&private_[dom], __ATOMIC_RELAXED))
+            __atomic_store_n(&private_[dom], true, __ATOMIC_RELEASE);
+    }
+    // Under lock(): every record of dom zeroed, and its private mark cleared
+    // (DOMAIN_DESTROY). Returns how many records went.
     std::uint32_t forget(std::uint16_t dom);
     std::uint32_t in_use() const;
     PstateRecord* record(std::uint32_t i) { return i < capacity ? &records_[i] : nullptr; }
@@ -142,7 +148,7 @@ public:
 
 private:
     SpinLock lock_;
-    bool started_[max_domains] = {};
+    bool private_[max_domains] = {};
     PstateRecord records_[capacity] = {};
 };
 

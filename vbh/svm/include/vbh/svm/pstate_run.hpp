@@ -47,8 +47,9 @@ bool pstate_private_gfn(E& env, const Vmcb& v12, const Vmcb& l1, const NestedCap
 // At the host's VMRUN of v12 (pa), every other check passed; l1 holds the VMLOAD state
 // the host loaded, s the GPRs the L2 would start with. Not protected (no nested paging,
 // or N_CR3 bound to no domain): nothing to check. Protected: the record of (pa, D) is
-// checked against its snapshot; a VMCB12 new to D is its initial state if D never ran,
-// else it must join as pstate_join() says. Accepted: the record is running on this CPU.
+// checked against its snapshot; a VMCB12 new to D is one of its initial vCPUs while no
+// private frame of D was ever mapped for a guest, else it must join as pstate_join()
+// says. Accepted: the record is running on this CPU.
 template <PstateEnv E>
 PstateRefusal pstate_at_vmrun(NestedCpu& n, std::uint64_t pa, const Vmcb& v12, const Vmcb& l1,
                               const VcpuState& s, E& env, const NestedCaps& caps) {
@@ -68,7 +69,7 @@ PstateRefusal pstate_at_vmrun(NestedCpu& n, std::uint64_t pa, const Vmcb& v12, c
             return {Vmcb12Error::protected_state, f, dom};
     }
     if (!r) {
-        if (t.started(dom)) {
+        if (t.holds_private(dom)) {
             const PField f = pstate_join(v12, [&](std::uint64_t gfn) {
                 return pstate_private_gfn(env, v12, l1, caps, dom, gfn);
             });
@@ -78,7 +79,6 @@ PstateRefusal pstate_at_vmrun(NestedCpu& n, std::uint64_t pa, const Vmcb& v12, c
         r = t.claim(pa, dom);
         if (!r)
             return {Vmcb12Error::protected_full, PField::none, dom};
-        t.start(dom);
     }
     r->running = true;
     n.pstate = t.index(*r) + 1;
@@ -110,8 +110,7 @@ void pstate_at_exit(NestedCpu& n, const Vmcb& l1, const VcpuState& s, E& env) {
     }
 }
 
-// The L2 block never ran: the record is as before the VMRUN (a new one goes; its
-// domain stays started).
+// The L2 block never ran: the record is as before the VMRUN (a new one goes).
 template <PstateEnv E>
 void pstate_abort(NestedCpu& n, E& env) {
     if (n.pstate == 0) [[likely]]
@@ -125,7 +124,7 @@ void pstate_abort(NestedCpu& n, E& env) {
     }
 }
 
-// DOMAIN_DESTROY of dom succeeded: its records and its "started" mark go, so that a
+// DOMAIN_DESTROY of dom succeeded: its records and its private mark go, so that a
 // VMCB12 page reused later, by any domain that gets the id, matches nothing stale.
 inline std::uint32_t pstate_forget(PstateTable& t, std::uint64_t dom) {
     if (dom == 0 || dom >= PstateTable::max_domains)
