@@ -100,6 +100,21 @@ TEST_F(PstateTest, RipOnlyToNextRip) {
     EXPECT_EQ(check(), PField::rip);
 }
 
+// No nRIP from the CPU (QEMU TCG): KVM decodes the instruction to skip it.
+TEST_F(PstateTest, WithoutNextRipRipMovesOneInstructionAtMost) {
+    exit(0x81); // VMMCALL, nRIP 0
+    reg(Gpr::rax) = 0;
+    v->rip += 3;
+    EXPECT_EQ(check(), PField::none);
+    v->rip += 13;
+    EXPECT_EQ(check(), PField::rip);
+    v->rip = snap.rip - 1;
+    EXPECT_EQ(check(), PField::rip);
+    exit(0x60); // an interrupt completes no instruction
+    v->rip += 3;
+    EXPECT_EQ(check(), PField::rip);
+}
+
 TEST_F(PstateTest, RdmsrResultsInRaxRdxOnly) {
     exit(0x7c, 0, 0, v->rip + 2);
     reg(Gpr::rax) = 1;

@@ -1,7 +1,8 @@
 // The protected-vCPU rule engine (pstate.hpp): what an exit lets the host change before
 // the next VMRUN of that VMCB12. The allowances follow what KVM 6.12's svm.c writes for
 // a guest with nested paging (docs/protected-vm.md, "Authoritative vCPU state"):
-//   - an instruction it completed: RIP to the exit's nRIP (IOIO: EXITINFO2), the
+//   - an instruction it completed: RIP to the exit's nRIP (IOIO: EXITINFO2; without
+//     an nRIP forward by 1..15 bytes, KVM's decoded skip), the
 //     instruction's result registers (CPUID: RAX/RBX/RCX/RDX; RDMSR: RAX/RDX; IN: RAX;
 //     VMMCALL: KVM's hypercall result in RAX; MOV from CR/DR with decode assists: the
 //     GPR EXITINFO1 names);
@@ -70,14 +71,19 @@ std::uint32_t result_gprs(const PstateSnapshot& s) {
     return 0;
 }
 
+// RIP: kept, or past the instruction the exit completed: to nRIP (IOIO: EXITINFO2), or,
+// where the CPU gave no nRIP (QEMU 7.2 TCG leaves it 0 for most intercepts, and KVM's
+// svm_skip_emulated_instruction then decodes the instruction: EMULTYPE_SKIP), forward
+// by one instruction's length at most, as after an emulated MMIO access (NPF).
 bool rip_ok(const PstateSnapshot& s, std::uint64_t rip) {
     if (rip == s.rip)
         return true;
-    if (instruction_exit(s.exit_code) && s.next_rip != 0 && rip == s.next_rip)
-        return true;
+    const bool forward = rip - s.rip >= 1 && rip - s.rip <= 15;
+    if (instruction_exit(s.exit_code))
+        return s.next_rip != 0 ? rip == s.next_rip : forward;
     if (s.exit_code == ioio && rip == s.exit_info2)
         return true;
-    return s.exit_code == npf && rip - s.rip >= 1 && rip - s.rip <= 15;
+    return s.exit_code == npf && forward;
 }
 
 // The value a MOV to CR/DR n asked for (exit 0x10+n / 0x30+n, or the CR0 selective
