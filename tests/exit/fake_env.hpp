@@ -5,10 +5,12 @@
 #include <vbh/exit.hpp>
 #include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/msr.hpp>
+#include <vbh/svm/pstate.hpp>
 
 #include <array>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <utility>
 #include <vector>
@@ -106,6 +108,9 @@ struct FakeEnv {
         const auto it = private_frames.find(pfn);
         return it != private_frames.end() && it->second == std::pair{dom, gfn};
     }
+    // Protected vCPUs' records (pstate.hpp): 45 KiB, on the heap.
+    std::unique_ptr<svm::PstateTable> pstate_table = std::make_unique<svm::PstateTable>();
+    svm::PstateTable& pstates() { return *pstate_table; }
     bool host_accessible(std::uint64_t gpa) { return !blocked_pfns.count(gpa >> 12); }
     bool take_kick(std::uint32_t cpu) { return kicks.erase(cpu) != 0; }
     void flush_caches() { ++cache_flushes; }

@@ -139,3 +139,11 @@ check_status kselftest_vbh_status /sys/kernel/vbh/status
 run_modes vbh
 for m in $modes; do no_regression "$m"; done
 check_status kselftest_vbh_status_after /sys/kernel/vbh/status
+# The host's VMRUNs vbh refused while the tests ran (docs/nested.md, "What is
+# refused"): a legit protected VM meets no protected_* refusal (docs/protected-vm.md,
+# "Authoritative vCPU state"). The last few go to the console for the log.
+refused=$(grep -c '^seq=.*kind=vmrun_refused' /sys/kernel/vbh/log 2> /dev/null)
+grep '^seq=.*kind=vmrun_refused' /sys/kernel/vbh/log 2> /dev/null | tail -n 5 | while read -r l; do
+  info "vbh log: $l"
+done
+metric kselftest_vmrun_refused "${refused:-0}" entries

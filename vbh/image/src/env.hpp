@@ -11,8 +11,12 @@
 namespace vbh::image {
 
 struct HypEnv {
+    // A destroyed domain's protected vCPU records go with it (pstate_run.hpp).
     HypercallOut core_hypercall(VcpuState& v, const HypercallRegs& r) {
-        return g.core->dispatch(r, Cpl{v.cpl});
+        const HypercallOut out = g.core->dispatch(r, Cpl{v.cpl});
+        if (r.rax == VBH_HC_DOMAIN_DESTROY && out.status == Status::ok) [[unlikely]]
+            Backend::forget_domain(r.rdi);
+        return out;
     }
     MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(pc_->hw, v, msr); }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
@@ -60,6 +64,7 @@ struct HypEnv {
     bool private_frame(std::uint64_t pfn, std::uint64_t gfn, std::uint16_t dom) {
         return g.core->private_at(Pfn{pfn}, gfn, DomainId{dom});
     }
+    auto& pstates() { return Backend::protected_vcpus(); }
     bool host_accessible(std::uint64_t gpa) {
         return g.npt->table().lookup(gpa & ~0xfffull).has_value();
     }

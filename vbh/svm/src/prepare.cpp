@@ -13,6 +13,7 @@ void build_msrpm(std::uint8_t* map);
 void build_iopm(std::uint8_t* map, const PlatformPorts& p);
 
 Shared shared;
+PstateTable pstates;
 
 Status Svm::check_cpu() {
     // CPUID Fn8000_0001 ECX[2] = SVM; Fn8000_000A EDX[0] = nested paging (§15.4).

@@ -43,6 +43,8 @@ struct CpuMsrs {
     static void write(std::uint32_t msr, std::uint64_t x) { arch::wrmsr(msr, x); }
 };
 extern Shared shared;
+// The protected vCPUs' records (pstate.hpp), one table for every CPU: a vCPU moves.
+extern PstateTable pstates;
 
 struct Svm {
     using Cpu = svm::Cpu;
@@ -195,6 +197,9 @@ struct Svm {
             return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
         return nested_efer_write(c, s, x, shared.msr_caps.efer_writable);
     }
+    // DOMAIN_DESTROY of dom succeeded: its protected vCPUs' records go (pstate_run.hpp).
+    [[gnu::cold]] static void forget_domain(std::uint64_t dom) { pstate_forget(pstates, dom); }
+    static PstateTable& protected_vcpus() { return pstates; }
     // The nested-state gauges of vbh_cpu_stats, from the CPU's state (STATS_READ).
     static void gauges(const Cpu& c, vbh_cpu_stats& st) { nested_gauges(c, st); }
     // Inline on the exit path: kvm_amd runs CLGI, VMLOAD, VMSAVE and STGI around every

@@ -60,6 +60,8 @@ struct NestedCpu {
     bool ready;                 // setup() found the memory and an ASID
     bool used;                  // an L2 ran here: stage-2 flushes cover every ASID
     std::uint64_t state_drops;  // host SVME clears that dropped state (nested_state.hpp)
+    std::uint32_t pstate;       // the protected vCPU record the L2 runs under + 1, or 0
+    std::uint16_t pstate_dom;   // ... and its domain (pstate_run.hpp)
 };
 
 // `active` is the block the next VMRUN enters, held by value so that the exit path

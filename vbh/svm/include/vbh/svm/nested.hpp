@@ -123,7 +123,11 @@ constexpr std::uint64_t cr4_allowed_from_cpuid(std::uint32_t l1_ecx, std::uint32
     X(map_not_host, 1)      /* MSRPM/IOPM not host-owned RAM (nested_run.hpp) */      \
     X(vmcb12_gone, 1)       /* VMCB12 no longer host RAM at the #VMEXIT: not written */ \
     X(l2_invalid, 0)        /* the L2 block failed a check left to the CPU */         \
-    X(shadow_refused, 1)    /* KVM's NPT maps a frame or has a table outside host RAM */
+    X(shadow_refused, 1)    /* KVM's NPT maps a frame or has a table outside host RAM */ \
+    X(protected_state, 1)   /* a protected vCPU's state changed beyond its last exit */ \
+    X(protected_join, 1)    /* a VMCB12 joins a domain that ran, not at its own code */ \
+    X(protected_full, 1)    /* no free record for a new protected vCPU (pstate.hpp) */ \
+    X(protected_busy, 1)    /* a protected vCPU's VMCB12 already runs on another CPU */
 
 #define VBH_VMCB12_ERROR_MEMBER_(name, policy) name,
 enum class Vmcb12Error : std::uint8_t { VBH_VMCB12_ERRORS(VBH_VMCB12_ERROR_MEMBER_) };

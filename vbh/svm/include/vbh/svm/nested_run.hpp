@@ -18,6 +18,7 @@
 #include <vbh/svm/host_insn.hpp>
 #include <vbh/svm/nested.hpp>
 #include <vbh/svm/nested_shadow.hpp>
+#include <vbh/svm/pstate_run.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -111,10 +112,18 @@ ExitAction nested_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env, const Neste
         e = copy_host_maps(n, v12, env);
     if (e == Vmcb12Error::ok && host_nested_paging(v12) && !shadow_usable(c))
         e = Vmcb12Error::nested_paging;
+    // A protected vCPU (N_CR3 bound to a domain): only what its last exit asked for
+    // may have changed (pstate_run.hpp). Last, so that nothing after it refuses.
+    std::uint64_t info = std::uint64_t(e);
+    if (e == Vmcb12Error::ok) {
+        const PstateRefusal p = pstate_at_vmrun(n, pa, v12, *c.l1.vmcb, s, env, ns.caps);
+        e = p.error;
+        info = p.info();
+    }
     s.rip += x.insn_len;
     c.host.gif = false; // the #VMEXIT that ends this VMRUN clears GIF (§15.6)
     if (e != Vmcb12Error::ok) {
-        env.log().record(VBH_LOG_VMRUN_REFUSED, s.cpu, pa, s.rip, std::uint64_t(e));
+        env.log().record(VBH_LOG_VMRUN_REFUSED, s.cpu, pa, s.rip, info);
         vmexit_invalid(v12);
         write_back(env, n, {vmexit_invalid_span}, s.cpu);
         return ExitAction::resume;
@@ -171,12 +180,14 @@ inline void resume_host(Cpu& c) {
     c.active = c.l1;
 }
 
-// Back to the host: VMCB12 written as the #VMEXIT writes it.
+// Back to the host: VMCB12 written as the #VMEXIT writes it; a protected vCPU's state
+// as the host will see it is what its next VMRUN is checked against.
 template <HostInsnEnv E>
-void leave_l2(Cpu& c, E& env, std::uint32_t cpu) {
+void leave_l2(Cpu& c, const VcpuState& s, E& env) {
     NestedCpu& n = c.nested;
     reflect_exit(*n.l2.vmcb, *n.v12, *c.l1.vmcb);
-    write_back(env, n, vmexit_spans, cpu);
+    pstate_at_exit(n, *c.l1.vmcb, s, env);
+    write_back(env, n, vmexit_spans, s.cpu);
     resume_host(c);
 }
 
@@ -204,6 +215,7 @@ L2Exit nested_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
     } else if (is_vmexit_invalid(l2.exit_code)) {
         env.log().record(VBH_LOG_VMRUN_REFUSED, s.cpu, n.v12_pa, l2.rip,
                          std::uint64_t(Vmcb12Error::l2_invalid));
+        pstate_abort(n, env);
         vmexit_invalid(*n.v12);
         write_back(env, n, {vmexit_invalid_span}, s.cpu);
         resume_host(c);
@@ -215,7 +227,7 @@ L2Exit nested_exit(Cpu& c, VcpuState& s, E& env, vbh_cpu_stats& st) {
         return L2Exit::dispatch;
     }
     ++st.l2_reflected;
-    leave_l2(c, env, s.cpu);
+    leave_l2(c, s, env);
     return L2Exit::done;
 }
 

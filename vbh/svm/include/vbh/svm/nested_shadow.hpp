@@ -54,11 +54,18 @@ struct HostTables {
         env.host_frame_done();
         return ok;
     }
+    // A private frame entering a shadow closes the domain's door to new vCPUs in any
+    // state but its own (pstate.hpp, holds_private).
     std::uint8_t frame_perm(std::uint64_t pa, std::uint64_t gfn, std::uint16_t dom) {
         const Result<void*> p = env.host_page(pa >> 12);
         env.host_frame_done();
-        if (p || (dom != 0 && env.private_frame(pa >> 12, gfn, dom)))
+        if (p)
             return perm::rwx;
+        if (dom != 0 && env.private_frame(pa >> 12, gfn, dom)) {
+            if constexpr (requires { env.pstates(); })
+                env.pstates().saw_private(dom);
+            return perm::rwx;
+        }
         return 0;
     }
 };
