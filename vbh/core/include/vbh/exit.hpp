@@ -214,7 +214,7 @@ template <ExitEnv E>
 // reset leaves the write to the caller, which scrubs first (ExitAction::reset; RIP
 // already advanced, RAX holds the value).
 template <ExitEnv E>
-ExitAction handle_io(VcpuState& v, const Exit& x, E& env) {
+ExitAction handle_io(VcpuState& v, const Exit x, E& env) {
     const IoAccess a = io_access(x.qual, v.reg(Gpr::rax));
     if (!io_valid(a, x.insn_len)) {
         env.log().record(VBH_LOG_IO_DENIED, v.cpu, a.port, v.rip, io_log_info(a));
