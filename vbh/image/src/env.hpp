@@ -61,7 +61,7 @@ struct HypEnv {
         return g.core->private_at(Pfn{pfn}, gfn, DomainId{dom});
     }
     bool host_accessible(std::uint64_t gpa) {
-        return g.npt->table().lookup(gpa & ~0xfffull).has_value();
+        return g.npt->table().translates(gpa & ~0xfffull);
     }
     bool take_kick(std::uint32_t cpu) {
         // One NMI exit takes one kick (CrossCpuFlush counts the kicks it sends).

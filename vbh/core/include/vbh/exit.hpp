@@ -203,7 +203,7 @@ template <ExitEnv E>
     // then the access is legitimate and is simply retried.
     if (env.host_accessible(x.gpa))
         return ExitAction::resume;
-    env.log().record(VBH_LOG_NPF, v.cpu, x.gpa, v.rip, x.qual);
+    env.log().template record<VBH_LOG_NPF>(v.cpu, x.gpa, v.rip, x.qual);
     v.inject = Event::gp(0);
     ++s.faults_reflected;
     return ExitAction::resume;
