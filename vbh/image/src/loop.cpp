@@ -90,12 +90,6 @@ static bool before_entry(PerCpu* pc) {
     return ok;
 }
 
-// Out of line: the exit path only pays for the call.
-[[noreturn, gnu::noinline, gnu::cold]] static void exit_fatal(PerCpu* pc, ExitReason r,
-                                                             std::uint64_t code) {
-    fatal(r == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", code, pc->vcpu.rip);
-}
-
 [[noreturn, gnu::noinline, gnu::cold]] static void entry_failed(PerCpu* pc) {
     fatal("VMEXIT_INVALID", pc->cpu, pc->vcpu.rip);
 }
@@ -116,7 +110,8 @@ static bool before_entry(PerCpu* pc) {
     const ExitAction a = dispatch_exit(pc->vcpu, x, env);
     // A fatal exit never resumes this guest: nothing to write back.
     if (a == ExitAction::fatal) [[unlikely]]
-        exit_fatal(pc, x.reason, x.code);
+        fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
+              pc->vcpu.rip);
     Backend::write(pc->hw, pc->vcpu);
     if (a != ExitAction::resume) [[unlikely]]
         leave(pc, a, x);

@@ -259,13 +259,19 @@ template <ExitEnv E>
     ++s.total_exits;
     // Without jump tables (the image's flags) a switch is a tree of compares: the
     // hypercall, the MSR accesses and the NPF (0, 1-2, 3: stats.h) are tested first,
-    // one compare each.
+    // one compare each, then the host's SVM instructions (kvm_amd's CLGI, VMLOAD,
+    // VMSAVE, STGI around each entry of its guests) and the unknown exit (fatal);
+    // the switch takes the rest (NMI, shutdown, IO, INIT, INVD: rare).
     if (x.reason == ExitReason::hypercall) [[likely]]
         return handle_hypercall(v, x, env);
     if (x.reason <= ExitReason::msr_write)
         return handle_msr(v, x, env);
     if (x.reason == ExitReason::npf)
         return handle_npf(v, x, env, s);
+    if (x.reason == ExitReason::virt_insn)
+        return env.virt_insn(v, x);
+    if (x.reason == ExitReason::other)
+        return ExitAction::fatal;
     switch (x.reason) {
     case ExitReason::hypercall: return handle_hypercall(v, x, env);
     case ExitReason::msr_read:
