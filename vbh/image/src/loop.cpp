@@ -85,9 +85,13 @@ static bool before_entry(PerCpu* pc) {
 // One VMRUN of the active guest, in_guest set around it. False if it failed its checks.
 [[gnu::always_inline]] static inline bool enter(PerCpu* pc) {
     const bool flush = before_entry(pc);
-    const bool ok = Backend::run(pc->hw, pc->vcpu, flush, pc->tsc);
+    // in_guest is cleared on both paths; the result is not kept across the store.
+    if (!Backend::run(pc->hw, pc->vcpu, flush, pc->tsc)) [[unlikely]] {
+        __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
+        return false;
+    }
     __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
-    return ok;
+    return true;
 }
 
 [[noreturn, gnu::noinline, gnu::cold]] static void entry_failed(PerCpu* pc) {
