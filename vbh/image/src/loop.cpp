@@ -111,7 +111,7 @@ static bool before_entry(PerCpu* pc) {
     if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]
         return;
     Backend::read(pc->hw, pc->vcpu);
-    const ExitAction a = dispatch_exit(pc->vcpu, x, env);
+    const ExitAction a = dispatch_exit(pc->vcpu, x, env, pc->stats);
     // A fatal exit never resumes this guest: nothing to write back.
     if (a == ExitAction::fatal) [[unlikely]]
         fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
@@ -130,7 +130,7 @@ static bool before_entry(PerCpu* pc) {
     if (!enter(pc)) [[unlikely]]
         launch_failed(pc);
     for (;;) {
-        const Exit x = Backend::exit(pc->hw);
+        Exit x = Backend::exit(pc->hw); // not const: GCC keeps a const one in memory
         clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
         handle(pc, env, x);
         if (!enter(pc)) [[unlikely]]

@@ -252,9 +252,10 @@ ExitAction handle_io(VcpuState& v, const Exit x, E& env) {
 // the exit path is then one function with no argument spills, 14-26 instructions
 // fewer per exit (tests/exitcost, docs/exit-cost.md). Handlers that stay out of line
 // get a copy of the exit, so that the loop's own stays in registers.
+// s: the exiting CPU's counters (env.own_stats(v)); the loop passes its own.
 template <ExitEnv E>
-[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
-    vbh_cpu_stats& s = env.own_stats(v);
+[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env,
+                                                       vbh_cpu_stats& s) {
     ++s.exits[std::uint8_t(x.reason)];
     ++s.total_exits;
     // Without jump tables (the image's flags) a switch is a tree of compares: the
@@ -302,6 +303,11 @@ template <ExitEnv E>
     case ExitReason::other: return ExitAction::fatal;
     }
     return ExitAction::fatal;
+}
+
+template <ExitEnv E>
+[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
+    return dispatch_exit(v, x, env, env.own_stats(v));
 }
 
 } // namespace vbh
