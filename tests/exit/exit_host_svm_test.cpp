@@ -377,6 +377,10 @@ TEST(HostEferUnchanged, OnlyWhereTheFullRuleChangesNothing) {
                             EXPECT_EQ(h2.gif, h.gif);
                             EXPECT_EQ(h2.nmi_held, h.nmi_held);
                             EXPECT_EQ(h2.vm_cr, h.vm_cr);
+                            // An L2's EFER write (l2_efer_write): write_efer alone.
+                            VcpuState l2 = v;
+                            EXPECT_FALSE(write_efer(l2, value | efer_svme, writable).gp);
+                            EXPECT_EQ(l2.efer, v.efer);
                         }
     EXPECT_EQ(fast, checked);
     // The common write: the host's SVME on, the value it holds.

@@ -256,16 +256,15 @@ ExitAction handle_io(VcpuState& v, const Exit x, E& env) {
 template <ExitEnv E>
 [[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env,
                                                        vbh_cpu_stats& s) {
-    ++s.exits[std::uint8_t(x.reason)];
-    ++s.total_exits;
+    ++s.exits[std::size_t(x.reason)]; // total_exits: their sum, made by read_stats()
     // Without jump tables (the image's flags) a switch is a tree of compares: the
-    // hypercall, the MSR accesses and the NPF (0, 1-2, 3: stats.h) are tested first,
-    // one compare each, then the host's SVM instructions (kvm_amd's CLGI, VMLOAD,
-    // VMSAVE, STGI around each entry of its guests) and the unknown exit (fatal);
-    // the switch takes the rest (NMI, shutdown, IO, INIT, INVD: rare).
+    // hypercall, the MSR write (EFER: kvm_amd, boot, resume) and the NPF are tested
+    // first, one compare each, then the host's SVM instructions (kvm_amd's CLGI,
+    // VMLOAD, VMSAVE, STGI around each entry of its guests), the unknown exit (fatal)
+    // and the MSR read; the switch takes the rest (NMI, shutdown, IO, INIT, INVD: rare).
     if (x.reason == ExitReason::hypercall) [[likely]]
         return handle_hypercall(v, x, env);
-    if (x.reason <= ExitReason::msr_write)
+    if (x.reason == ExitReason::msr_write)
         return handle_msr(v, x, env);
     if (x.reason == ExitReason::npf)
         return handle_npf(v, x, env, s);
@@ -273,6 +272,8 @@ template <ExitEnv E>
         return env.virt_insn(v, x);
     if (x.reason == ExitReason::other)
         return ExitAction::fatal;
+    if (x.reason == ExitReason::msr_read)
+        return handle_msr(v, x, env);
     switch (x.reason) {
     case ExitReason::hypercall: return handle_hypercall(v, x, env);
     case ExitReason::msr_read:

@@ -191,11 +191,13 @@ struct Svm {
     // while GIF is 0, and clearing SVME drops the host's nested state
     // (nested_state.hpp). The host's write of the value it holds, the common one,
     // changes nothing: answered inline (host_efer_unchanged, every check re-made);
-    // every other write is a call (write_msr).
+    // every other write is a call (write_msr). The same test holds for an L2's EFER
+    // write (the L2 runs when this is an L2's exit): its rule (l2_efer_write) is
+    // write_efer alone, whose checks host_efer_unchanged re-makes too.
     [[gnu::always_inline]] static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr,
                                                   std::uint64_t x) {
-        if (msr == msr_efer && !l2_active(c) &&
-            host_efer_unchanged(c.host, s, x, shared.msr_caps.efer_writable)) [[likely]]
+        if (msr == msr_efer && host_efer_unchanged(c.host, s, x, shared.msr_caps.efer_writable))
+            [[likely]]
             return {false, 0};
         return write_msr(c, s, msr, x);
     }

@@ -57,6 +57,8 @@ constexpr std::uint64_t host_efer(const HostSvm& h, std::uint64_t real_efer) {
 // below is re-made (SVME against SVMDIS, the bits CPUID reports; LME cannot change,
 // the value is the current one), and when this says true the full rule would change
 // nothing: EFER stays, SVME stays 1, so GIF stays too (tests/exit: exit_host_svm_test).
+// Nor would write_efer alone (an L2's EFER write, nested_state.hpp): its checks are
+// among these.
 inline bool host_efer_unchanged(const HostSvm& h, const VcpuState& v, std::uint64_t value,
                                 std::uint64_t writable) {
     return value == v.efer && h.svme && (value & efer_svme) && !(value & ~writable) &&
