@@ -14,15 +14,15 @@ struct HypEnv {
     HypercallOut core_hypercall(VcpuState& v, const HypercallRegs& r) {
         return g.core->dispatch(r, Cpl{v.cpl});
     }
-    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(pc_->hw, v, msr); }
+    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(*hw_, v, msr); }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
-        return Backend::wrmsr(pc_->hw, v, msr, x);
+        return Backend::wrmsr(*hw_, v, msr, x);
     }
     // The host's SVM instructions: VMLOAD/VMSAVE reach host pages through host_page().
     [[gnu::always_inline]] ExitAction virt_insn(VcpuState& v, const Exit& x) {
-        return Backend::virt_insn(pc_->hw, v, x, *this);
+        return Backend::virt_insn(*hw_, v, x, *this);
     }
-    explicit HypEnv(PerCpu* pc) : pc_{pc} {}
+    explicit HypEnv(PerCpu* pc) : pc_{pc}, hw_{&pc->hw} {}
 
     // A page of host RAM the hypervisor may read or write for the host (VMLOAD/VMSAVE):
     // RAM the host owns (never hypervisor, donated or lent memory, never MMIO:
@@ -112,6 +112,7 @@ struct HypEnv {
 
 private:
     PerCpu* pc_;
+    Backend::Cpu* hw_; // &pc_->hw, kept: the backend's calls need no address arithmetic
 };
 
 static_assert(ExitEnv<HypEnv>);
