@@ -70,6 +70,24 @@ TYPED_TEST(TableTest, LookupFindsPageOrNothing)
     EXPECT_FALSE(this->t.lookup(va_limit<F>));
 }
 
+// translates(va), the exit path's walk, answers as lookup(va) does at every level a
+// walk can end on: a superpage, a 4 KiB page, a hole in a split table, an empty
+// top-level slot, past the address width.
+TYPED_TEST(TableTest, TranslatesAgreesWithLookup)
+{
+    using F = TypeParam;
+    const Attrs a{Perm::rwx};
+    this->run(Op::map(gib1, 2 * gib1, gib1, a));
+    this->run(Op::unmap(gib1 + mib2 + kib4, kib4));
+    for (const std::uint64_t va : {std::uint64_t(0), gib1, gib1 + 0x123, gib1 + mib2,
+                                   gib1 + mib2 + kib4, gib1 + mib2 + kib4 + 0xfff,
+                                   gib1 + mib2 + 2 * kib4, 2 * gib1 - 1, 2 * gib1,
+                                   va_limit<F> - kib4, va_limit<F>, ~std::uint64_t(0)})
+        EXPECT_EQ(this->t.translates(va), this->t.lookup(va).has_value()) << std::hex << va;
+    EXPECT_TRUE(this->t.translates(gib1 + mib2));
+    EXPECT_FALSE(this->t.translates(gib1 + mib2 + kib4));
+}
+
 TYPED_TEST(TableTest, UnmapSplitsGigabyteToTwoMegToFourK)
 {
     using F = TypeParam;

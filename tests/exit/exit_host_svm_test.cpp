@@ -344,5 +344,57 @@ TEST_F(HostSvmTest, VmrunAndSkinitStayUndefined) {
     EXPECT_EQ(env.pages_asked, 0);
 }
 
+// The inline answer to an EFER write (Svm::wrmsr) is sound: wherever
+// host_efer_unchanged() says true, the full rule accepts the write and changes nothing
+// (EFER, SVME, GIF, a held NMI, VM_CR); it says true for the write Linux repeats, and
+// false wherever the full rule would refuse or change something.
+TEST(HostEferUnchanged, OnlyWhereTheFullRuleChangesNothing) {
+    const std::uint64_t base = efer_sce | efer_lme | efer_lma | efer_nxe | efer_svme;
+    const std::uint64_t all = base | efer_ffxsr;
+    int fast = 0, checked = 0;
+    for (std::uint64_t efer : {base, base & ~efer_svme, base & ~efer_nxe})
+        for (std::uint64_t flip : {std::uint64_t(0), efer_svme, efer_nxe, efer_lme, efer_lma,
+                                   efer_tce, std::uint64_t(1) << 40})
+            for (bool svme : {false, true})
+                for (std::uint64_t vm_cr : {std::uint64_t(0), svm::vm_cr_svmdis})
+                    for (std::uint64_t writable : {all, all & ~efer_nxe})
+                        for (bool gif : {false, true}) {
+                            VcpuState v = kernel_vcpu();
+                            v.efer = efer;
+                            svm::HostSvm h{vm_cr, 0, svme, gif, !gif};
+                            const std::uint64_t value = efer ^ flip;
+                            if (!svm::host_efer_unchanged(h, v, value, writable))
+                                continue;
+                            ++fast;
+                            VcpuState v2 = v;
+                            svm::HostSvm h2 = h;
+                            const MsrResult r = svm::write_host_efer(h2, v2, value, writable);
+                            ++checked;
+                            EXPECT_FALSE(r.gp);
+                            EXPECT_EQ(v2.efer, v.efer);
+                            EXPECT_EQ(v2.inject.pending(), v.inject.pending());
+                            EXPECT_EQ(h2.svme, h.svme);
+                            EXPECT_EQ(h2.gif, h.gif);
+                            EXPECT_EQ(h2.nmi_held, h.nmi_held);
+                            EXPECT_EQ(h2.vm_cr, h.vm_cr);
+                            // An L2's EFER write (l2_efer_write): write_efer alone.
+                            VcpuState l2 = v;
+                            EXPECT_FALSE(write_efer(l2, value | efer_svme, writable).gp);
+                            EXPECT_EQ(l2.efer, v.efer);
+                        }
+    EXPECT_EQ(fast, checked);
+    // The common write: the host's SVME on, the value it holds.
+    VcpuState v = kernel_vcpu();
+    svm::HostSvm h{0, 0, true, true, false};
+    EXPECT_TRUE(svm::host_efer_unchanged(h, v, v.efer, all));
+    EXPECT_FALSE(svm::host_efer_unchanged(h, v, v.efer & ~efer_svme, all)); // SVME 1 -> 0
+    EXPECT_FALSE(svm::host_efer_unchanged(h, v, v.efer ^ efer_nxe, all));   // a change
+    EXPECT_FALSE(svm::host_efer_unchanged(h, v, v.efer, all & ~efer_nxe));  // NXE not offered
+    h.vm_cr = svm::vm_cr_svmdis;
+    EXPECT_FALSE(svm::host_efer_unchanged(h, v, v.efer, all)); // SVMDIS: SVME is MBZ
+    h = {0, 0, false, true, false};
+    EXPECT_FALSE(svm::host_efer_unchanged(h, v, v.efer, all)); // SVME 0 -> 1
+}
+
 } // namespace
 } // namespace vbh::test

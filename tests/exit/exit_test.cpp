@@ -107,7 +107,7 @@ TEST_F(ExitTest, KickNmiIsSwallowedOtherNmiIsReinjected) {
     EXPECT_EQ(v.inject.type, Event::Type::nmi);
     EXPECT_EQ(env.cpu_stats[0].kicks_taken, 1u);
     EXPECT_EQ(env.cpu_stats[0].nmis_reflected, 1u);
-    EXPECT_EQ(env.cpu_stats[0].total_exits, 2u);
+    EXPECT_EQ(env.cpu_stats[0].exits[VBH_EXIT_NMI], 2u);
 }
 
 TEST_F(ExitTest, VmrunGetsUd) { // the host's SVM: exit_host_svm_test.cpp
@@ -128,6 +128,8 @@ TEST_F(ExitTest, ShutdownAndUnknownExitsAreFatal) {
 TEST_F(ExitTest, StatsReadCopiesOneCpuIntoAHostFrame) {
     env.cpu_stats[1].flushes = 77;
     env.cpu_stats[1].cpu = 1;
+    env.cpu_stats[1].exits[VBH_EXIT_HYPERCALL] = 5;
+    env.cpu_stats[1].exits[VBH_EXIT_NPF] = 2;
     EXPECT_EQ(call(VBH_HC_STATS_READ, 1, 2), ExitAction::resume);
     ASSERT_EQ(v.reg(Gpr::rax), VBH_OK);
     EXPECT_EQ(v.reg(Gpr::rdi), FakeEnv::cpus);
@@ -136,6 +138,7 @@ TEST_F(ExitTest, StatsReadCopiesOneCpuIntoAHostFrame) {
     std::memcpy(&out, env.ram[2].data(), sizeof out);
     EXPECT_EQ(out.flushes, 77u);
     EXPECT_EQ(out.cpu, 1u);
+    EXPECT_EQ(out.total_exits, 7u); // the sum of the per-kind counts, made at the read
 }
 
 TEST_F(ExitTest, StatsReadRefusesBadCpuAndNonHostFrames) {

@@ -97,6 +97,12 @@ public:
     // The leaf (page base va and pa, size, attributes) translating va, if any.
     std::optional<Leaf> lookup(std::uint64_t va) const { return detail::lookup<F>(*mem_, root_, va); }
 
+    // lookup(va).has_value(), cheaper: an unrolled walk that builds no Leaf.
+    bool translates(std::uint64_t va) const
+    {
+        return va < va_limit<F> && detail::translates<F, F::levels - 1>(*mem_, root_, va);
+    }
+
     // fn(const Leaf&) for each leaf overlapping [va, va + size), in address order.
     template <class Fn>
     void for_each(std::uint64_t va, std::uint64_t size, Fn&& fn) const

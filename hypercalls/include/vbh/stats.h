@@ -53,7 +53,7 @@ struct vbh_cpu_stats {
 	uint32_t launched;       /* 1 while the CPU runs deprivileged */
 	uint32_t apic_id;
 	uint64_t exits[VBH_STATS_MAX_KINDS]; /* by enum vbh_exit_kind */
-	uint64_t total_exits;
+	uint64_t total_exits;    /* the sum of exits[], made by STATS_READ */
 	uint64_t flushes;        /* guest TLB flushes done for an NPT generation change */
 	uint64_t kicks_sent;     /* NMI IPIs sent to other CPUs for invalidation */
 	uint64_t kicks_taken;    /* NMI exits that were kicks (not re-injected) */

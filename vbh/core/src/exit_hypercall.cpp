@@ -25,8 +25,17 @@ static HypercallOut read_percpu(const void* src, std::uint64_t size, std::uint32
     return {Status::ok, nr_cpus, size};
 }
 
+// total_exits is not counted on the exit path (one add per exit fewer): it is the sum
+// of the per-kind counts, the only place each exit is counted, made here.
 HypercallOut read_stats(const vbh_cpu_stats* s, std::uint32_t nr_cpus, Result<void*> frame) {
-    return read_percpu(s, sizeof *s, nr_cpus, frame);
+    const HypercallOut out = read_percpu(s, sizeof *s, nr_cpus, frame);
+    if (out.status != Status::ok)
+        return out;
+    std::uint64_t total = 0;
+    for (const std::uint64_t& n : s->exits)
+        total += __atomic_load_n(&n, __ATOMIC_RELAXED);
+    copy_bytes(&static_cast<vbh_cpu_stats*>(*frame)->total_exits, &total, sizeof total);
+    return out;
 }
 
 HypercallOut read_cycles(const vbh_cpu_cycles* c, std::uint32_t nr_cpus, Result<void*> frame) {

@@ -7,21 +7,13 @@
 
 namespace vbh {
 
-static_assert((VBH_LOG_RING_ENTRIES & (VBH_LOG_RING_ENTRIES - 1)) == 0,
-              "seq % size is a mask: no index beyond the ring, even speculatively");
 static_assert(sizeof(vbh_log_summary) <= 4096);
 
 void EventLog::record(std::uint32_t kind, std::uint32_t cpu, std::uint64_t addr,
                       std::uint64_t rip, std::uint64_t info) {
-    LockGuard g{lock_};
-    const std::uint64_t seq = next_;
-    const vbh_log_entry e{seq, addr, rip, info, kind, cpu};
-    ring_[seq % VBH_LOG_RING_ENTRIES] = e;
-    const std::uint64_t slot = kind < VBH_LOG_KIND_SLOTS ? index_nospec(kind, VBH_LOG_KIND_SLOTS) : 0;
-    const std::uint64_t n = counts_[slot]++;
-    if (n < VBH_LOG_FIRST_PER_KIND)
-        first_[slot][index_nospec(n, VBH_LOG_FIRST_PER_KIND)] = e;
-    __atomic_store_n(&next_, seq + 1, __ATOMIC_RELEASE);
+    // Kinds beyond the slots share slot 0 (log.h); masked, kind may come from anywhere.
+    put(kind, kind < VBH_LOG_KIND_SLOTS ? index_nospec(kind, VBH_LOG_KIND_SLOTS) : 0, cpu, addr,
+        rip, info);
 }
 
 EventLog::Copied EventLog::read(std::uint64_t from, vbh_log_page& out) {

@@ -18,15 +18,15 @@ struct HypEnv {
             Backend::forget_domain(r.rdi);
         return out;
     }
-    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(pc_->hw, v, msr); }
+    MsrResult rdmsr(const VcpuState& v, std::uint32_t msr) { return Backend::rdmsr(*hw_, v, msr); }
     MsrResult wrmsr(VcpuState& v, std::uint32_t msr, std::uint64_t x) {
-        return Backend::wrmsr(pc_->hw, v, msr, x);
+        return Backend::wrmsr(*hw_, v, msr, x);
     }
     // The host's SVM instructions: VMLOAD/VMSAVE reach host pages through host_page().
     [[gnu::always_inline]] ExitAction virt_insn(VcpuState& v, const Exit& x) {
-        return Backend::virt_insn(pc_->hw, v, x, *this);
+        return Backend::virt_insn(*hw_, v, x, *this);
     }
-    explicit HypEnv(PerCpu* pc) : pc_{pc} {}
+    explicit HypEnv(PerCpu* pc) : pc_{pc}, hw_{&pc->hw} {}
 
     // A page of host RAM the hypervisor may read or write for the host (VMLOAD/VMSAVE):
     // RAM the host owns (never hypervisor, donated or lent memory, never MMIO:
@@ -66,7 +66,7 @@ struct HypEnv {
     }
     auto& pstates() { return Backend::protected_vcpus(); }
     bool host_accessible(std::uint64_t gpa) {
-        return g.npt->table().lookup(gpa & ~0xfffull).has_value();
+        return g.npt->table().translates(gpa & ~0xfffull);
     }
     bool take_kick(std::uint32_t cpu) {
         // One NMI exit takes one kick (CrossCpuFlush counts the kicks it sends).
@@ -117,6 +117,7 @@ struct HypEnv {
 
 private:
     PerCpu* pc_;
+    Backend::Cpu* hw_; // &pc_->hw, kept: the backend's calls need no address arithmetic
 };
 
 static_assert(ExitEnv<HypEnv>);

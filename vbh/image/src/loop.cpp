@@ -85,15 +85,13 @@ static bool before_entry(PerCpu* pc) {
 // One VMRUN of the active guest, in_guest set around it. False if it failed its checks.
 [[gnu::always_inline]] static inline bool enter(PerCpu* pc) {
     const bool flush = before_entry(pc);
-    const bool ok = Backend::run(pc->hw, pc->vcpu, flush, pc->tsc);
+    // in_guest is cleared on both paths; the result is not kept across the store.
+    if (!Backend::run(pc->hw, pc->vcpu, flush, pc->tsc)) [[unlikely]] {
+        __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
+        return false;
+    }
     __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
-    return ok;
-}
-
-// Out of line: the exit path only pays for the call.
-[[noreturn, gnu::noinline, gnu::cold]] static void exit_fatal(PerCpu* pc, ExitReason r,
-                                                             std::uint64_t code) {
-    fatal(r == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", code, pc->vcpu.rip);
+    return true;
 }
 
 [[noreturn, gnu::noinline, gnu::cold]] static void entry_failed(PerCpu* pc) {
@@ -113,10 +111,11 @@ static bool before_entry(PerCpu* pc) {
     if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]
         return;
     Backend::read(pc->hw, pc->vcpu);
-    const ExitAction a = dispatch_exit(pc->vcpu, x, env);
+    const ExitAction a = dispatch_exit(pc->vcpu, x, env, pc->stats);
     // A fatal exit never resumes this guest: nothing to write back.
     if (a == ExitAction::fatal) [[unlikely]]
-        exit_fatal(pc, x.reason, x.code);
+        fatal(x.reason == ExitReason::shutdown ? "guest shutdown" : "unhandled exit", x.code,
+              pc->vcpu.rip);
     Backend::write(pc->hw, pc->vcpu);
     if (a != ExitAction::resume) [[unlikely]]
         leave(pc, a, x);
@@ -131,7 +130,7 @@ static bool before_entry(PerCpu* pc) {
     if (!enter(pc)) [[unlikely]]
         launch_failed(pc);
     for (;;) {
-        const Exit x = Backend::exit(pc->hw);
+        Exit x = Backend::exit(pc->hw); // not const: GCC keeps a const one in memory
         clock.exited(*pc->cycles, std::uint8_t(x.reason), pc->tsc[1]);
         handle(pc, env, x);
         if (!enter(pc)) [[unlikely]]

@@ -23,6 +23,19 @@ std::optional<Leaf> lookup(M& mem, std::uint64_t root, std::uint64_t va)
     }
 }
 
+// Whether va translates: lookup(va).has_value(), with nothing built on the way. Unrolled
+// by level (Level is a constant in each copy), so each level's leaf and last-level
+// tests fold; a hypervisor asks this on every blocked host access (an NPF exit).
+template <Format F, unsigned Level, TableMemory M>
+[[gnu::always_inline]] inline bool translates(M& mem, std::uint64_t table, std::uint64_t va)
+{
+    const std::uint64_t e = load(mem.entries(table)[index(va, Level)]);
+    if (!F::present(e)) return false;
+    if (F::is_leaf(e, Level)) return true;
+    if constexpr (Level == 0) return false;
+    else return translates<F, Level - 1>(mem, F::address(e, Level), va);
+}
+
 // Calls fn(const Leaf&) for each leaf overlapping [va, end), in address order.
 template <Format F, TableMemory M, class Fn>
 void for_each(M& mem, std::uint64_t table, unsigned level, std::uint64_t base, std::uint64_t va,

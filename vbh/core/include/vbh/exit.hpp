@@ -203,7 +203,7 @@ template <ExitEnv E>
     // then the access is legitimate and is simply retried.
     if (env.host_accessible(x.gpa))
         return ExitAction::resume;
-    env.log().record(VBH_LOG_NPF, v.cpu, x.gpa, v.rip, x.qual);
+    env.log().template record<VBH_LOG_NPF>(v.cpu, x.gpa, v.rip, x.qual);
     v.inject = Event::gp(0);
     ++s.faults_reflected;
     return ExitAction::resume;
@@ -214,7 +214,7 @@ template <ExitEnv E>
 // reset leaves the write to the caller, which scrubs first (ExitAction::reset; RIP
 // already advanced, RAX holds the value).
 template <ExitEnv E>
-ExitAction handle_io(VcpuState& v, const Exit& x, E& env) {
+ExitAction handle_io(VcpuState& v, const Exit x, E& env) {
     const IoAccess a = io_access(x.qual, v.reg(Gpr::rax));
     if (!io_valid(a, x.insn_len)) {
         env.log().record(VBH_LOG_IO_DENIED, v.cpu, a.port, v.rip, io_log_info(a));
@@ -252,20 +252,28 @@ ExitAction handle_io(VcpuState& v, const Exit& x, E& env) {
 // the exit path is then one function with no argument spills, 14-26 instructions
 // fewer per exit (tests/exitcost, docs/exit-cost.md). Handlers that stay out of line
 // get a copy of the exit, so that the loop's own stays in registers.
+// s: the exiting CPU's counters (env.own_stats(v)); the loop passes its own.
 template <ExitEnv E>
-[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
-    vbh_cpu_stats& s = env.own_stats(v);
-    ++s.exits[std::uint8_t(x.reason)];
-    ++s.total_exits;
+[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env,
+                                                       vbh_cpu_stats& s) {
+    ++s.exits[std::size_t(x.reason)]; // total_exits: their sum, made by read_stats()
     // Without jump tables (the image's flags) a switch is a tree of compares: the
-    // hypercall, the MSR accesses and the NPF (0, 1-2, 3: stats.h) are tested first,
-    // one compare each.
+    // hypercall, the MSR write (EFER: kvm_amd, boot, resume) and the NPF are tested
+    // first, one compare each, then the host's SVM instructions (kvm_amd's CLGI,
+    // VMLOAD, VMSAVE, STGI around each entry of its guests), the unknown exit (fatal)
+    // and the MSR read; the switch takes the rest (NMI, shutdown, IO, INIT, INVD: rare).
     if (x.reason == ExitReason::hypercall) [[likely]]
         return handle_hypercall(v, x, env);
-    if (x.reason <= ExitReason::msr_write)
+    if (x.reason == ExitReason::msr_write)
         return handle_msr(v, x, env);
     if (x.reason == ExitReason::npf)
         return handle_npf(v, x, env, s);
+    if (x.reason == ExitReason::virt_insn)
+        return env.virt_insn(v, x);
+    if (x.reason == ExitReason::other)
+        return ExitAction::fatal;
+    if (x.reason == ExitReason::msr_read)
+        return handle_msr(v, x, env);
     switch (x.reason) {
     case ExitReason::hypercall: return handle_hypercall(v, x, env);
     case ExitReason::msr_read:
@@ -296,6 +304,11 @@ template <ExitEnv E>
     case ExitReason::other: return ExitAction::fatal;
     }
     return ExitAction::fatal;
+}
+
+template <ExitEnv E>
+[[gnu::always_inline]] inline ExitAction dispatch_exit(VcpuState& v, const Exit& x, E& env) {
+    return dispatch_exit(v, x, env, env.own_stats(v));
 }
 
 } // namespace vbh

@@ -33,16 +33,17 @@ public:
     // search over the ranges by physical base: the table engine asks at every level of
     // every walk (HypFrames::entries), on the exit path too (a blocked host access).
     std::uint64_t virt_of_phys(std::uint64_t pa) const {
-        std::uint32_t lo = 0;
-        for (std::uint32_t n = nr_; n > 1;) {
-            const std::uint32_t half = n / 2;
-            if (by_base_[lo + half].base <= pa)
-                lo += half;
-            n -= half;
-        }
-        const Span& s = by_base_[lo]; // with no ranges: all zero, size 0
-        if (pa - s.base >= s.size)     // pa below s.base wraps: not ours
+        const Span& s = span_of(pa);
+        if (pa - s.base >= s.size) // pa below s.base wraps: not ours
             return 0;
+        return s.virt + (pa - s.base);
+    }
+    // The same for a pa that must be hypervisor memory (a page table the engine got
+    // from HypFrames): anything else is a bug, trapped.
+    std::uint64_t virt_of_own(std::uint64_t pa) const {
+        const Span& s = span_of(pa);
+        if (pa - s.base >= s.size)
+            __builtin_trap();
         return s.virt + (pa - s.base);
     }
     bool contains_phys(std::uint64_t pa) const { return virt_of_phys(pa) != 0; }
@@ -53,6 +54,18 @@ private:
     struct Span {
         std::uint64_t base, size, virt;
     };
+    // The range that holds pa if any does: the last one with base <= pa. With one
+    // range (the usual case) no compare.
+    const Span& span_of(std::uint64_t pa) const {
+        const Span* s = by_base_; // with no ranges: all zero, size 0
+        for (std::uint32_t n = nr_; n > 1;) {
+            const std::uint32_t half = n / 2;
+            if (s[half].base <= pa)
+                s += half;
+            n -= half;
+        }
+        return *s;
+    }
     std::uint64_t virt_ = 0;
     std::uint64_t size_ = 0;
     std::uint32_t nr_ = 0;
@@ -80,10 +93,8 @@ public:
 
     // ept::TableMemory
     ept::Slot* entries(std::uint64_t pa) {
-        const std::uint64_t va = mem_->virt_of_phys(pa);
-        if (va == 0)
-            __builtin_trap(); // the engine only walks tables it got from us
-        return reinterpret_cast<ept::Slot*>(va);
+        // The engine only walks tables it got from us.
+        return reinterpret_cast<ept::Slot*>(mem_->virt_of_own(pa));
     }
     Result<std::uint64_t> alloc();
     std::size_t available() const;

@@ -189,13 +189,19 @@ struct Svm {
     // The block's V_INTR_MASKING is 0 with GIF 1 at launch (prepare.cpp) and follows
     // every change of GIF after, so an instruction that leaves GIF as it was (VMLOAD,
     // VMSAVE, an EFER write, a CLGI with GIF already 0) needs no update.
-    // EFER, the write the host makes on every CPU, is emulated inline (the same rule
-    // as emulate_wrmsr's); it changes GIF only when it clears SVME while GIF is 0, and
-    // clearing SVME drops the host's nested state (nested_state.hpp).
-    static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr, std::uint64_t x) {
-        if (msr != msr_efer) [[unlikely]]
-            return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
-        return nested_efer_write(c, s, x, shared.msr_caps.efer_writable);
+    // EFER (the same rule as emulate_wrmsr's) changes GIF only when it clears SVME
+    // while GIF is 0, and clearing SVME drops the host's nested state
+    // (nested_state.hpp). The host's write of the value it holds, the common one,
+    // changes nothing: answered inline (host_efer_unchanged, every check re-made);
+    // every other write is a call (write_msr). The same test holds for an L2's EFER
+    // write (the L2 runs when this is an L2's exit): its rule (l2_efer_write) is
+    // write_efer alone, whose checks host_efer_unchanged re-makes too.
+    [[gnu::always_inline]] static MsrResult wrmsr(Cpu& c, VcpuState& s, std::uint32_t msr,
+                                                  std::uint64_t x) {
+        if (msr == msr_efer && host_efer_unchanged(c.host, s, x, shared.msr_caps.efer_writable))
+            [[likely]]
+            return {false, 0};
+        return write_msr(c, s, msr, x);
     }
     // DOMAIN_DESTROY of dom succeeded: its protected vCPUs' records go (pstate_run.hpp).
     [[gnu::cold]] static void forget_domain(std::uint64_t dom) { pstate_forget(pstates, dom); }
@@ -230,8 +236,14 @@ struct Svm {
     [[noreturn]] static void devirt(Cpu& c, VcpuState& s, const arch::KernelState& k);
 
 private:
+    [[gnu::noinline]] static MsrResult write_msr(Cpu& c, VcpuState& s, std::uint32_t msr,
+                                                 std::uint64_t x) {
+        if (msr != msr_efer)
+            return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
+        return nested_efer_write(c, s, x, shared.msr_caps.efer_writable);
+    }
     template <HostInsnEnv E>
-    [[gnu::noinline]] static ExitAction host_vmrun(Cpu& c, VcpuState& s, const Exit& x, E& env) {
+    [[gnu::noinline]] static ExitAction host_vmrun(Cpu& c, VcpuState& s, const Exit x, E& env) {
         const ExitAction a = nested_vmrun(c, s, x, env, shared.nested, shared.msr_caps);
         hold_host_interrupts(c);
         return a;

@@ -42,7 +42,7 @@ concept HostInsnEnv = requires(E& e, std::uint64_t pfn) {
 
 // A refusal: logged with rAX and the exit code, the event injected, RIP unchanged.
 template <HostInsnEnv E>
-ExitAction refuse_host_insn(VcpuState& v, const Exit& x, E& env, Event e) {
+ExitAction refuse_host_insn(VcpuState& v, const Exit x, E& env, Event e) {
     env.log().record(VBH_LOG_VIRT_INSN, v.cpu, v.reg(Gpr::rax), v.rip, x.code);
     v.inject = e;
     return ExitAction::resume;

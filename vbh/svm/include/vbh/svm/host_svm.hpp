@@ -52,6 +52,19 @@ constexpr std::uint64_t host_efer(const HostSvm& h, std::uint64_t real_efer) {
     return (real_efer & ~efer_svme) | (h.svme ? efer_svme : 0);
 }
 
+// A host EFER write of the value it holds, SVME on: what Linux does far more often
+// than it changes EFER (it writes back what it read). Every check of the full rule
+// below is re-made (SVME against SVMDIS, the bits CPUID reports; LME cannot change,
+// the value is the current one), and when this says true the full rule would change
+// nothing: EFER stays, SVME stays 1, so GIF stays too (tests/exit: exit_host_svm_test).
+// Nor would write_efer alone (an L2's EFER write, nested_state.hpp): its checks are
+// among these.
+inline bool host_efer_unchanged(const HostSvm& h, const VcpuState& v, std::uint64_t value,
+                                std::uint64_t writable) {
+    return value == v.efer && h.svme && (value & efer_svme) && !(value & ~writable) &&
+           !(h.vm_cr & vm_cr_svmdis);
+}
+
 // A host EFER write (§3.1.7). The CPU keeps SVME; the host's SVME is what it wrote.
 // With VM_CR.SVMDIS set, SVME is MBZ (§15.30.1): #GP, as for any MBZ bit.
 inline MsrResult write_host_efer(HostSvm& h, VcpuState& v, std::uint64_t value,
