@@ -188,7 +188,12 @@ secret:
     test %r15d, %r15d
     jnz done
     stage STAGE_SECRET
-    call secret_fill
+    /* --protected (not --shared-code): from here on run from private pages with private
+     * page tables, before the secret exists (payload_private.S). */
+    cmpl $0, BP_PRIVATE_CODE(%r14)
+    je 1f
+    call go_private
+1:  call secret_fill
     report64 R_SECRET_LAST
     call secret_diff
     report R_SECRET_WRITE_DIFF
@@ -380,3 +385,5 @@ exception:
 #include "payload_stream.S"
 /* touch_run. */
 #include "payload_touch.S"
+/* go_private. */
+#include "payload_private.S"
