@@ -13,9 +13,12 @@
 #   1. bare kernel, kvm.ko's hooks find no vbh: a --protected VM (upstream's
 #      software-protected VM) and an --unprotected one, each held at its secret's sync
 #      point while every attack runs against it: the controls (each must succeed);
+#      and a --protected --shared-code VM (its secret stage in shared memslot 0, the old
+#      layout) whose code the host rewrites during the hold (pvm_code_rewrite's control);
 #   2. vbh.ko (the product loader) launches, KVM loads on top: a --protected VM whose
 #      private frames vbh owns, the same attacks while it holds its secret (each must
-#      be contained), its own re-check of the secret, then the teardown: kvm.ko's counts
+#      be contained; the host also rewrites the shared code it no longer runs), its own
+#      re-check of the secret, then the teardown: kvm.ko's counts
 #      balance, the domain is gone, the frames are the host's and hold no secret;
 #   3. a second protected VM: GUEST_RECLAIM of a frame it has mapped;
 #   4. the scoreboard.
@@ -51,13 +54,19 @@ BOARD=/tmp/vbh/pvm.board CTRL=/tmp/vbh/pvm.ctrl
 
 # --- 1. controls: nobody defends the guest's frames ----------------------------------
 kvm_load "$KD/kvm-protected.ko" kvm_bare_load || exit 0
-if vm_start bare_protected --protected --redirect; then
+# --shared-code: the redirect's control runs its code from shared RAM, and the default
+# private tables (docs/vmm.md "Private code") do not map it.
+if vm_start bare_protected --protected --shared-code --redirect; then
   vm_pfns
   info "bare protected VM: guest_memfd frames $VM_PFNS"
   attacks_bare
   vm_release bare_protected
   same vm_bare_protected 0 "$VM_RC"
   attacks_bare_released
+fi
+if vm_start bare_shared_code --protected --shared-code --rewrite-code; then
+  vm_release bare_shared_code
+  code_rewrite_bare
 fi
 if vm_start bare_unprotected --unprotected; then
   attacks_unprotected_held
@@ -75,12 +84,13 @@ IMAGE=$(image_under_attack /lib/vbh/vbh.ko)
 CTRL_BOARD=$BOARD BOARD=/tmp/vbh/pvm.vbh.board
 : > "$BOARD"
 kvm_load "$KD/kvm-protected.ko" kvm_vbh_load || exit 0
-if vm_start vbh_protected --protected; then
+if vm_start vbh_protected --protected --rewrite-code; then
   vm_pfns
   info "protected VM under vbh: domain frames $VM_PFNS"
   attacks_vbh
   vm_release vbh_protected
   attacks_vbh_released
+  code_rewrite_vbh
   if [ "$VM_RC" = 0 ] && [ -z "$VM_FAILED" ]; then
     SECRET="intact: $(vm_line 'check protected.secret_intact' | cut -d' ' -f4-)"
     pass pvm_secret "$SECRET; $(vm_line summary)"

@@ -38,6 +38,7 @@ TEST(Image, LaysOutGdtParamsPayloadAndTables) {
     EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_TIMER_COUNT), 1000000u);
     EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_BENCH_ITERATIONS), 500u);
     EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_ARRIVED), 0u);
+    EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_PRIVATE_CODE), 0u);
     EXPECT_EQ(std::memcmp(ram.data() + VMM_PAYLOAD, payload.data(), payload.size()), 0);
     for (std::uint64_t a : {std::uint64_t{VMM_PAYLOAD}, stack_top(1) - 8, percpu_vars(1)}) {
         auto t = translate(ram, *cr3, a);
@@ -53,13 +54,26 @@ TEST(Image, LaysOutGdtParamsPayloadAndTables) {
     }
 }
 
+TEST(Image, PrivateCodeFlag) {
+    std::vector<std::uint8_t> ram(VMM_RAM_SIZE);
+    const std::vector<std::uint8_t> payload(16);
+    BootParams p{1, 1, 1, 0, 0, true, 5};
+    p.private_code = true;
+    ASSERT_TRUE(write_image(ram, payload, p));
+    EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_PRIVATE_CODE), 1u);
+    EXPECT_EQ(u32(ram, VMM_BOOT_PARAMS + BP_SECRET), 1u);
+}
+
 TEST(Image, RefusesBadParameters) {
     std::vector<std::uint8_t> ram(VMM_RAM_SIZE);
     const std::vector<std::uint8_t> payload(16);
     EXPECT_FALSE(write_image(ram, payload, BootParams{0, 1, 1, 0, 0}));
     EXPECT_FALSE(write_image(ram, payload, BootParams{VMM_MAX_VCPUS + 1, 1, 1, 0, 0}));
-    const std::vector<std::uint8_t> huge(VMM_STACKS - VMM_PAYLOAD + 1);
+    // The secret stage's private copy of the payload holds PV_CODE_PAGES pages.
+    const std::vector<std::uint8_t> huge(PV_CODE_PAGES * 0x1000 + 1);
     EXPECT_FALSE(write_image(ram, huge, BootParams{1, 1, 1, 0, 0}));
+    EXPECT_TRUE(write_image(ram, std::span{huge}.first(PV_CODE_PAGES * 0x1000),
+                            BootParams{1, 1, 1, 0, 0}));
     std::vector<std::uint8_t> small(VMM_RAM_SIZE - 1);
     EXPECT_FALSE(write_image(small, payload, BootParams{1, 1, 1, 0, 0}));
 }

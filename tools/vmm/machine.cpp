@@ -162,7 +162,8 @@ Result<Outcome> run_machine(const Options& o) {
     if (o.secret != Options::Secret::none) {
         auto s = SecretRegion::create(vm, SecretOptions{o.secret == Options::Secret::protected_vm,
                                                         seed, o.hold_s, o.hold_file, o.scribble,
-                                                        o.ready_file, o.redirect});
+                                                        o.ready_file, o.redirect,
+                                                        o.rewrite_code});
         if (!s) return s.error();
         secret = std::move(*s);
     }
@@ -182,7 +183,8 @@ Result<Outcome> run_machine(const Options& o) {
     // initial count is the period in ns.
     const BootParams params{o.vcpus, o.ticks, o.period_us * 1000, o.iterations, 0,
                             secret != nullptr, seed, o.touch_pages,
-                            o.touch_pages ? o.touch_cpu_iters : 0};
+                            o.touch_pages ? o.touch_cpu_iters : 0,
+                            o.secret == Options::Secret::protected_vm && !o.shared_code};
     auto cr3 = write_image(ram->bytes(), {vmm_payload_start, vmm_payload_end}, params);
     if (!cr3) return cr3.error();
     auto v = create_vcpus(vm, *kvm, o.vcpus, *cr3);
@@ -204,6 +206,8 @@ Result<Outcome> run_machine(const Options& o) {
         // Whatever the vCPU did (a refused VMRUN stops it): what reached shared RAM.
         if (o.redirect) out.info.push_back(fmt::format("redirect_exfil_qwords={}",
                                                        secret->exfiltrated()));
+        if (o.rewrite_code) out.info.push_back(fmt::format("rewrite_exfil_qwords={}",
+                                                           secret->exfiltrated()));
     }
     if (touch) {
         auto c = judge_touch(touch_o, devices.report(0));

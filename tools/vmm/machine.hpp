@@ -33,6 +33,8 @@ struct Options {
     std::uint32_t touch_pages = 0;
     std::uint32_t touch_cpu_iters = 1000000;
     bool redirect = false;             // after the hold, vCPU 0 runs the host's code
+    bool rewrite_code = false;         // after the hold, the host rewrites shared code
+    bool shared_code = false;          // --protected: the secret stage runs from memslot 0
 };
 
 struct Outcome {

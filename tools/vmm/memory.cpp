@@ -43,7 +43,8 @@ Result<std::uint64_t> write_image(std::span<std::uint8_t> ram,
                                   const BootParams& params) {
     if (ram.size() < VMM_RAM_SIZE)
         return Error{"guest RAM smaller than VMM_RAM_SIZE"};
-    if (payload.size() > VMM_STACKS - VMM_PAYLOAD)
+    // PV_CODE_PAGES: the private copy of the payload (payload_private.S) holds no more.
+    if (payload.size() > std::uint64_t{PV_CODE_PAGES} * 0x1000)
         return Error{"payload of " + std::to_string(payload.size()) + " bytes does not fit"};
     if (params.vcpus == 0 || params.vcpus > VMM_MAX_VCPUS)
         return Error{"vCPU count " + std::to_string(params.vcpus) + " not 1.." +
@@ -62,6 +63,7 @@ Result<std::uint64_t> write_image(std::span<std::uint8_t> ram,
     std::memcpy(ram.data() + VMM_BOOT_PARAMS + BP_SECRET_SEED, &params.secret_seed, 8);
     put32(ram, VMM_BOOT_PARAMS + BP_TOUCH_PAGES, params.touch_pages);
     put32(ram, VMM_BOOT_PARAMS + BP_TOUCH_CPU_ITERS, params.touch_cpu_iters);
+    put32(ram, VMM_BOOT_PARAMS + BP_PRIVATE_CODE, params.private_code ? 1 : 0);
 
     std::memcpy(ram.data() + VMM_PAYLOAD, payload.data(), payload.size());
 

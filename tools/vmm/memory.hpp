@@ -42,6 +42,7 @@ struct BootParams {
     std::uint64_t secret_seed = 0;
     std::uint32_t touch_pages = 0;     // vCPU 0 runs the touch benchmark (0: not)
     std::uint32_t touch_cpu_iters = 0;
+    bool private_code = false;    // the secret stage runs from private pages
 };
 
 // Writes the GDT, boot parameters, page tables and payload into `ram` (ram[0] = GPA 0).
@@ -60,5 +61,9 @@ constexpr std::uint64_t stack_top(unsigned i) {
 static_assert(VMM_PERCPU + VMM_MAX_VCPUS * VMM_PERCPU_STRIDE <= VMM_PAYLOAD);
 static_assert(stack_top(VMM_MAX_VCPUS - 1) <= VMM_RAM_SIZE);
 static_assert(VMM_PAGE_TABLES + 6 * 0x1000 <= VMM_PERCPU);
+// payload_private.S: its three PTs map VA 0-6 MiB, vCPU 0's pages and the secret's.
+static_assert(VMM_SECRET + VMM_SECRET_SIZE <= PV_PT_COUNT * 0x200000);
+static_assert(PV_CODE + PV_CODE_PAGES <= VMM_PRIVATE_PAGES && PV_STACK < PV_CODE);
+static_assert(PV_PT + PV_PT_COUNT <= PV_GDT && VMM_PAYLOAD + PV_CODE_PAGES * 0x1000 <= VMM_STACKS);
 
 } // namespace vmm

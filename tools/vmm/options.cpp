@@ -50,6 +50,12 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     app.add_flag("--redirect", o.redirect,
                  "after the hold, point vCPU 0 at the VMM's code that copies the secret to "
                  "shared RAM (a hostile host)");
+    app.add_flag("--rewrite-code", o.rewrite_code,
+                 "after the hold, rewrite the guest's code in shared RAM where it goes on, "
+                 "with code that copies the secret to shared RAM (a hostile host)");
+    app.add_flag("--shared-code", o.shared_code,
+                 "--protected: run the secret stage from shared memslot 0 as ordinary VMs "
+                 "do, not from private pages (the control of --rewrite-code)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -62,9 +68,13 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     if (protected_vm) o.secret = Options::Secret::protected_vm;
     else if (unprotected) o.secret = Options::Secret::unprotected;
     else if (seed_opt->count() || hold->count() || file->count() || ready->count() ||
-             o.scribble || o.redirect)
-        return usage("--seed, --hold-secs, --hold-file, --ready-file, --scribble and "
-                     "--redirect need --protected or --unprotected");
+             o.scribble || o.redirect || o.rewrite_code)
+        return usage("--seed, --hold-secs, --hold-file, --ready-file, --scribble, "
+                     "--redirect and --rewrite-code need --protected or --unprotected");
+    if (o.shared_code && !protected_vm)
+        return usage("--shared-code needs --protected (other VMs run from shared memory)");
+    if (o.redirect && o.rewrite_code)
+        return usage("--redirect and --rewrite-code: one hostile host at a time");
     if (seed_opt->count()) {
         std::size_t used = 0;
         std::uint64_t v = 0;

@@ -41,6 +41,15 @@ TEST(Options, Protected) {
     p = parse({"--protected", "--seed", "42"});
     ASSERT_TRUE(p.options);
     EXPECT_EQ(p.options->seed, 42u);
+    EXPECT_FALSE(p.options->shared_code);  // a protected VM runs its secret stage privately
+    EXPECT_FALSE(p.options->rewrite_code);
+    p = parse({"--protected", "--shared-code", "--rewrite-code"});
+    ASSERT_TRUE(p.options);
+    EXPECT_TRUE(p.options->shared_code);
+    EXPECT_TRUE(p.options->rewrite_code);
+    p = parse({"--unprotected", "--rewrite-code"});
+    ASSERT_TRUE(p.options);
+    EXPECT_TRUE(p.options->rewrite_code);
 }
 
 TEST(Options, UsageErrorsExitTwo) {
@@ -48,6 +57,10 @@ TEST(Options, UsageErrorsExitTwo) {
              {"--protected", "--unprotected"},
              {"--scribble"},                       // no secret stage to scribble on
              {"--redirect"},
+             {"--rewrite-code"},
+             {"--shared-code"},                    // only a protected VM has private code
+             {"--unprotected", "--shared-code"},
+             {"--protected", "--redirect", "--rewrite-code"},
              {"--seed", "5"},
              {"--hold-secs", "3"},
              {"--protected", "--seed", "0"},       // xorshift's fixed point

@@ -188,10 +188,49 @@ secret:
     test %r15d, %r15d
     jnz done
     stage STAGE_SECRET
-    call secret_fill
+    /* --protected (not --shared-code): the secret stage runs from private pages with
+     * private page tables (payload_private.S), which it moves to before the secret
+     * exists. Its conversions come first then, from shared code and before the secret:
+     * QEMU 7.2 TCG gives no nRIP, so KVM skips a VMMCALL by decoding it, reading the
+     * code through the memslots' shared view, where private code and tables read as
+     * the VMM's zeros (docs/vmm.md, "Private code"). An OUT needs no decoding (IOIO's
+     * EXITINFO2 holds the next RIP). */
+    cmpl $0, BP_PRIVATE_CODE(%r14)
+    je 1f
+    call convert_pages
+    call go_private
+1:  call secret_fill
     report64 R_SECRET_LAST
     call secret_diff
     report R_SECRET_WRITE_DIFF
+    cmpl $0, BP_PRIVATE_CODE(%r14)
+    jne 2f
+    call convert_pages
+    /* What a shared page held is the host's, so the guest writes its secret again (a
+     * confidential guest may not rely on what a page held before it went shared). */
+    call secret_fill
+2:
+    /* The sync point: the VMM reports "protected_ready" and holds this vCPU while the
+     * host attacks; then the whole secret is checked again. */
+    xor %eax, %eax
+    mov $PORT_SECRET_SYNC, %dx
+    out %eax, %dx
+    call secret_diff
+    report R_SECRET_FINAL_DIFF
+
+done:
+    stage STAGE_DONE
+    mov $STOP_OK, %eax
+stop:                        /* eax = STOP_* */
+    mov $PORT_STOP, %dx
+    out %eax, %dx
+1:  cli                      /* the VMM never resumes a stopped vCPU */
+    hlt
+    jmp 1b
+
+/* The secret stage's conversions, reported. Clobbers rax-rdx, rbx, rbp, rsi, rdi,
+ * r8-r13. */
+convert_pages:
     /* Pages [SHARED_FIRST, + SHARED_PAGES) go shared one page per hypercall; the VMM
      * answers each with KVM_SET_MEMORY_ATTRIBUTES and puts its data there. */
     xor %r12d, %r12d            /* hypercalls that returned 0 */
@@ -213,9 +252,7 @@ secret:
     xor %rax, %rdx
     call stream_diff
     report R_SECRET_SHARED_DIFF
-    /* Back to private in one call. What a shared page held is the host's, so the
-     * guest writes its secret again (a confidential guest may not rely on what a page
-     * held before it went shared). */
+    /* Back to private in one call. */
     mov $(VMM_SECRET + VMM_SECRET_SHARED_FIRST * 0x1000), %ebx
     mov $VMM_SECRET_SHARED_PAGES, %ecx
     mov $HC_MAP_ENCRYPTED, %edx
@@ -224,24 +261,7 @@ secret:
     report R_SECRET_HC_OK
     mov %r13d, %eax
     report R_SECRET_HC_ERR
-    call secret_fill
-    /* The sync point: the VMM reports "protected_ready" and holds this vCPU while the
-     * host attacks; then the whole secret is checked again. */
-    xor %eax, %eax
-    mov $PORT_SECRET_SYNC, %dx
-    out %eax, %dx
-    call secret_diff
-    report R_SECRET_FINAL_DIFF
-
-done:
-    stage STAGE_DONE
-    mov $STOP_OK, %eax
-stop:                        /* eax = STOP_* */
-    mov $PORT_STOP, %dx
-    out %eax, %dx
-1:  cli                      /* the VMM never resumes a stopped vCPU */
-    hlt
-    jmp 1b
+    ret
 
 /* rax = the last qword of the secret's stream, written over the whole region. */
 secret_fill:
@@ -380,3 +400,5 @@ exception:
 #include "payload_stream.S"
 /* touch_run. */
 #include "payload_touch.S"
+/* go_private. */
+#include "payload_private.S"

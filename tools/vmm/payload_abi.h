@@ -33,6 +33,23 @@
  * at it. Free RAM: above the stacks, below the secret. */
 #define VMM_EXFIL               0x300000
 #define VMM_EXFIL_DATA          0x301000
+/* Private code (--protected without --shared-code; docs/vmm.md "Private code"): before
+ * it writes the secret, vCPU 0 copies what runs while the secret exists into private
+ * pages of memslot 1 above the secret, builds page tables there that map those copies
+ * at the virtual addresses the originals have, and loads CR3 with them (payload_private.S).
+ * Page i of the area at VMM_PRIVATE: */
+#define VMM_PRIVATE             (VMM_SECRET + VMM_SECRET_SIZE)
+#define VMM_PRIVATE_PAGES       16
+#define PV_PML4                 0   /* the tables: PML4, PDPT, one PD (VA 0-1 GiB), */
+#define PV_PT                   3   /* and PTs for VA 0-2, 2-4, 4-6 MiB (4 KiB pages) */
+#define PV_PT_COUNT             3
+#define PV_GDT                  6   /* copies: the GDT page (VA VMM_GDT), */
+#define PV_BOOT                 7   /* the boot parameters (VA VMM_BOOT_PARAMS), */
+#define PV_IDT                  8   /* vCPU 0's IDT (VA VMM_PERCPU), */
+#define PV_STACK                9   /* vCPU 0's stack top page, */
+#define PV_CODE                 10  /* the payload (VA VMM_PAYLOAD), */
+#define PV_CODE_PAGES           6   /* at most this many pages of it */
+#define VMM_SLOT1_SIZE          (VMM_SECRET_SIZE + VMM_PRIVATE_PAGES * 0x1000)
 /* The conversion hypercall: VMMCALL with rax = nr, rbx = gpa, rcx = pages, rdx = attrs,
  * result in rax (Linux Documentation/virt/kvm/x86/hypercalls.rst, KVM_HC_MAP_GPA_RANGE;
  * <linux/kvm_para.h> and <asm/kvm_para.h> give the same values, checked in C++). */
@@ -62,6 +79,7 @@
 #define BP_SECRET_SEED      32  /* u64 seed of the secret's stream (never 0) */
 #define BP_TOUCH_PAGES      40  /* u32 pages vCPU 0 touches at VMM_TOUCH, 0: none */
 #define BP_TOUCH_CPU_ITERS  44  /* u32 xorshift64 steps of the touch stage's CPU loop */
+#define BP_PRIVATE_CODE     48  /* u32 1: vCPU 0 runs the secret stage from private pages */
 
 /* Per-vCPU variables (GS-relative). */
 #define PC_TICKS            0   /* u64 timer interrupts taken */

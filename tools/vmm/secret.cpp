@@ -72,7 +72,7 @@ SecretRegion::SecretRegion(Vm& vm, const SecretOptions& o, std::uint8_t* shared)
     stream_fill(window_, o.seed ^ SECRET_SHARED_SALT);
 }
 
-SecretRegion::~SecretRegion() { ::munmap(shared_, VMM_SECRET_SIZE); }
+SecretRegion::~SecretRegion() { ::munmap(shared_, VMM_SLOT1_SIZE); }
 
 Result<std::unique_ptr<SecretRegion>> SecretRegion::create(Vm& vm, const SecretOptions& o) {
     // KVM_HC_MAP_GPA_RANGE exits to user space only once enabled (api.rst,
@@ -82,12 +82,13 @@ Result<std::unique_ptr<SecretRegion>> SecretRegion::create(Vm& vm, const SecretO
         return Error{"KVM_CAP_EXIT_HYPERCALL: no KVM_HC_MAP_GPA_RANGE"};
     if (auto r = vm.enable_cap(KVM_CAP_EXIT_HYPERCALL, map_gpa); !r) return r.error();
 
-    void* p = ::mmap(nullptr, VMM_SECRET_SIZE, PROT_READ | PROT_WRITE,
+    // The slot: the secret's pages, then those of the private code (payload_private.S).
+    void* p = ::mmap(nullptr, VMM_SLOT1_SIZE, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return errno_error("mmap of the secret region", errno);
     std::unique_ptr<SecretRegion> s{new SecretRegion{vm, o, static_cast<std::uint8_t*>(p)}};
     if (!o.protected_vm) {
-        if (auto r = vm.set_memory(secret_slot, VMM_SECRET, VMM_SECRET_SIZE, p); !r)
+        if (auto r = vm.set_memory(secret_slot, VMM_SECRET, VMM_SLOT1_SIZE, p); !r)
             return r.error();
         return s;
     }
@@ -96,12 +97,12 @@ Result<std::unique_ptr<SecretRegion>> SecretRegion::create(Vm& vm, const SecretO
     const long attributes = vm.extension(uapi::cap_memory_attributes);
     if (!(attributes & static_cast<long>(uapi::memory_attribute_private)))
         return Error{"KVM_CAP_MEMORY_ATTRIBUTES: this VM has no private attribute"};
-    auto gmem = vm.create_guest_memfd(VMM_SECRET_SIZE);
+    auto gmem = vm.create_guest_memfd(VMM_SLOT1_SIZE);
     if (!gmem) return gmem.error();
     s->gmem_ = std::move(*gmem);
-    if (auto r = vm.set_private_memory(secret_slot, VMM_SECRET, VMM_SECRET_SIZE, p, s->gmem_); !r)
+    if (auto r = vm.set_private_memory(secret_slot, VMM_SECRET, VMM_SLOT1_SIZE, p, s->gmem_); !r)
         return r.error();
-    if (auto r = vm.set_attributes(VMM_SECRET, VMM_SECRET_SIZE, uapi::memory_attribute_private); !r)
+    if (auto r = vm.set_attributes(VMM_SECRET, VMM_SLOT1_SIZE, uapi::memory_attribute_private); !r)
         return r.error();
     return s;
 }
@@ -158,7 +159,36 @@ std::uint64_t SecretRegion::exfiltrated() const {
     return stream_same_qwords(ram_.subspan(VMM_EXFIL_DATA, VMM_SECRET_SIZE), o_.seed);
 }
 
+// --rewrite-code: the host writes exfil_code over the guest's code where the guest goes
+// on after the hold: the instruction after its OUT to the sync port (RIP is still at
+// the OUT: KVM advances it on the next KVM_RUN), through the VMM's mapping of memslot 0.
+// KVM and vbh let the host write shared memory at any time; what defends the secret is
+// that a protected guest runs its secret stage from private copies (payload_private.S),
+// so the bytes written here are not the ones it executes. With --shared-code (the old
+// layout) they are: the guest copies its secret to VMM_EXFIL_DATA and comes back to the
+// sync port, where sync() stops it.
+Verdict SecretRegion::rewrite_code() {
+    if (!vcpu0_) return {Verdict::fault, "--rewrite-code: no vCPU 0 attached"};
+    auto regs = vcpu0_->regs();
+    if (!regs) return {Verdict::fault, regs.error().message};
+    const std::uint64_t at = regs->rip + 1;
+    if (regs->rip >= ram_.size() || ram_[regs->rip] != 0xEF ||
+        at + sizeof(exfil_code) > ram_.size())
+        return {Verdict::fault, fmt::format("--rewrite-code: RIP {:#x} is not the guest's OUT "
+                                            "in RAM", regs->rip)};
+    std::memcpy(ram_.data() + at, exfil_code, sizeof(exfil_code));
+    rewritten_ = true;
+    fmt::print("info protected_rewrite at={:#x} bytes={}\n", at, sizeof(exfil_code));
+    std::fflush(stdout);
+    return {};
+}
+
 Verdict SecretRegion::sync() {
+    if (rewritten_) {  // only the host's code comes here again: it ran in the guest
+        fmt::print("info protected_rewrite returned exfil_qwords={}\n", exfiltrated());
+        std::fflush(stdout);
+        return {Verdict::fault, "--rewrite-code: the host's code ran in the guest"};
+    }
     if (redirected_) {  // the host's code ran: the guest goes on where it stopped
         // KVM completes an OUT (advances RIP past it) on the next KVM_RUN only if RIP
         // did not change meanwhile (complete_fast_pio_out()); it did, so the VMM steps
@@ -231,6 +261,7 @@ Verdict SecretRegion::sync() {
         fmt::print("info protected_redirect rip={:#x} to={:#x}\n", regs->rip, to.rip);
         std::fflush(stdout);
     }
+    if (o_.rewrite_code) return rewrite_code();
     return {};
 }
 

@@ -27,6 +27,7 @@ struct SecretOptions {
     std::string ready_file;      // created at the sync point ("" = none): a scenario
                                  // that cannot read stdout until exit waits for it
     bool redirect = false;       // after the hold, run the host's code in the guest
+    bool rewrite_code = false;   // after the hold, rewrite the guest's code in shared RAM
 };
 
 // What the VMM did with the guest's KVM_HC_MAP_GPA_RANGE calls.
@@ -69,11 +70,13 @@ public:
         vcpu0_ = vcpu0;
         ram_ = ram;
     }
-    // Qwords of the secret's stream the host's code copied into VMM_EXFIL_DATA.
+    // Qwords of the secret's stream the host's code (--redirect, --rewrite-code) copied
+    // into VMM_EXFIL_DATA.
     std::uint64_t exfiltrated() const;
 
 private:
     SecretRegion(Vm& vm, const SecretOptions& o, std::uint8_t* shared);
+    Verdict rewrite_code();
     Vm& vm_;
     SecretOptions o_;
     std::uint8_t* shared_;              // the VMM's mapping of the region (slot 1)
@@ -84,6 +87,7 @@ private:
     std::span<std::uint8_t> ram_;
     std::optional<kvm_regs> redirected_;  // vCPU 0's registers before the redirect
     bool redirect_done_ = false;          // once: the sync point is reached again
+    bool rewritten_ = false;              // --rewrite-code wrote the host's code
 };
 
 } // namespace vmm

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::uint64_t page = 0x1000;
 constexpr std::uint32_t touch_slot = 2;
-static_assert(VMM_TOUCH >= VMM_SECRET + VMM_SECRET_SIZE, "memslot 2 follows memslot 1");
+static_assert(VMM_TOUCH >= VMM_SECRET + VMM_SLOT1_SIZE, "memslot 2 follows memslot 1");
 static_assert(VMM_TOUCH + std::uint64_t{VMM_TOUCH_MAX_PAGES} * page <= MMIO_BASE);
 
 } // namespace

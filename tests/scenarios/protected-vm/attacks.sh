@@ -71,6 +71,9 @@ secret_word0() { "$PEEK" "$VM_SEED" word 0; }
 # redirect_qwords: what vbh-vmm --redirect's code copied to shared RAM (its last info line)
 redirect_qwords() { kv redirect_exfil_qwords "$(vm_line 'info redirect_exfil_qwords=')"; }
 
+# rewrite_qwords: what vbh-vmm --rewrite-code's code copied to shared RAM (info line)
+rewrite_qwords() { kv rewrite_exfil_qwords "$(vm_line 'info rewrite_exfil_qwords=')"; }
+
 # --- controls: the guest's frames with no defence -----------------------------------
 # attacks_bare: a software-protected VM on the bare kernel (kvm.ko's hooks find no vbh:
 # upstream's VM, its guest_memfd frames plain host memory), held at its sync point.
@@ -110,6 +113,18 @@ attacks_bare_released() {
   n=$(redirect_qwords)
   [ "$n" = 8192 ] && r=yes || r=no
   prove pvm_redirect "$r" "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_redirect returned')"
+}
+# code_rewrite_bare: a --protected --shared-code VM (the old layout: its secret stage
+# runs from memslot 0) ran with --rewrite-code: after the hold the VMM wrote, through
+# its mapping of memslot 0, code that copies the secret to shared RAM over the
+# instruction the guest goes on with.
+code_rewrite_bare() {
+  local n
+  DEFENCE="none (code in shared memslot 0)"
+  ATTEMPT="rewrite the guest's shared code after the hold (VMM's mapping)"
+  n=$(rewrite_qwords)
+  [ "$n" = 8192 ] && r=yes || r=no
+  prove pvm_code_rewrite "$r" "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_rewrite returned')"
 }
 # attacks_unprotected_held / _released: an ordinary VM (--unprotected), whose slot is
 # the VMM's own mapping: the user-space views of the secret.
@@ -207,6 +222,23 @@ attacks_vbh_released() {
   n=$(kv own_mapping_secret_qwords "$(vm_line 'info protected_resume')")
   [ "$n" = 0 ] && r=yes || r=no
   pjudge pvm_vmm_mapping pvm_vmm_mapping "$r" "own_mapping_secret_qwords=$n of 8192" kvm
+}
+
+# code_rewrite_vbh: the held protected VM ran with --rewrite-code: the VMM rewrote the
+# shared code at the guest's return point as in the control, but the guest runs its
+# secret stage from private copies under private page tables (docs/vmm.md "Private
+# code"). Evidence: the rewrite was done (its info line) and the guest ran on past it
+# to its own final check of the secret, which passed.
+code_rewrite_vbh() {
+  local n ev
+  DEFENCE="guest: secret stage runs from private code and page tables"
+  ATTEMPT="rewrite the guest's shared code after the hold (VMM's mapping)"
+  n=$(rewrite_qwords)
+  [ "${n:-x}" = 0 ] && r=yes || r=no
+  if [ -z "$(vm_line 'info protected_rewrite at=')" ]; then ev="no: the VMM never rewrote the code"
+  elif [ -z "$(vm_line 'check protected.secret_intact pass')" ]; then ev="no: the guest's final check did not pass"
+  else ev=yes; fi
+  pjudge pvm_code_rewrite pvm_code_rewrite "$r" "exfil_qwords=${n:-none} of 8192; $(vm_line 'info protected_rewrite at=' | cut -d' ' -f3-); $(vm_line 'check protected.secret_intact' | cut -d' ' -f3-)" "$ev"
 }
 
 # redirect_vbh: after vbh-vmm --redirect ran (its own protected VM): did the host's
