@@ -6,6 +6,7 @@
 #include "../nested/fixture.hpp"
 #include "../nested/shadow_fixture.hpp"
 #include "fake_env.hpp"
+#include "kvm_layout.hpp"
 #include "nested_cpu.hpp"
 
 #include <vbh/svm/nested_run.hpp>
@@ -23,10 +24,8 @@ using svm::Vmcb;
 namespace npte = svm::npte;
 namespace npf_code = svm::npf_code;
 
-// FakeEnv's RAM: KVM's PML4 in frame 0, VMCB12 in 1, MSRPM 2-3, IOPM 4-6, KVM's PDPT
-// in 7. PDPT[0] is a 1 GiB leaf onto L1 address 0 (so L2 page n is host frame n, and
-// frames 8 and up are MMIO); PDPT[1] is absent.
-constexpr std::uint64_t pml4_pfn = 0, v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4, pdpt_pfn = 7;
+// FakeEnv's RAM as kvm_layout.hpp lays it out.
+using namespace kvm;
 
 struct NestedShadowTest : ::testing::Test {
     FakeEnv env;
@@ -44,24 +43,14 @@ struct NestedShadowTest : ::testing::Test {
         ns = {svm::test::caps(), m->vbh_msrpm, m->vbh_iopm};
         ns.caps.nested_paging = true;
         ns.caps.gbpages = true;
-        entry(pml4_pfn, 0) = (pdpt_pfn << 12) | npte::p | npte::rw | npte::us;
-        entry(pdpt_pfn, 0) = npte::p | npte::rw | npte::us | npte::ps | npte::d;
+        put_tables(env);
         put_vmcb12(svm::Asid::set(0, 5), 0);
     }
 
-    std::uint64_t& entry(std::uint64_t pfn, unsigned i) {
-        return reinterpret_cast<std::uint64_t*>(env.ram[pfn].data())[i];
-    }
+    std::uint64_t& entry(std::uint64_t pfn, unsigned i) { return table_entry(env, pfn, i); }
     Vmcb& host_vmcb12() { return *reinterpret_cast<Vmcb*>(env.ram[v12_pfn].data()); }
     void put_vmcb12(std::uint64_t asid_tlb, std::uint64_t tlb_control) {
-        Vmcb y = *svm::test::valid_vmcb12();
-        y.msrpm_pa = msrpm_pfn << 12;
-        y.iopm_pa = iopm_pfn << 12;
-        y.np_ctl = svm::NpEnable::set(0, 1);
-        y.n_cr3 = pml4_pfn << 12;
-        y.g_pat = svm::test::valid_pat;
-        y.asid_tlb = svm::TlbControl::set(asid_tlb, tlb_control);
-        std::memcpy(env.ram[v12_pfn].data(), &y, sizeof y);
+        kvm::put_vmcb12(env, svm::TlbControl::set(asid_tlb, tlb_control));
     }
     ExitAction vmrun() {
         c.active = c.l1;

@@ -6,6 +6,7 @@
 #include "../nested/fixture.hpp"
 #include "../nested/shadow_fixture.hpp"
 #include "fake_env.hpp"
+#include "kvm_layout.hpp"
 #include "nested_cpu.hpp"
 
 #include <vbh/svm/nested_state.hpp>
@@ -24,9 +25,8 @@ using svm::Vmcb;
 namespace npte = svm::npte;
 namespace npf_code = svm::npf_code;
 
-// FakeEnv's RAM as in exit_nested_shadow_test.cpp: KVM's PML4 in frame 0, VMCB12 in 1,
-// MSRPM 2-3, IOPM 4-6, KVM's PDPT in 7 (PDPT[0]: a 1 GiB leaf onto address 0).
-constexpr std::uint64_t pml4_pfn = 0, v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4, pdpt_pfn = 7;
+// FakeEnv's RAM as kvm_layout.hpp lays it out.
+using namespace kvm;
 constexpr std::uint32_t pool_pages = 8;
 constexpr std::uint64_t read_npf = npf_code::user | npf_code::final_gpa;
 constexpr std::uint64_t hsave = 0x7000;
@@ -50,18 +50,8 @@ struct NestedStateTest : ::testing::Test {
         ns.caps.nested_paging = true;
         ns.caps.gbpages = true;
         m->vbh_msrpm[0] = 0x01;
-        reinterpret_cast<std::uint64_t*>(env.ram[pml4_pfn].data())[0] =
-            (pdpt_pfn << 12) | npte::p | npte::rw | npte::us;
-        reinterpret_cast<std::uint64_t*>(env.ram[pdpt_pfn].data())[0] =
-            npte::p | npte::rw | npte::us | npte::ps | npte::d;
-        Vmcb y = *svm::test::valid_vmcb12();
-        y.msrpm_pa = msrpm_pfn << 12;
-        y.iopm_pa = iopm_pfn << 12;
-        y.np_ctl = svm::NpEnable::set(0, 1);
-        y.n_cr3 = pml4_pfn << 12;
-        y.g_pat = svm::test::valid_pat;
-        y.asid_tlb = svm::Asid::set(0, 5);
-        std::memcpy(env.ram[v12_pfn].data(), &y, sizeof y);
+        put_tables(env);
+        put_vmcb12(env, svm::Asid::set(0, 5));
         std::memset(env.ram[msrpm_pfn].data(), 0x80, 4096);
     }
 

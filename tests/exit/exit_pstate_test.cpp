@@ -6,6 +6,7 @@
 #include "../nested/fixture.hpp"
 #include "../nested/shadow_fixture.hpp"
 #include "fake_env.hpp"
+#include "kvm_layout.hpp"
 #include "nested_cpu.hpp"
 
 #include <vbh/svm/nested_run.hpp>
@@ -24,9 +25,8 @@ using svm::Vmcb;
 using svm::Vmcb12Error;
 namespace npte = svm::npte;
 
-// As exit_nested_shadow_test: KVM's PML4 in frame 0 (the root bound to domain 1),
-// VMCB12 in 1, MSRPM 2-3, IOPM 4-6, PDPT 7 with a 1 GiB identity leaf.
-constexpr std::uint64_t pml4_pfn = 0, v12_pfn = 1, msrpm_pfn = 2, iopm_pfn = 4, pdpt_pfn = 7;
+// KVM's tables and VMCB12 as kvm_layout.hpp lays them out; its root is bound to domain 1.
+using namespace kvm;
 constexpr std::uint16_t dom = 1;
 
 struct PstateRunTest : ::testing::Test {
@@ -45,23 +45,12 @@ struct PstateRunTest : ::testing::Test {
         ns = {svm::test::caps(), m->vbh_msrpm, m->vbh_iopm};
         ns.caps.nested_paging = true;
         ns.caps.gbpages = true;
-        entry(pml4_pfn, 0) = (pdpt_pfn << 12) | npte::p | npte::rw | npte::us;
-        entry(pdpt_pfn, 0) = npte::p | npte::rw | npte::us | npte::ps | npte::d;
+        put_tables(env);
         env.bound_roots[pml4_pfn << 12] = dom;
-        Vmcb y = *svm::test::valid_vmcb12();
-        y.msrpm_pa = msrpm_pfn << 12;
-        y.iopm_pa = iopm_pfn << 12;
-        y.np_ctl = svm::NpEnable::set(0, 1);
-        y.n_cr3 = pml4_pfn << 12;
-        y.g_pat = svm::test::valid_pat;
-        y.asid_tlb = svm::Asid::set(0, 5);
-        y.rip = 0x40'1000;
-        std::memcpy(env.ram[v12_pfn].data(), &y, sizeof y);
+        put_vmcb12(env, svm::Asid::set(0, 5)).rip = 0x40'1000;
     }
 
-    std::uint64_t& entry(std::uint64_t pfn, unsigned i) {
-        return reinterpret_cast<std::uint64_t*>(env.ram[pfn].data())[i];
-    }
+    std::uint64_t& entry(std::uint64_t pfn, unsigned i) { return table_entry(env, pfn, i); }
     Vmcb& host_vmcb12() { return *reinterpret_cast<Vmcb*>(env.ram[v12_pfn].data()); }
     // The host's VMRUN; true if the L2 runs.
     bool vmrun() {
