@@ -216,13 +216,12 @@ HARNESS void check_scrubbed_plant_secrets(Machine& m, const Shadow& sh, Window w
         const bool is_private = now.owner() == Owner::domain || now.owner() == Owner::guest;
         if (was_private && now.owner() == Owner::host) {
             static const std::uint64_t zero[words_per_frame] = {};
-            if (std::memcmp(m.mem.words(Pfn{p}), zero, frame_bytes) != 0)
+            if (std::memcmp(m.mem.peek(Pfn{p}), zero, frame_bytes) != 0)
                 fail("unscrubbed frame", std::to_string(p));
+            m.mem.saw_zero(Pfn{p});
         }
-        if (!was_private && is_private) {
-            std::uint64_t* words = m.mem.words(Pfn{p});
-            words[0] = words[words_per_frame - 1] = 0x5ec2e7000000ull | p;
-        }
+        if (!was_private && is_private)
+            m.mem.plant(Pfn{p}, 0x5ec2e7000000ull | p);
     }
 }
 
@@ -298,8 +297,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         DomainTable domains; // a byte copy: compared byte for byte below
         std::memcpy(static_cast<void*>(&domains), &m.core->domains(), sizeof domains);
         const std::uint64_t writes = m.pool.writes(), flushes = m.flushes;
-        const Guests guests = m.core->guests();
-        const std::uint32_t gfn_free = guests.gfns.available();
+        // The bindings as bytes: a copy compared byte for byte below (no per-call
+        // comparison code of the core's own types under coverage instrumentation).
+        unsigned char roots[sizeof(RootTable)];
+        std::memcpy(roots, &m.core->guests().roots, sizeof roots);
+        const std::uint32_t gfn_free = m.core->guests().gfns.available();
         const std::size_t deferred = m.s2->deferred_ranges();
         HypercallOut out = m.core->dispatch(regs, Cpl{cpl});
         if (regs.rax == VBH_HC_DOMAIN_CREATE && out.status == Status::ok)
@@ -313,7 +315,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (out.status != Status::ok &&
             (w.lo != w.hi || (m.pool.writes() != writes && !compacted) ||
              std::memcmp(&m.core->domains(), &domains, sizeof domains) != 0 ||
-             !(m.core->guests().roots == guests.roots) || m.core->guests().gfns.available() != gfn_free))
+             std::memcmp(&m.core->guests().roots, roots, sizeof roots) != 0 || m.core->guests().gfns.available() != gfn_free))
             fail("failed call changed state", to_string(out.status));
         if (regs.rax == VBH_HC_GUEST_RECLAIM && out.status == Status::ok && m.flushes == flushes)
             fail("guest reclaim without a cross-CPU flush");

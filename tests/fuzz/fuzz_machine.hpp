@@ -118,31 +118,62 @@ private:
     std::uint64_t writes_ = 0;
 };
 
-// Frame contents of the 16 MiB machine; restore() zeroes only frames handed out since.
+// Frame contents of the 16 MiB machine; restore() puts back only frames touched since,
+// each as cheaply as what was done to it allows: a frame the core was handed (words())
+// is zeroed whole; one the harness only planted two secret words in gets those two
+// words back; one the harness has since read as all zero needs nothing.
 class FuzzMemory {
 public:
     HARNESS std::uint64_t* words(Pfn p) {
-        if (p.value >= top)
-            __builtin_trap(); // the core only touches RAM it checked
-        if (!dirty_[p.value]) {
-            dirty_[p.value] = true;
-            dirty_list_[ndirty_++] = std::uint32_t(p.value);
-        }
+        mark(p, State::dirty);
         return buf_ + p.value * words_per_frame;
     }
+    // The harness's view: reading marks nothing.
+    HARNESS const std::uint64_t* peek(Pfn p) const {
+        check(p);
+        return buf_ + p.value * words_per_frame;
+    }
+    // Write v into the first and last words of frame p.
+    HARNESS void plant(Pfn p, std::uint64_t v) {
+        if (state_[p.value] != State::dirty)
+            mark(p, State::planted);
+        buf_[p.value * words_per_frame] = buf_[(p.value + 1) * words_per_frame - 1] = v;
+    }
+    // The harness read frame p as all zero: nothing to put back until it is written.
+    HARNESS void saw_zero(Pfn p) {
+        if (state_[p.value] != State::clean)
+            state_[p.value] = State::zero;
+    }
     HARNESS void restore() {
-        for (std::size_t k = 0; k < ndirty_; ++k) {
-            std::memset(buf_ + std::uint64_t(dirty_list_[k]) * words_per_frame, 0, frame_bytes);
-            dirty_[dirty_list_[k]] = false;
+        for (std::size_t k = 0; k < nlist_; ++k) {
+            std::uint64_t* f = buf_ + std::uint64_t(list_[k]) * words_per_frame;
+            if (state_[list_[k]] == State::dirty)
+                std::memset(f, 0, frame_bytes);
+            else if (state_[list_[k]] == State::planted)
+                f[0] = f[words_per_frame - 1] = 0;
+            state_[list_[k]] = State::clean;
         }
-        ndirty_ = 0;
+        nlist_ = 0;
     }
 
 private:
+    // clean: all zero and not listed; the others are listed once.
+    enum class State : std::uint8_t { clean, zero, planted, dirty };
+    HARNESS static void check(Pfn p) {
+        if (p.value >= top)
+            __builtin_trap(); // the core only touches RAM it checked
+    }
+    HARNESS void mark(Pfn p, State s) {
+        check(p);
+        if (state_[p.value] == State::clean)
+            list_[nlist_++] = std::uint32_t(p.value);
+        state_[p.value] = s;
+    }
+
     static inline std::uint64_t buf_[top * words_per_frame];
-    static inline bool dirty_[top];
-    static inline std::uint32_t dirty_list_[top];
-    static inline std::size_t ndirty_ = 0;
+    static inline State state_[top];
+    static inline std::uint32_t list_[top];
+    static inline std::size_t nlist_ = 0;
 };
 
 // RAM [0, 4 MiB) and [6 MiB, 16 MiB), a hole between, 64 KiB of hypervisor memory at

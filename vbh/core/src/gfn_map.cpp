@@ -26,6 +26,7 @@ Result<void> GfnMap::attach(void* storage, std::uint64_t bytes) {
         return unexpected(Status::invalid);
     nodes_ = static_cast<std::uint64_t*>(storage);
     free_ = reinterpret_cast<std::uint32_t*>(static_cast<unsigned char*>(storage) + n * node_bytes);
+    used_ = reinterpret_cast<std::uint16_t*>(free_ + n);
     capacity_ = std::uint32_t(n);
     next_ = nfree_ = 0;
     if (n != 0)
@@ -99,20 +100,28 @@ std::uint32_t GfnMap::alloc() {
     else
         __builtin_trap(); // reserved by nodes_needed(): the map and the table would disagree
     std::memset(nodes_ + std::uint64_t(i) * entries, 0, node_bytes);
+    used_[i] = 0;
     return i + 1;
 }
 
 void GfnMap::set(std::uint32_t tree, std::uint64_t key, std::uint64_t value) {
     if (roots_[tree] == 0)
         __atomic_store_n(&roots_[tree], alloc(), __ATOMIC_RELEASE);
-    std::uint64_t* n = node(roots_[tree]);
+    std::uint32_t ref = roots_[tree];
+    std::uint64_t* n = node(ref);
     for (int d = 0; d < levels - 1; ++d) {
         std::uint64_t& e = n[index_at(key, d)];
-        if (e == 0)
+        if (e == 0) {
             store(&e, alloc());
-        n = node(std::uint32_t(e));
+            ++used_[ref - 1];
+        }
+        ref = std::uint32_t(e);
+        n = node(ref);
     }
-    store(&n[index_at(key, levels - 1)], value | valid);
+    std::uint64_t& leaf = n[index_at(key, levels - 1)];
+    if (leaf == 0)
+        ++used_[ref - 1];
+    store(&leaf, value | valid);
 }
 
 void GfnMap::insert(DomainId dom, FrameRange r, std::uint64_t gfn) {
@@ -135,11 +144,12 @@ void GfnMap::clear(std::uint32_t tree, std::uint64_t key) {
         if (d + 1 < levels)
             refs[d + 1] = std::uint32_t(path[d][index_at(key, d)]);
     }
+    if (path[levels - 1][index_at(key, levels - 1)] == 0)
+        return; // no record: nothing to count down
     for (int d = levels - 1; d >= 0; --d) {
         store(&path[d][index_at(key, d)], 0);
-        for (std::uint64_t i = 0; i < entries; ++i)
-            if (path[d][i] != 0)
-                return;
+        if (--used_[refs[d] - 1] != 0)
+            return;
         free_[nfree_++] = refs[d] - 1;
         if (d == 0)
             __atomic_store_n(&roots_[tree], 0u, __ATOMIC_RELEASE);

@@ -33,8 +33,10 @@ public:
     static constexpr std::uint64_t key_limit = std::uint64_t(1) << key_bits;
     static constexpr std::uint64_t no_gfn = ~std::uint64_t(0);
     static constexpr std::uint64_t node_bytes = 4096;
-    // Pool storage for n nodes: the nodes, then a stack of free node numbers.
-    static constexpr std::uint64_t bytes_for(std::uint32_t n) { return n * (node_bytes + 4); }
+    // Pool storage for n nodes: the nodes, a stack of free node numbers, and each
+    // node's count of non-zero entries (an erase frees an emptied node without
+    // scanning its 512 entries).
+    static constexpr std::uint64_t bytes_for(std::uint32_t n) { return n * (node_bytes + 4 + 2); }
     static constexpr std::uint64_t bytes_per_gib = 4 * 1024 * 1024 + 4 * node_bytes;
 
     // storage: 4 KiB aligned, zeroed here; bytes == 0 gives a map that holds nothing
@@ -74,6 +76,7 @@ private:
 
     std::uint64_t* nodes_ = nullptr;
     std::uint32_t* free_ = nullptr;
+    std::uint16_t* used_ = nullptr; // per node: entries != 0 (at most 512)
     std::uint32_t capacity_ = 0;
     std::uint32_t next_ = 0;  // nodes never handed out start here
     std::uint32_t nfree_ = 0; // returned nodes, on free_
