@@ -10,10 +10,11 @@ ko=/lib/vbh/vbh.ko
 case " $(cat /proc/cmdline) " in
   *" amd_iommu=off "*) fail host_amd_iommu_on "amd_iommu=off on the command line (boot with --iommu amd-host)"; exit 0 ;;
 esac
-# The driver says "AMD-Vi: ..." once it has set the unit up (init_iommu_one and
-# amd_iommu_init_pci); without an IVRS table it says nothing and the check is void.
-if [ -r /sys/firmware/acpi/tables/IVRS ] && [ -d /sys/class/iommu ] && [ -n "$(ls /sys/class/iommu)" ]; then
-  pass host_amd_iommu_on "host driver owns $(ls /sys/class/iommu | tr '\n' ' ')$(dmesg | grep -m1 'AMD-Vi: ')"
+# The driver registers the unit in /sys/class/iommu (ivhd0) once it has set it up and
+# says "AMD-Vi: ..."; without an IVRS table there is nothing to refuse.
+units=$(cd /sys/class/iommu 2>/dev/null && echo *)
+if [ -r /sys/firmware/acpi/tables/IVRS ] && [ -n "$units" ] && [ "$units" != '*' ]; then
+  pass host_amd_iommu_on "host driver owns $units $(dmesg | grep -m1 'AMD-Vi: ')"
 else
   fail host_amd_iommu_on "no IOMMU registered by the host's AMD driver (boot with --iommu amd-host)"; exit 0
 fi

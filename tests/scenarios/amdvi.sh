@@ -143,8 +143,8 @@ i0=$(ioapic_irqs)
 info "PCI-MSI interrupts the host uses: $(grep -c 'PCI-MSI' /proc/interrupts)"
 sleep 1
 i1=$(ioapic_irqs)
-b=no; [ "$i1" -gt "$i0" ] && b=yes
-[ $b = yes ] && pass ioapic_interrupts "IO-APIC interrupts $i0 -> $i1" || fail ioapic_interrupts "no IO-APIC interrupt in 1 s ($i0 -> $i1)"
+if [ "$i1" -gt "$i0" ]; then pass ioapic_interrupts "IO-APIC interrupts $i0 -> $i1"
+else fail ioapic_interrupts "no IO-APIC interrupt in 1 s ($i0 -> $i1)"; fi
 st=$(cat /sys/kernel/vbh/status)
 case $st in *" iommu=amdvi:1"*) pass iommu_still_owned "$st" ;; *) fail iommu_still_owned "$st" ;; esac
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the attacks"
