@@ -30,6 +30,19 @@ msi_nmi_send() {
   MSI_UNKNOWN=$(dmesg_since "$m" | grep -c 'NMI received for unknown reason')
 }
 
+# msi_extint_send: edu sends one ExtINT MSI to APIC id 0 with vector MSI_EXTINT_VEC
+# (attack/msi.c: QEMU 7.2 delivers the vector itself; 0xdf, which no handler holds on
+# CPU 0 in these boots). Sets MSI_R and MSI_NOHANDLER: Linux's "No irq handler" lines
+# for it since the send (CPU.VECTOR in decimal: 6.12 "No irq handler for 0.223",
+# 6.1 "__common_interrupt: 0.223 No irq handler for vector").
+MSI_EXTINT_VEC=0xdf
+msi_extint_send() {
+  local m
+  m=$(dmesg_mark)
+  MSI_R=$(atk edu_msi 0 7 $MSI_EXTINT_VEC)
+  MSI_NOHANDLER=$(dmesg_since "$m" | grep 'No irq handler' | grep -c "[0-9]\.$((MSI_EXTINT_VEC))\( \|\$\)")
+}
+
 msi_bare() {
   local ok=no
   ATTEMPT="edu MSI, NMI delivery to CPU 0" DEFENCE="none (no vbh loaded)"
