@@ -113,7 +113,7 @@ inline constexpr std::uint64_t dte_q1(std::uint16_t domain) { return dte::Domain
 
 // vbh's interrupt filter (threat #11, docs/iommu.md "Interrupt remapping"): IV = 1,
 // IntCtl = 01b and every pass bit clear. Fixed and arbitrated interrupts the host
-// programs reach the CPU unchanged (vector >= 16, the host's own destination), so the
+// programs reach the CPU unchanged (any vector, the host's own destination), so the
 // host keeps its devices without asking vbh for remapping entries; a device can no
 // longer deliver NMI, INIT, ExtINT (an external-interrupt vector the CPU fetches from
 // an 8259 that is not there), LINT0 or LINT1 messages: the unit target-aborts them.
