@@ -65,9 +65,11 @@ static void vbh_ivhd_devices(struct vbh_amdvi_unit *u, const u8 *p, const u8 *en
 		case 4:
 			vbh_ivhd_cover(u, start, id);
 			break;
-		case 0x48:
+		case 0x48: /* byte 7, the variety: 1 IOAPIC, 2 HPET, 5 ACPI HID */
 			id = p[5] | p[6] << 8;
 			vbh_ivhd_cover(u, id, id);
+			if (p[7] == 1 && !u->ioapic_devid)
+				u->ioapic_devid = id;
 			break;
 		}
 		if (type == 0x42 || type == 0x43)

@@ -6,7 +6,7 @@
 #                       [--append KERNEL-ARGS] [--qemu QEMU-ARGS] [--mem SIZE]
 #                       [--no-build] [--initrd FILE] [--retries N] [--verbose] [--reboot]
 #                       [--series 6.12|6.1] [--gdb] [--gdb-port N] [--accel SPEC]
-#                       [--iommu intel|amd|none]
+#                       [--iommu intel|amd|amd-host|none]
 # Defaults: --smp 2 --cpu EPYC,+svm,+npt --scenario launch --series 6.12. --series 6.1
 # boots Debian's 6.1 kernel with its own initramfs (build.sh --series 6.1). --gdb: QEMU
 # waits for a debugger on --gdb-port (1234) before the first instruction
@@ -21,7 +21,9 @@
 # --iommu amd: QEMU's amd-iommu instead of intel-iommu (one IOMMU per machine), the host
 # booted with amd_iommu=off (vbh owns the AMD-Vi unit: docs/iommu.md). --iommu none: no
 # IOMMU device, so no DMAR or IVRS table and nothing for vbh to own (iommu=none): the
-# baseline of the donate + scrub cost (tests/scenarios/donate_rate.sh).
+# baseline of the donate + scrub cost (tests/scenarios/donate_rate.sh). --iommu amd-host:
+# the same amd-iommu with the host's AMD IOMMU driver left on (no amd_iommu=off), which
+# vbh must refuse (tests/scenarios/amdhost.sh).
 # A scenario header "# prepare: SCRIPT" runs SCRIPT SCENARIO SERIES after the build; the
 # initramfs it prints is booted (tests/protected-vm/prepare.sh; qemu-nested/README.md).
 set -euo pipefail
@@ -121,8 +123,9 @@ cmdline="console=ttyS0 panic=-1 intel_iommu=off intremap=off no_timer_check vbh.
 case $iommu in
   intel) iommu_dev=(-device intel-iommu,aw-bits=48) ;;
   amd) iommu_dev=(-device amd-iommu) cmdline="amd_iommu=off $cmdline" ;;
+  amd-host) iommu_dev=(-device amd-iommu) ;;
   none) iommu_dev=() ;;
-  *) echo "boot: --iommu intel|amd|none, not '$iommu'" >&2; exit 2 ;;
+  *) echo "boot: --iommu intel|amd|amd-host|none, not '$iommu'" >&2; exit 2 ;;
 esac
 echo "${bold}booting${off} $KVER: scenario $scenario, -smp $smp -cpu $cpu, timeout $timeout s"
 if [ $gdb = 1 ]; then

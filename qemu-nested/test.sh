@@ -34,6 +34,9 @@
 #                           scenario's prepare step, cached) holds a secret while the host
 #                           attacks it; every attack proven bare first (docs/protected-vm.md)
 #   protected-vm-6.1        the same scenario on 6.1: vbh-vmm --protected refused by name
+#   amdhost         smp 2   -device amd-iommu, host booted without amd_iommu=off (its AMD
+#                           IOMMU driver owns the unit): insmod refused, naming the boot
+#                           parameter (docs/iommu.md; ~10 s)
 # Every scenario in
 # tests/scenarios/ must be in the table below or in "outside" (step "scenario-table"), so
 # none is left out of CI by accident.
@@ -68,7 +71,7 @@ must_fail_deliberately() { # boot.sh must fail, because of the one deliberate fa
 # The scenarios this matrix boots (each by a step below); tests/scenarios/ must hold
 # exactly these.
 table=(selftest launch nosvm loader hypranges exitcycles logfollow nohooks svm_e2e svm_failtest
-       containment bench debug iommuhost reset footprint amdvi donate_rate protected-vm)
+       containment bench debug iommuhost reset footprint amdvi donate_rate protected-vm amdhost)
 # Scenarios booted by their own script, outside this matrix, and why.
 #   kselftest  tools/kselftest/run.sh: Linux's KVM selftests, built from linux-source-6.12
 #              (docs/kselftest.md gives its cost)
@@ -156,6 +159,7 @@ if cp "$root/out/qemu/initramfs.cpio.gz" "$initrd" 2>/dev/null; then
   # the attack module; --initrd would skip it). ~65 s boot, plus the kvm.ko build
   # when its inputs changed (~70 s on an idle machine).
   step protected-vm pass "$root/qemu-nested/boot.sh" --no-build --scenario protected-vm
+  step amdhost pass boot --scenario amdhost
 fi
 # The debugging tools (docs/debugging.md): gdb stops in the hypervisor at a hypercall.
 if [ -r "$root/out/qemu/initramfs.cpio.gz" ]; then

@@ -60,10 +60,46 @@ TEST(AmdViRegs, DeviceTableEntryFields) {
         EXPECT_EQ((e[0] >> 62) & 1, 1u) << "IW";
         EXPECT_EQ(e[1] & 0xffff, iommu::vbh_domain) << "DomainID";
         EXPECT_EQ(e[0] & 0x80300000000000fcull, 0u);
-        EXPECT_EQ(e[1] & ~0xffffull, 0u) << "no IOTLB, no event suppression, no SysMgt";
-        EXPECT_EQ(e[2], 0u) << "IV clear: interrupts are not remapped";
+        EXPECT_EQ(e[1] & ~0xffffull, 0u) << "no IOTLB, no event suppression, SysMgt 00b (SMI aborted)";
+        EXPECT_EQ(e[2] & 0x08f0000000000000ull, 0u) << "QEMU's reserved bits of q2";
         EXPECT_EQ(e[3], 0u);
     }
+}
+
+// The interrupt half of the entry (DTE bits 191:128, spec §2.2.2.1; threat #11): IV set,
+// IntCtl 01b (fixed and arbitrated interrupts forwarded unmapped), no remapping table,
+// and every pass bit clear, so NMI, INIT, ExtINT, LINT0 and LINT1 requests of the device
+// are target-aborted. Read back bit by bit, not through the header's own fields.
+TEST(AmdViRegs, DeviceTableEntryFiltersInterrupts) {
+    std::uint64_t table[4 * 3];
+    amdvi::fill_device_table(table, 3, 0x7654000, 4, iommu::vbh_domain);
+    for (int i = 0; i < 3; ++i) {
+        const std::uint64_t q2 = table[4 * i + 2];
+        EXPECT_EQ(q2 & 1, 1u) << "IV (bit 128): the interrupt fields are valid";
+        EXPECT_EQ((q2 >> 60) & 3, 1u) << "IntCtl (189:188) = 01b: forward unmapped";
+        EXPECT_EQ((q2 >> 1) & 0xf, 0u) << "IntTabLen (132:129): no table";
+        EXPECT_EQ(q2 & 0x000fffffffffffc0ull, 0u) << "IntTableRootPtr (179:134): no table";
+        EXPECT_EQ((q2 >> 56) & 1, 0u) << "INITPass (184) clear: INIT aborted";
+        EXPECT_EQ((q2 >> 57) & 1, 0u) << "EIntPass (185) clear: ExtINT aborted";
+        EXPECT_EQ((q2 >> 58) & 1, 0u) << "NMIPass (186) clear: NMI aborted";
+        EXPECT_EQ((q2 >> 62) & 1, 0u) << "Lint0Pass (190) clear";
+        EXPECT_EQ((q2 >> 63) & 1, 0u) << "Lint1Pass (191) clear";
+        EXPECT_EQ(q2, 0x1000000000000001ull) << "nothing else";
+    }
+}
+
+// The IOAPIC's entry keeps IV clear (its redirection entries are the host's own, and
+// QEMU 7.2 turns a forwarded fixed interrupt into vector 0); the others stay filtered,
+// and an id beyond the table changes nothing.
+TEST(AmdViRegs, IoapicEntryIsNotFiltered) {
+    std::uint64_t table[4 * 3];
+    amdvi::fill_device_table(table, 3, 0x7654000, 4, iommu::vbh_domain);
+    amdvi::unfilter_device(table, 3, 1);
+    amdvi::unfilter_device(table, 3, 3);
+    EXPECT_EQ(table[4 * 1 + 2], 0u);
+    EXPECT_EQ(table[4 * 0 + 2], amdvi::dte_q2_filter());
+    EXPECT_EQ(table[4 * 2 + 2], amdvi::dte_q2_filter());
+    EXPECT_EQ(table[4 * 1], amdvi::dte_q0(0x7654000, 4)) << "translation unchanged";
 }
 
 TEST(AmdViRegs, CommandFields) {

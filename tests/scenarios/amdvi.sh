@@ -11,13 +11,17 @@
 #     nothing; a DMA write over the log ring leaves every log entry as it was;
 #   - the unit's registers: a CPU write faults and is logged (npf); a device write to
 #     the control register (translation off) does not open the donated frame;
-#   - ordinary host memory: edu DMA into and out of a host frame still works.
+#   - ordinary host memory: edu DMA into and out of a host frame still works;
+#   - MSI injection: edu's MSI programmed for NMI or ExtINT delivery (containment/msi.sh)
+#     reaches CPU 0 on the bare kernel and nothing under vbh (the DTE's NMIPass and
+#     EIntPass are clear: the unit aborts it); the IOAPIC's interrupts (the serial
+#     port's) still arrive.
 # QEMU 7.2 logs no event for a DMA to a not-present entry (amdvi_page_walk returns on a
 # zero PTE without amdvi_page_fault), so unlike VT-d there is no dma_fault record to
 # check: each verdict here is the data the device got or left.
 CDIR=/lib/vbh/bin
 ko=/lib/vbh/test/vbh.ko
-for f in $CDIR/containment-lib.sh; do
+for f in $CDIR/containment-lib.sh $CDIR/containment-msi.sh; do
   [ -r "$f" ] || { fail amdvi_files "$f missing from the initramfs"; exit 0; }
   . "$f"
 done
@@ -59,6 +63,10 @@ r="$(atk dma_poke $((base + AMDVI_EXCL_LIMIT)) 0x2000) $(atk mmio_read $((base +
 ok=no; [ "$(kv value "$r")" = 0x2000 ] && ok=yes
 prove amdvi_regs_dma $ok "unit $base: $(one "$r")"
 atk mmio_rw $((base + AMDVI_EXCL_LIMIT)) 0 > /dev/null
+msi_bare
+msi_extint_send
+ok=no; [ "$(res "$MSI_R")" = sent ] && [ "$MSI_NOHANDLER" -ge 1 ] && ok=yes
+prove msi_extint $ok "$(one "$MSI_R"), 'No irq handler' lines +$MSI_NOHANDLER"
 
 # --- vbh ----------------------------------------------------------------------------
 if ! out=$(insmod $ko 2>&1); then fail insmod_vbh "$out"; exit 0; fi
@@ -125,6 +133,27 @@ fi
 r=$(atk dma_poke $((base + AMDVI_CONTROL)) 0)
 dma_nothing "$S"
 verdict amdvi_regs_dma amdvi_regs_dma $NOTHING "control=0 by DMA ($(one "$r")), then secret: $(one "$DMA_R")"
+# An NMI MSI from edu: the unit target-aborts it (QEMU logs "failed to remap interrupt
+# from devid" on its own stderr, no event), so the host counts no NMI and vbh no NMI exit.
+e0=$(nmi_exits_cpu0)
+msi_nmi_send
+e1=$(nmi_exits_cpu0)
+b=no; [ "$(res "$MSI_R")" = sent ] && [ "$MSI_NMIS" = 0 ] && [ "$MSI_UNKNOWN" = 0 ] && [ "$e1" = "$e0" ] && b=yes
+verdict msi_nmi msi_nmi $b "$(one "$MSI_R"), host NMIs +$MSI_NMIS, unknown-NMI lines +$MSI_UNKNOWN, CPU 0 NMI exits +$((e1 - e0))"
+# An ExtINT MSI from edu: EIntPass is clear, the unit aborts it, so the vector never
+# reaches CPU 0.
+msi_extint_send
+b=no; [ "$(res "$MSI_R")" = sent ] && [ "$MSI_NOHANDLER" = 0 ] && b=yes
+verdict msi_extint msi_extint $b "$(one "$MSI_R"), 'No irq handler' lines +$MSI_NOHANDLER"
+# The host's own interrupts still arrive: the IOAPIC's entry is not filtered, and the
+# serial port's interrupt (the console this scenario prints to) keeps counting.
+ioapic_irqs() { awk '/IO-APIC/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts; }
+i0=$(ioapic_irqs)
+info "PCI-MSI interrupts the host uses: $(grep -c 'PCI-MSI' /proc/interrupts)"
+sleep 1
+i1=$(ioapic_irqs)
+if [ "$i1" -gt "$i0" ]; then pass ioapic_interrupts "IO-APIC interrupts $i0 -> $i1"
+else fail ioapic_interrupts "no IO-APIC interrupt in 1 s ($i0 -> $i1)"; fi
 st=$(cat /sys/kernel/vbh/status)
 case $st in *" iommu=amdvi:1"*) pass iommu_still_owned "$st" ;; *) fail iommu_still_owned "$st" ;; esac
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the attacks"

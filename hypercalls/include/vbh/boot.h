@@ -214,7 +214,9 @@ struct vbh_boot_record {
 		uint16_t devid_last;  /* name (select, range, alias, special; "all": 0-ffff) */
 		uint8_t ivhd_type;   /* highest IVHD type seen for it: 0x10, 0x11, 0x40 */
 		uint8_t ivhd_flags;  /* that block's flags */
-		uint16_t reserved;
+		uint16_t ioapic_devid; /* first IOAPIC its special-device entries (48h, variety 1)
+					* name; 0: none (00:00.0 is the host bridge). Its DTE
+					* keeps interrupts unfiltered (docs/iommu.md) */
 		uint32_t reserved2;
 	} amdvi_units[VBH_MAX_AMDVI_UNITS];
 };

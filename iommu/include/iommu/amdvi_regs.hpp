@@ -67,12 +67,14 @@ inline constexpr std::uint64_t rw1c = event_overflow | event_log_int | com_wait_
 } // namespace status
 
 // Device table entry (§2.2.2.1), 256 bits, one per 16-bit device id (bus 15:8, device
-// 7:3, function 2:0). vbh writes only the first two quadwords:
+// 7:3, function 2:0). vbh writes:
 //   q0: V 0, TV 1 (translation information valid), Mode 11:9 (levels of the host page
 //       table; 0 would mean no translation), page table root 51:12, IR 61, IW 62.
-//   q1: DomainID 15:0 (tags the unit's translation cache).
-//   q2 = 0: IV clear, interrupts pass unremapped (interrupt remapping is not owned,
-//   docs/iommu.md); q3 = 0.
+//   q1: DomainID 15:0 (tags the unit's translation cache). SysMgt (41:40, DTE bits
+//       105:104) stays 00b: a device's system-management requests, SMI messages among
+//       them, are target aborted (01b would forward them; AMD erratum 63).
+//   q2: interrupt control (DTE bits 191:128), see dte_q2_filter below.
+//   q3 = 0.
 namespace dte {
 using V = Bit<0>;
 using Tv = Bit<1>;
@@ -81,6 +83,24 @@ using Root = AddrField<51, 12>;
 using Ir = Bit<61>;
 using Iw = Bit<62>;
 using DomainId = Field<15, 0>;
+// q2. IV (bit 128): the interrupt fields are valid; with IV = 0 the unit forwards every
+// interrupt request of the device unchanged, whatever its delivery mode. IntTabLen
+// (132:129) and IntTableRootPtr (179:134) name a remapping table, used only when
+// IntCtl = 10b. The pass bits decide the delivery modes IntCtl does not cover: 1
+// forwards that request unmapped, 0 target-aborts it (INITPass 184, EIntPass 185,
+// NMIPass 186, Lint0Pass 190, Lint1Pass 191). IntCtl (189:188) decides fixed and
+// arbitrated (lowest-priority) interrupts: 00b target abort, 01b forward unmapped,
+// 10b remap through the table.
+using Iv = Bit<0>;
+using IntTabLen = Field<4, 1>;
+using IntTableRoot = AddrField<51, 6>;
+using InitPass = Bit<56>;
+using EIntPass = Bit<57>;
+using NmiPass = Bit<58>;
+using IntCtl = Field<61, 60>;
+using Lint0Pass = Bit<62>;
+using Lint1Pass = Bit<63>;
+inline constexpr std::uint64_t intctl_abort = 0, intctl_forward = 1, intctl_remap = 2;
 inline constexpr unsigned quads = 4;
 inline constexpr unsigned bytes = 32;
 } // namespace dte
@@ -91,18 +111,43 @@ inline constexpr std::uint64_t dte_q0(std::uint64_t root_pa, unsigned levels) {
 }
 inline constexpr std::uint64_t dte_q1(std::uint16_t domain) { return dte::DomainId::make(domain); }
 
+// vbh's interrupt filter (threat #11, docs/iommu.md "Interrupt remapping"): IV = 1,
+// IntCtl = 01b and every pass bit clear. Fixed and arbitrated interrupts the host
+// programs reach the CPU unchanged (any vector, the host's own destination), so the
+// host keeps its devices without asking vbh for remapping entries; a device can no
+// longer deliver NMI, INIT, ExtINT (an external-interrupt vector the CPU fetches from
+// an 8259 that is not there), LINT0 or LINT1 messages: the unit target-aborts them.
+// (SMI: SysMgt = 00b, q1.) No table (IntCtl 01b reads none).
+inline constexpr std::uint64_t dte_q2_filter() {
+    return dte::Iv::mask | dte::IntCtl::make(dte::intctl_forward);
+}
+
 // The device table (one, shared by every unit): `entries` DTEs, each sending its device
-// to the page table at root_pa in `domain`. A device id beyond the table is refused by
-// the unit (an ILLEGAL_DEV_TABLE_ENTRY event on hardware; QEMU 7.2 does not check the
-// size, so the table covers every id the IVRS lists).
+// to the page table at root_pa in `domain`, interrupts filtered (dte_q2_filter). A device
+// id beyond the table is refused by the unit (an ILLEGAL_DEV_TABLE_ENTRY event on
+// hardware; QEMU 7.2 does not check the size, so the table covers every id the IVRS
+// lists).
 inline void fill_device_table(std::uint64_t* table, std::uint32_t entries, std::uint64_t root_pa,
                               unsigned levels, std::uint16_t domain) {
     for (std::uint32_t i = 0; i < entries; ++i) {
         table[dte::quads * i] = dte_q0(root_pa, levels);
         table[dte::quads * i + 1] = dte_q1(domain);
-        table[dte::quads * i + 2] = 0;
+        table[dte::quads * i + 2] = dte_q2_filter();
         table[dte::quads * i + 3] = 0;
     }
+}
+
+// The IOAPIC's entry (the IVRS special device of variety IOAPIC) keeps IV = 0: its
+// messages come from redirection entries only the host's CPUs program, so an NMI or
+// INIT through it is no more than the host's own IPI through the local APIC's ICR (the
+// CPU-side defences of docs/threats.md #13 apply to both). And QEMU 7.2 cannot forward
+// with IntCtl = 01b: amdvi_int_remap_msi() rebuilds a fixed or arbitrated message from
+// an X86IOMMUIrq that only the remap path (10b) fills, so it sends vector 0 to APIC 0,
+// which the CPU takes as a divide error; through the IOAPIC that is the timer's and the
+// serial port's interrupts (docs/iommu.md).
+inline void unfilter_device(std::uint64_t* table, std::uint32_t entries, std::uint16_t devid) {
+    if (devid < entries)
+        table[dte::quads * devid + 2] = 0;
 }
 
 // Commands (§2.4), 128 bits: opcode in bits 63:60 of the first quadword.
@@ -161,5 +206,9 @@ static_assert(devtab_base(0x200000, 2) == 0x200001);
 static_assert(ring_base(0x3000) == 0x0800000000003000);
 static_assert(disjoint(dte::V::mask, dte::Tv::mask, dte::Mode::mask, dte::Root::mask, dte::Ir::mask,
                        dte::Iw::mask));
+static_assert(disjoint(dte::Iv::mask, dte::IntTabLen::mask, dte::IntTableRoot::mask, dte::InitPass::mask,
+                       dte::EIntPass::mask, dte::NmiPass::mask, dte::IntCtl::mask, dte::Lint0Pass::mask,
+                       dte::Lint1Pass::mask));
+static_assert(dte_q2_filter() == 0x1000000000000001);
 
 } // namespace vbh::iommu::amdvi

@@ -40,13 +40,16 @@ proven() { grep -q "^$1|" "$CTRL" 2>/dev/null; } # proven NAME: the control succ
 
 # --- verdicts ----------------------------------------------------------------------------
 # record NAME VERDICT OBSERVED: one scoreboard row and one VBH-CHECK (n/a rows are
-# listed, never counted as passes). ATTEMPT and DEFENCE come from the caller's globals.
+# listed, never counted as passes; OPEN rows, an attack the emulator cannot block, are
+# listed and counted apart, never as contained). ATTEMPT and DEFENCE come from the
+# caller's globals.
 record() {
   local v=$2
   echo "$1|$v|${ATTEMPT:-}|${DEFENCE:-}|$(echo "$3" | _oneline | tr '|' '/')" >> "$BOARD"
   case $v in
     proven|contained) pass "$1" "$v: $3" ;;
     n/a) info "$1 n/a: $3" ;;
+    OPEN) info "$1 OPEN, not contained (the emulator's limit, docs/containment.md): $3" ;;
     *) fail "$1" "$v: $3" ;;
   esac
 }
@@ -137,14 +140,14 @@ image_under_attack() {
 
 # --- scoreboard ---------------------------------------------------------------------
 scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
-  local n c l u na p alive_txt
+  local n c l u na p o alive_txt
   echo "----- containment scoreboard ($1: $BOARD) -----"
   echo "image: ${IMAGE:-none}"
   printf '%-24s %-10s %-44s %-36s %s\n' scenario verdict attempted defence observed
   awk -F'|' '{ printf "%-24s %-10s %-44s %-36s %s\n", $1, $2, $3, $4, substr($5, 1, 100) }' "$BOARD"
   c=$(grep -c '^[^|]*|contained|' "$BOARD"); l=$(grep -c '^[^|]*|LEAKED|' "$BOARD")
   u=$(grep -c '^[^|]*|unproven|' "$BOARD"); na=$(grep -c '^[^|]*|n/a|' "$BOARD")
-  p=$(grep -c '^[^|]*|proven|' "$BOARD")
+  p=$(grep -c '^[^|]*|proven|' "$BOARD"); o=$(grep -c '^[^|]*|OPEN|' "$BOARD")
   if [ "$1" = bare ]; then
     echo "harness proven $p/$((p + u)) on a bare kernel, unproven $u, n/a $na"
     metric containment_harness_proven "$p" scenarios
@@ -152,7 +155,7 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
   fi
   n=$((c + l + u))
   if alive; then alive_txt="hypervisor alive on every CPU"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
-  echo "contained $c/$n, leaked $l, unproven $u, n/a $na, $alive_txt, image ${IMAGE:-none}"
+  echo "contained $c/$n, leaked $l, unproven $u, n/a $na, open $o, $alive_txt, image ${IMAGE:-none}"
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios
 }

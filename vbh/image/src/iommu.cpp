@@ -84,7 +84,9 @@ static Result<void> create_vtd(VtdTable& table) {
 // (boot.h vbh_amdvi_frames: the loader budgeted exactly this), each entry translating
 // through the DMA table in domain vbh_domain; per unit a command buffer and an event
 // log; one page of completion-wait quadwords (unit i stores at offset 8 * i). Every
-// one of them is hypervisor memory, absent from the NPT and from the DMA table.
+// entry filters the device's interrupts but the IOAPIC's (amdvi::dte_q2_filter,
+// unfilter_device: docs/iommu.md "Interrupt remapping"). All of it is hypervisor
+// memory, absent from the NPT and from the DMA table.
 static Result<void> create_amdvi(AmdViTable& table) {
     std::uint32_t last = 0;
     for (std::uint32_t i = 0; i < iommu.nr_units; ++i)
@@ -95,8 +97,12 @@ static Result<void> create_amdvi(AmdViTable& table) {
     if (!dt || !done)
         return unexpected(Status::no_memory);
     iommu.root_pa = g.mem.phys(*dt);
-    amdvi::fill_device_table(static_cast<std::uint64_t*>(*dt), iommu.devtab_pages * (page / amdvi::dte::bytes),
-                             table.root(), ept::AmdVi::levels, iommu::vbh_domain);
+    const std::uint32_t entries = iommu.devtab_pages * (page / amdvi::dte::bytes);
+    auto* dtes = static_cast<std::uint64_t*>(*dt);
+    amdvi::fill_device_table(dtes, entries, table.root(), ept::AmdVi::levels, iommu::vbh_domain);
+    for (std::uint32_t i = 0; i < iommu.nr_units; ++i)
+        if (const std::uint16_t ioapic = g.br.amdvi_units[i].ioapic_devid)
+            amdvi::unfilter_device(dtes, entries, ioapic);
     auto* dones = static_cast<std::uint64_t*>(*done);
     for (std::uint32_t i = 0; i < iommu.nr_units; ++i) {
         auto cmd = g.frames.alloc_contig(1);
