@@ -51,6 +51,16 @@ public:
     // Return a frame that never held a live table (e.g. an unused root).
     void free(std::uint64_t pa) { free_[nfree_++] = index_of(pa); }
 
+    // Every frame free again; whatever tables were built from them are abandoned (a
+    // fuzzer's per-input reset: constructing the pool anew zeroes all N frames, alloc()
+    // zeroes the frames it hands out).
+    void reset()
+    {
+        for (std::size_t i = 0; i < N; ++i) free_[i] = static_cast<std::uint32_t>(N - 1 - i);
+        nfree_ = N;
+        nretired_ = 0;
+    }
+
     bool owns(std::uint64_t pa) const
     {
         const std::uint64_t base = phys_of(0);
