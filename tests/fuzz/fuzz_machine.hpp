@@ -136,19 +136,17 @@ private:
     std::uint64_t writes_ = 0;
 };
 
-// Frame contents of the 16 MiB machine; restore() puts back only frames touched since,
-// each as cheaply as what was done to it allows: a frame the core was handed (words())
-// is zeroed whole; one the harness only planted two secret words in gets those two
-// words back; one the harness has since read as all zero needs nothing.
+// Frame contents of the 16 MiB machine. Every write goes through words() (the core
+// may write anything), plant() (the harness's two secret words) or scrub(), so the
+// state of each frame says where non-zero words can be: none (clean, zero), the two
+// planted ones, or anywhere (dirty). scrub() and restore() write only those, and a
+// scrubbed frame is known to read as zero without being read. The core's own scrub
+// loop (vbh/frame_memory.hpp) is the hosted tests'; here the core decides which frames
+// to scrub, and the harness checks every frame it hands back (fuzz_hypercalls.cpp).
 class FuzzMemory {
 public:
     HARNESS std::uint64_t* words(Pfn p) {
         mark(p, State::dirty);
-        return buf_ + p.value * words_per_frame;
-    }
-    // The harness's view: reading marks nothing.
-    HARNESS const std::uint64_t* peek(Pfn p) const {
-        check(p);
         return buf_ + p.value * words_per_frame;
     }
     // Write v into the first and last words of frame p.
@@ -157,10 +155,27 @@ public:
             mark(p, State::planted);
         buf_[p.value * words_per_frame] = buf_[(p.value + 1) * words_per_frame - 1] = v;
     }
-    // The harness read frame p as all zero: nothing to put back until it is written.
-    HARNESS void saw_zero(Pfn p) {
-        if (state_[p.value] != State::clean)
-            state_[p.value] = State::zero;
+    // The core's scrub (vbh::scrub() calls it): each frame of r reads as zero after.
+    HARNESS void scrub(FrameRange r) {
+        for (std::uint64_t i = 0; i < r.count; ++i) {
+            const Pfn p = r.first.next(i);
+            check(p);
+            std::uint64_t* f = buf_ + p.value * words_per_frame;
+            if (state_[p.value] == State::dirty)
+                raw::memset(f, 0, frame_bytes);
+            else if (state_[p.value] == State::planted)
+                f[0] = f[words_per_frame - 1] = 0;
+            if (state_[p.value] != State::clean)
+                state_[p.value] = State::zero;
+        }
+    }
+    // Frame p reads as zero: its state says so, or (dirty or planted) its words do.
+    HARNESS bool zero(Pfn p) const {
+        check(p);
+        if (state_[p.value] == State::clean || state_[p.value] == State::zero)
+            return true;
+        static const std::uint64_t none[words_per_frame] = {};
+        return raw::memcmp(buf_ + p.value * words_per_frame, none, frame_bytes) == 0;
     }
     HARNESS void restore() {
         for (std::size_t k = 0; k < nlist_; ++k) {

@@ -19,10 +19,16 @@ concept FrameMemory = requires(T& m, Pfn p) {
 };
 
 // Zero every frame of r. Bounded by memory bandwidth (tests/bench/ownership_bench.cpp).
+// A memory that can do it more cheaply provides scrub(r) itself: the hypercall fuzzer's,
+// which knows which of its frames are already zero (tests/fuzz/fuzz_machine.hpp).
 template <FrameMemory M>
 void scrub(M& mem, FrameRange r) {
-    for (std::uint64_t i = 0; i < r.count; ++i)
-        __builtin_memset(mem.words(r.first.next(i)), 0, frame_bytes); // rep stosb in the image
+    if constexpr (requires { mem.scrub(r); }) {
+        mem.scrub(r);
+    } else {
+        for (std::uint64_t i = 0; i < r.count; ++i)
+            __builtin_memset(mem.words(r.first.next(i)), 0, frame_bytes); // rep stosb in the image
+    }
 }
 
 // A deterministic pattern from (seed, pfn, word): splitmix64's finaliser.
