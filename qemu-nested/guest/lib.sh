@@ -97,6 +97,21 @@ check_status() { # check_status NAME FILE: "state=running cpus=N/N", N = online 
 }
 
 modules_now() { lsmod | awk 'NR > 1 { print $1 }' | sort | tr '\n' ' '; }
+# insmod_refused KO NAME ERE MARK: insmod of KO fails (check insmod_refused), the kernel
+# log since MARK has a line matching ERE (check NAME: the refusal says why), and the
+# machine is as it was: module list unchanged, no vbh module.
+insmod_refused() {
+  local ko=$1 name=$2 ere=$3 mark=$4 before
+  before=$(modules_now)
+  if insmod "$ko" > /tmp/vbh/insmod.out 2>&1; then
+    fail insmod_refused "insmod succeeded: $(cat /tmp/vbh/insmod.out)"
+  else
+    pass insmod_refused "$(cat /tmp/vbh/insmod.out)"
+  fi
+  expect_dmesg "$name" "$ere" "$mark"
+  same lsmod_unchanged "$before" "$(modules_now)"
+  check no_vbh_module test ! -e /sys/module/vbh
+}
 
 _worker() { # _worker CPU END_EPOCH OUT: exec/fork, tmpfs I/O and hashing until END
   local i=0 f=/tmp/vbh/work.$1
