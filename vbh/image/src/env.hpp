@@ -69,13 +69,8 @@ struct HypEnv {
         return g.npt->table().translates(gpa & ~0xfffull);
     }
     bool take_kick(std::uint32_t cpu) {
-        // One NMI exit takes one kick (CrossCpuFlush counts the kicks it sends).
-        std::uint32_t* k = &g.cpus[cpu]->kick_pending;
-        std::uint32_t n = __atomic_load_n(k, __ATOMIC_SEQ_CST);
-        while (n && !__atomic_compare_exchange_n(k, &n, n - 1, false, __ATOMIC_SEQ_CST,
-                                                 __ATOMIC_SEQ_CST)) {
-        }
-        return n != 0;
+        // One NMI exit takes one recent kick (CrossCpuFlush counts the kicks it sends).
+        return g.cpus[cpu]->kick.take(arch::rdtsc());
     }
     // Every use of the log (a reader, or an exit about to record) first moves the
     // IOMMU's fault records into it: the units' interrupt stays masked (iommu.hpp).

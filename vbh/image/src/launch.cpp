@@ -39,7 +39,7 @@ static void reset_cpu_state(PerCpu* pc, const vbh_guest_entry& e) {
     std::memset(&pc->vcpu, 0, sizeof pc->vcpu);
     pc->vcpu.cpu = pc->cpu;
     pc->entry = e;
-    __atomic_store_n(&pc->kick_pending, 0, __ATOMIC_SEQ_CST);
+    pc->kick.reset();
     __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
     pc->seen_gen = __atomic_load_n(&g.npt_gen, __ATOMIC_SEQ_CST);
     pc->stats.version = VBH_STATS_VERSION;

@@ -28,14 +28,10 @@ struct ImageFlushEnv {
     bool left_by_init(std::uint32_t i) const { return Backend::left_by_init(g.cpus[i]->hw); }
     bool kick(std::uint32_t i) {
         PerCpu* c = g.cpus[i];
-        // Counted: a CPU kicked again before it took the first NMI gets two NMI exits,
-        // and both must be swallowed (a surplus one reaches Linux as "NMI received for
-        // unknown reason", seen under load). A kick NMI that was lost (merged with
-        // another NMI) leaves one count behind, which swallows one later NMI: the
-        // merged-NMI limitation of docs/launch.md.
-        __atomic_add_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
+        // Counted, and a count ages out (kick_count.hpp).
+        c->kick.sent(arch::rdtsc());
         if (!arch::LocalApic::send_nmi(g.apic, c->apic_id)) {
-            __atomic_sub_fetch(&c->kick_pending, 1, __ATOMIC_SEQ_CST);
+            c->kick.unsent();
             return false;
         }
         ++me->stats.kicks_sent;

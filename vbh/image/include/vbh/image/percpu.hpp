@@ -10,6 +10,7 @@
 #include <vbh/image/backend.hpp>
 #include <vbh/image/memory.hpp>
 #include <vbh/image/percpu_offsets.h>
+#include <vbh/kick_count.hpp>
 #include <vbh/stats.h>
 #include <vbh/vcpu.hpp>
 
@@ -48,7 +49,7 @@ struct PerCpu {
     // Cross-CPU invalidation (docs/launch.md): in_guest is 1 from just before VMRUN
     // to just after #VMEXIT; seen_gen is the NPT generation this CPU last flushed for.
     std::uint32_t in_guest;
-    std::uint32_t kick_pending; // kick NMIs sent and not yet taken
+    KickCount kick;             // kick NMIs sent and not yet taken (kick_count.hpp)
     std::uint32_t host_writing; // writing hypercall output into a host frame
     std::uint64_t seen_gen;
 
