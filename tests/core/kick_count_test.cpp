@@ -35,6 +35,16 @@ TEST(KickCount, AnUnsentKickIsNotCounted) {
     EXPECT_FALSE(k.take(t0 + 1));
 }
 
+// An NMI exit took the count between sent() and a failed send: nothing to give back.
+TEST(KickCount, UnsentAfterATakeDoesNotWrap) {
+    KickCount k;
+    k.sent(t0);
+    EXPECT_TRUE(k.take(t0 + 1));
+    k.unsent();
+    EXPECT_EQ(k.pending(), 0u);
+    EXPECT_FALSE(k.take(t0 + 2));
+}
+
 // Two kicks merged into one NMI: the count left behind swallows nothing once stale.
 TEST(KickCount, ALeftoverCountAgesOut) {
     KickCount k;

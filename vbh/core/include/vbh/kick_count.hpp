@@ -34,8 +34,14 @@ public:
         __atomic_store_n(&sent_tsc_, now, __ATOMIC_SEQ_CST);
         __atomic_add_fetch(&pending_, 1, __ATOMIC_SEQ_CST);
     }
-    // The kick could not be sent (the APIC did not accept it).
-    void unsent() { __atomic_sub_fetch(&pending_, 1, __ATOMIC_SEQ_CST); }
+    // The kick could not be sent (the APIC did not accept it). Never below zero: an
+    // NMI exit may have taken the count in between.
+    void unsent() {
+        std::uint32_t n = __atomic_load_n(&pending_, __ATOMIC_SEQ_CST);
+        while (n != 0 && !__atomic_compare_exchange_n(&pending_, &n, n - 1, false, __ATOMIC_SEQ_CST,
+                                                      __ATOMIC_SEQ_CST)) {
+        }
+    }
     // An NMI exit at TSC now: true if it is a kick (one count taken).
     bool take(std::uint64_t now) {
         std::uint32_t n = __atomic_load_n(&pending_, __ATOMIC_SEQ_CST);
