@@ -13,6 +13,7 @@
 // translation and leaves no reachable table that translates like one superpage or hole
 // (what Remerge::later deferred, merge() collapses).
 #include "byte_reader.hpp"
+#include "harness.hpp"
 #include "../ept/model.hpp"
 
 #include <cstdio>
@@ -28,11 +29,9 @@ using vbh::fuzz::ByteReader;
 constexpr std::size_t pool_frames = 48;
 using Pool = FramePool<pool_frames>;
 
-// The harness's own walks and checks carry no coverage callbacks (clang: no_sanitize):
-// coverage measures the engine, and they run at native speed. The reference model
+// The harness's walks and checks are HARNESS code; the reference model
 // (tests/ept/model.hpp) and the standard library are left out of the instrumentation
 // by tests/fuzz/coverage_ignore.txt.
-#define HARNESS [[clang::no_sanitize("coverage")]]
 
 [[noreturn]] void fail(const char* what, std::uint64_t va = 0) {
     std::fprintf(stderr, "invariant broken: %s (va %#llx)\n", what, static_cast<unsigned long long>(va));

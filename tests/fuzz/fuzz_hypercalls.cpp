@@ -14,7 +14,8 @@
 // Cost per input in proportion to what it did (docs/fuzzing.md): the machine is built
 // once and restored (fuzz_machine.hpp); each check covers the frames whose ownership
 // the call changed, found by comparing the map with the harness's copy; the whole
-// table is compared with the whole map at the end of every 32nd input.
+// table is compared with the whole map, and every frame's gfn record checked, at the end
+// of every 32nd input.
 #include "byte_reader.hpp"
 #include "fuzz_machine.hpp"
 

@@ -9,6 +9,8 @@
 //                back the table frames, ownership window and domains an input changed.
 #pragma once
 
+#include "harness.hpp"
+
 #include <ept/ept.hpp>
 #include <vbh/core.hpp>
 #include <vbh/engine_stage2.hpp>
@@ -18,10 +20,8 @@
 
 #include <dlfcn.h>
 
-// The harness's own code is not what coverage should guide: no edge or comparison
-// callbacks there (clang: no_sanitize("coverage")), which also keeps it at native speed.
-// The table-frame fake (FuzzPool) is called for every entry the engine writes.
-#define HARNESS [[clang::no_sanitize("coverage")]]
+// HARNESS (harness.hpp) on the fakes too: the table-frame fake (FuzzPool) is called for
+// every entry the engine writes.
 
 namespace vbh::fuzz {
 
