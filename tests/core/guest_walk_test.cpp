@@ -1,7 +1,8 @@
 // translate/fetch (vbh/guest_walk.hpp) over fake physical memory holding the host's
 // page tables: 4- and 5-level walks, every leaf size, every way a walk stops, and an
-// instruction fetched across a page boundary.
+// instruction fetched across a page boundary, then decoded (mmio_store.hpp).
 #include <vbh/guest_walk.hpp>
+#include <vbh/mmio_store.hpp>
 
 #include <gtest/gtest.h>
 
@@ -307,7 +308,7 @@ TEST(GuestWalk, LegacyAndPaePagingAreUnsupported) {
 
 // An 11-byte store (movl $0x4500, 0x300(%rbx,%rcx,4)) split at every offset over two
 // pages whose frames are not adjacent: fetch joins it; without the second page it
-// gets the first page's bytes only.
+// gets the first page's bytes only and the decoder says truncated.
 TEST(GuestFetch, AcrossAPageBoundary) {
     const std::vector<std::uint8_t> insn = {0xc7, 0x84, 0x8b, 0x00, 0x03, 0x00, 0x00,
                                             0x00, 0x45, 0x00, 0x00};
@@ -324,12 +325,17 @@ TEST(GuestFetch, AcrossAPageBoundary) {
         std::uint8_t buf[max_insn_bytes] = {};
         ASSERT_EQ(fetch(t.paging(), rip, 0, buf, sizeof buf, t.mem), max_insn_bytes);
         EXPECT_TRUE(std::equal(insn.begin(), insn.end(), buf));
+        const MmioStore s = decode_mmio_store(buf, max_insn_bytes, true);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s.len, insn.size());
+        EXPECT_EQ(s.imm32, 0x4500u);
 
         t.mem.words[t.slot(page + 0x1000, 0)] &= ~P;
         std::uint8_t cut[max_insn_bytes] = {};
         const std::size_t got = fetch(t.paging(), rip, 0, cut, sizeof cut, t.mem);
         EXPECT_EQ(got, split);
         EXPECT_TRUE(std::equal(insn.begin(), insn.begin() + long(split), cut));
+        EXPECT_EQ(decode_mmio_store(cut, got, true).fault, DecodeFault::truncated);
     }
 }
 
