@@ -1,5 +1,5 @@
 // Decode of a host MMIO store (mmio_store.hpp). Encodings: Intel SDM vol. 2 §2.1-2.2
-// (prefixes, ModRM, SIB, REX), AMD APM vol. 3 §1.2-1.4. Only the length and the source
+// (prefixes, ModRM, SIB, REX), AMD APM vol. 3 chapter 1. Only the length and the source
 // matter: the address comes from the nested page fault.
 #include <vbh/mmio_store.hpp>
 

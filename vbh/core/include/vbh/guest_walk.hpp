@@ -1,7 +1,8 @@
 // A walk of the host's own page tables, for reading the instruction at the host's RIP
 // after a nested page fault (docs/mmio.md). QEMU TCG gives no decode assists (the VMCB
-// holds no instruction bytes, AMD APM vol. 2 §15.25.12) and no NRIP for an NPF, so the
-// hypervisor translates RIP itself: CR0/CR3/CR4/EFER are the VMCB save-area values.
+// holds no instruction bytes, AMD APM vol. 2 "Decode Assists") and no NRIP for an NPF
+// (§15.7.1), so the hypervisor translates RIP itself: CR0/CR3/CR4/EFER are the VMCB
+// save-area values.
 //
 // Supported: paging off (linear = physical, 32 bits wide: long mode needs paging), and
 // long-mode 4-level and 5-level (CR4.LA57) paging with 4 KiB, 2 MiB and 1 GiB leaves
@@ -21,6 +22,7 @@
 // Pure: no globals, no allocation; the reader is the only way out.
 #pragma once
 
+#include <ept/x86_entry.hpp>
 #include <vbh/msr.hpp>
 
 #include <concepts>
@@ -36,8 +38,8 @@ concept PhysReader = requires(R& r, std::uint64_t pa, std::uint64_t& out) {
     { r.read_phys(pa, out) } -> std::same_as<bool>;
 };
 
-// The host's paging state at the exit, from the VMCB save area (APM vol. 2 §15.5.1),
-// and the CPU's MAXPHYADDR (CPUID 8000_0008h EAX[7:0]).
+// The host's paging state at the exit, from the VMCB state save area (APM vol. 2
+// table B-2), and the CPU's MAXPHYADDR (CPUID 8000_0008h EAX[7:0]).
 struct HostPaging {
     std::uint64_t cr0 = 0;
     std::uint64_t cr3 = 0;
@@ -72,13 +74,13 @@ struct Translation {
 
 namespace walk_detail {
 
+namespace x86 = ept::x86;
+
 inline constexpr std::uint64_t bit(unsigned b) { return std::uint64_t(1) << b; }
-inline constexpr std::uint64_t present = bit(0);
-inline constexpr std::uint64_t page_size = bit(7); // PS
-inline constexpr std::uint64_t no_exec = bit(63);  // NX: reserved while EFER.NXE = 0
 inline constexpr std::uint64_t addr_bits = bit(52) - 1; // physical bits an entry can hold
 
-// Bits 51:MAXPHYADDR of an entry or of CR3 must be zero (APM vol. 2 §5.3.1, §5.3.3).
+// Bits 51:MAXPHYADDR of an entry or of CR3 must be zero (APM vol. 2 §5.3, SDM vol. 3
+// §4.5).
 constexpr std::uint64_t above_maxphy(unsigned phys_addr_bits) {
     return addr_bits & ~(bit(phys_addr_bits) - 1);
 }
@@ -87,12 +89,13 @@ constexpr Translation fault(WalkFault f, std::uint8_t level) { return {0, f, lev
 
 // The reserved bits of a present entry at `level`, other than those above MAXPHYADDR:
 // NX without EFER.NXE; PS in a PML5E or PML4E; the bits between the PAT bit (12) and
-// the leaf's alignment in a 2 MiB or 1 GiB leaf (APM vol. 2 figures 5-23..5-25).
+// the leaf's alignment in a 2 MiB or 1 GiB leaf (APM vol. 2 §5.3, SDM vol. 3
+// §4.5).
 constexpr std::uint64_t reserved_bits(std::uint64_t e, unsigned level, bool nxe) {
-    std::uint64_t rsvd = nxe ? 0 : no_exec;
+    std::uint64_t rsvd = nxe ? 0 : x86::Nx::mask;
     if (level >= 3)
-        rsvd |= page_size;
-    else if (level >= 1 && (e & page_size) != 0)
+        rsvd |= x86::Ps::mask;
+    else if (level >= 1 && x86::Ps::test(e))
         rsvd |= (bit(12 + 9 * level) - 1) & ~(bit(13) - 1);
     return rsvd;
 }
@@ -126,19 +129,19 @@ Translation translate(const HostPaging& p, std::uint64_t linear, R& reader) {
     const bool nxe = (p.efer & efer_nxe) != 0;
     if ((p.cr3 & rsvd_phys) != 0)
         return fault(WalkFault::reserved, walk_level_cr3);
-    std::uint64_t table = p.cr3 & addr_bits & ~std::uint64_t(0xfff);
+    std::uint64_t table = x86::Addr::addr(p.cr3);
 
     for (unsigned level = levels; level-- > 0;) {
         const unsigned shift = 12 + 9 * level;
         std::uint64_t e = 0;
         if (!reader.read_phys(table + ((linear >> shift) & 0x1ff) * 8, e))
             return fault(WalkFault::refused, std::uint8_t(level));
-        if ((e & present) == 0)
+        if (!x86::P::test(e))
             return fault(WalkFault::not_present, std::uint8_t(level));
         if ((e & (rsvd_phys | reserved_bits(e, level, nxe))) != 0)
             return fault(WalkFault::reserved, std::uint8_t(level));
-        const std::uint64_t frame = e & addr_bits & ~(bit(12) - 1);
-        if (level == 0 || (level <= 2 && (e & page_size) != 0)) {
+        const std::uint64_t frame = x86::Addr::addr(e);
+        if (level == 0 || (level <= 2 && x86::Ps::test(e))) {
             const std::uint64_t offset = bit(shift) - 1;
             return {(frame & ~offset) | (linear & offset), WalkFault::none, std::uint8_t(level)};
         }
@@ -147,14 +150,14 @@ Translation translate(const HostPaging& p, std::uint64_t linear, R& reader) {
     return fault(WalkFault::unsupported, 0); // not reached: level 0 is always a leaf
 }
 
-// The longest x86 instruction (APM vol. 3 §1.1, SDM vol. 2 §2.3.11).
+// The longest x86 instruction; a longer one raises #GP (SDM vol. 2 §2.3.11).
 inline constexpr std::size_t max_insn_bytes = 15;
 
 // Reads up to min(n, 15) bytes of the instruction at cs_base + rip into dst and returns
 // how many it could read: it stops at the first byte whose page does not translate or
 // whose memory the reader refuses, so an instruction that crosses into a page that is
 // not present yields the bytes of the first page only. In 64-bit mode the CPU treats
-// CS.base as 0 (APM vol. 2 §4.12): the caller passes 0 there.
+// CS.base as 0 (SDM vol. 3 §3.2.4): the caller passes 0 there.
 template <PhysReader R>
 std::size_t fetch(const HostPaging& p, std::uint64_t rip, std::uint64_t cs_base,
                   std::uint8_t* dst, std::size_t n, R& reader) {

@@ -1,9 +1,10 @@
 // Decode of the one store instruction behind a trapped host MMIO write (docs/mmio.md).
 // The host's writes to its local APIC page fault in the host NPT; the NPF gives the
 // guest-physical address (EXITINFO2) but, under QEMU TCG, neither the instruction bytes
-// nor its length (no decode assists, no NRIP for NPF: AMD APM vol. 2 §15.25.12,
-// §15.7.1). The hypervisor fetches the bytes (guest_walk.hpp) and decodes here what it
-// needs to emulate a 32-bit register write: the length (to advance RIP) and the source.
+// nor its length (no decode assists, AMD APM vol. 2 "Decode Assists"; no NRIP for
+// an NPF, §15.7.1). The hypervisor fetches the bytes (guest_walk.hpp) and decodes here
+// what it needs to emulate a 32-bit register write: the length (to advance RIP) and
+// the source.
 //
 // Accepted, in 64-bit mode only (Intel SDM vol. 2 / AMD APM vol. 3 opcode maps):
 //   89 /r     MOV  r/m32, r32
