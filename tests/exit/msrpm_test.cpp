@@ -105,6 +105,7 @@ TEST(MsrPolicy, EmulateRows) {
     EXPECT_EQ(svm::write_policy(msr_efer), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_apic_base), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_debugctl), svm::MsrWrite::emulate);
+    EXPECT_EQ(svm::write_policy(msr_nb_cfg), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_perf_ctl0 + 2), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_perf_ext_last), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(0xc0011020), svm::MsrWrite::refuse); // LS_CFG: unlisted

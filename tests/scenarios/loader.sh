@@ -73,7 +73,7 @@ if [ -w "$cpu" ]; then
   echo 1 > "$cpu" 2> /dev/null
   same parked_cpu_onlined 1 "$(cat "$cpu")"
   expect_dmesg parked_cpu_still_guest "vbh: CPU $last online, still deprivileged" "$mark5"
-fi"
+fi
 if rmmod vbh > /dev/null 2>&1; then fail pinned "rmmod succeeded after launch"
 else pass pinned "rmmod refused: the module cannot be unloaded after launch"; fi
 # /dev/vbh passes every call through; the sealed hypervisor refuses DEVIRT.

@@ -65,7 +65,7 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_iorr_base0, msr_iorr_mask1, R::native, W::refuse},     // re-route ranges to I/O (§7.9.3)
     {msr_top_mem, msr_top_mem, R::native, W::refuse},           // where DRAM ends below 4 GiB (§7.9.2)
     {msr_top_mem2, msr_top_mem2, R::native, W::refuse},         // where DRAM ends above 4 GiB
-    {msr_nb_cfg, msr_nb_cfg, R::native, W::refuse},             // northbridge configuration
+    {msr_nb_cfg, msr_nb_cfg, R::native, W::emulate},            // northbridge configuration: EnableCf8ExtCfg only (amd_bus_cpu_online)
     {msr_patch_loader, msr_patch_loader, R::native, W::refuse}, // microcode update
     {msr_mmio_cfg_base, msr_mmio_cfg_base, R::native, W::refuse}, // moves PCI config space (MMCONFIG)
     {msr_smm_base, msr_smm_mask, R::native, W::refuse},         // SMRAM base and TSEG (§10.2)
@@ -112,6 +112,8 @@ inline constexpr std::uint64_t perf_ctl_guest_only = 1ull << 40;
 inline constexpr std::uint64_t perf_ctl_host_only = 1ull << 41;
 inline constexpr std::uint64_t perf_ctr_writable = (1ull << 48) - 1;
 inline constexpr std::uint64_t debugctl_btf = 1u << 1;
+// NB_CFG EnableCf8ExtCfg (BKDG, family 10h-17h): extended config space through CF8/CFC.
+inline constexpr std::uint64_t nb_cfg_cf8_ext = 1ull << 46;
 
 // What the emulation (MSRs, the host's SVM instructions) needs to know about the CPU,
 // fixed once at init from CPUID. No member initialisers: svm::shared, which holds one,
