@@ -134,3 +134,62 @@ TEST_F(ApicExit, OtherNpfsAreUnchanged) {
 
 } // namespace
 } // namespace vbh::test
+
+namespace vbh::test {
+namespace {
+
+// x2APIC (hardware only: QEMU 7.2 TCG has none): the ICR and the LVT entries with a
+// delivery mode exit on write and get the same checks.
+struct X2apicExit : ::testing::Test {
+    FakeEnv env;
+    VcpuState v;
+    X2apicExit() { v.rip = rip0; }
+    ExitAction wrmsr(std::uint32_t msr, std::uint64_t value) {
+        v.set_reg(Gpr::rcx, msr);
+        v.set_reg(Gpr::rax, std::uint32_t(value));
+        v.set_reg(Gpr::rdx, value >> 32);
+        return dispatch_exit(v, Exit{ExitReason::msr_write, 2, 0x7c, 1, 0}, env, env.cpu_stats[0]);
+    }
+};
+
+TEST_F(X2apicExit, TheIcrAndLvtsAreInterceptedAndOtherRegistersNot) {
+    for (std::uint32_t msr : {0x82fu, 0x830u, 0x833u, 0x834u, 0x835u, 0x836u})
+        EXPECT_EQ(svm::write_policy(msr), svm::MsrWrite::emulate) << std::hex << msr;
+    for (std::uint32_t msr : {0x800u, 0x80bu, 0x82eu, 0x831u, 0x832u, 0x837u, 0x838u, 0x83fu, 0x8ffu})
+        EXPECT_EQ(svm::write_policy(msr), svm::MsrWrite::native) << std::hex << msr;
+}
+
+TEST_F(X2apicExit, AnInitIsEmulatedWithA32BitDestination) {
+    ASSERT_EQ(wrmsr(0x830, 0x0000'0102'0000'4500ull), ExitAction::resume);
+    ASSERT_EQ(env.sends.size(), 1u);
+    EXPECT_EQ(env.sends[0].send.verdict, apic::Verdict::init);
+    EXPECT_EQ(env.sends[0].send.dest, 0x102u);
+    EXPECT_TRUE(env.x2apic_writes.empty());
+    EXPECT_EQ(v.rip, rip0 + 2);
+    EXPECT_FALSE(v.inject.pending());
+}
+
+TEST_F(X2apicExit, AFixedIpiIsWrittenAsItCame) {
+    wrmsr(0x830, 0x0000'0003'0000'00fdull);
+    ASSERT_EQ(env.x2apic_writes.size(), 1u);
+    EXPECT_EQ(env.x2apic_writes[0], (std::pair<std::uint32_t, std::uint64_t>{0x830, 0x3'0000'00fdull}));
+    EXPECT_TRUE(env.sends.empty());
+}
+
+TEST_F(X2apicExit, SmiDeliveryIsRefusedAndLogged) {
+    wrmsr(0x830, 0x0000'0001'0000'0200ull); // ICR, delivery mode SMI
+    wrmsr(0x835, 0x0000'0000'0000'0500ull); // LINT0 -> INIT
+    EXPECT_TRUE(env.x2apic_writes.empty());
+    EXPECT_TRUE(env.sends.empty());
+    vbh_log_page page{};
+    env.event_log.read(0, page);
+    ASSERT_EQ(page.count, 2u);
+    EXPECT_EQ(page.entries[0].kind, std::uint32_t(VBH_LOG_APIC_DENIED));
+    EXPECT_EQ(page.entries[1].addr, 0x835u);
+    EXPECT_FALSE(v.inject.pending()); // dropped, not faulted
+    wrmsr(0x835, 0x0000'0000'0000'0700ull); // LINT0 ExtINT: Linux's virtual wire
+    EXPECT_EQ(env.x2apic_writes.size(), 1u);
+}
+
+} // namespace
+} // namespace vbh::test

@@ -159,6 +159,8 @@ struct FakeEnv {
         apic_writes.emplace_back(reg, value);
     }
     void apic_send(const VcpuState&, const apic::Send& s, std::uint32_t icr_lo) { sends.push_back({s, icr_lo}); }
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> x2apic_writes;
+    void x2apic_write(std::uint32_t msr, std::uint64_t value) { x2apic_writes.emplace_back(msr, value); }
 
     const PlatformPorts& ports() { return platform; }
     IoState& io_state() { return io; }

@@ -144,6 +144,7 @@ struct HypEnv {
     void apic_send(const VcpuState& v, const apic::Send& s, std::uint32_t icr_lo) {
         image::apic_send(pc_, v, s, icr_lo);
     }
+    void x2apic_write(std::uint32_t msr, std::uint64_t value) { arch::wrmsr(msr, value); }
 
 private:
     PerCpu* pc_;

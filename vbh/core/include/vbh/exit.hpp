@@ -71,6 +71,7 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.apic_read(cpu) } -> std::same_as<std::uint32_t>;
     { e.apic_write(cpu, cpu) } -> std::same_as<void>;
     { e.apic_send(v, apic::Send{}, cpu) } -> std::same_as<void>;
+    { e.x2apic_write(cpu, x) } -> std::same_as<void>; // WRMSR of an x2APIC register
 };
 
 // Non-template halves (exit_hypercall.cpp).
@@ -168,7 +169,9 @@ template <ExitEnv E>
     const auto msr = std::uint32_t(v.reg(Gpr::rcx));
     if (x.reason == ExitReason::msr_write) {
         const std::uint64_t in = (v.reg(Gpr::rdx) << 32) | std::uint32_t(v.reg(Gpr::rax));
-        if (env.wrmsr(v, msr, in).gp) [[unlikely]]
+        // Not performed by the backend: an x2APIC register the APIC policy decides
+        // (exit_apic.hpp; the instruction completes), or refused.
+        if (env.wrmsr(v, msr, in).gp && !x2apic_written(v, msr, in, env)) [[unlikely]]
             return refuse_msr(v, msr, in, env);
     } else {
         const MsrResult r = env.rdmsr(v, msr);

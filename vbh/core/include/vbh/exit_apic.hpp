@@ -5,7 +5,8 @@
 // the forms Linux's APIC accessors compile to), checks it (apic_write.hpp) and
 // performs, emulates or drops it, then moves RIP past it. An instruction it cannot
 // read or decode, or an NPF on the page that is not a write, gets #GP(0) and a log
-// entry: the host made that access, not the hypervisor.
+// entry: the host made that access, not the hypervisor. The same checks for the
+// x2APIC MSRs (handle_x2apic_write).
 #pragma once
 
 #include <vbh/apic_write.hpp>
@@ -13,6 +14,7 @@
 #include <vbh/exit_types.hpp>
 #include <vbh/log.h>
 #include <vbh/mmio_store.hpp>
+#include <vbh/msr.hpp>
 #include <vbh/vcpu.hpp>
 
 #include <cstddef>
@@ -59,6 +61,33 @@ template <class E>
         break;
     }
     return ExitAction::resume;
+}
+
+// x2APIC (MSRs 800h + offset / 16; SDM §11.12): the ICR (830h: destination in bits
+// 63:32) and the LVT entries with a delivery mode (82Fh, 833h-836h) exit on write and
+// reach here from the MSR exit; the same checks, a native WRMSR to perform. False: not
+// one of these registers (the caller refuses the write as any other MSR); true: done,
+// the caller moves RIP past the WRMSR.
+inline bool x2apic_guarded(std::uint32_t msr) {
+    return msr == msr_x2apic_lvt_cmci || msr == msr_x2apic_icr ||
+           (msr >= msr_x2apic_lvt_thermal && msr <= msr_x2apic_lvt_lint1);
+}
+
+template <class E>
+[[gnu::noinline, gnu::cold]] bool x2apic_written(VcpuState& v, std::uint32_t msr, std::uint64_t value,
+                                                 E& env) {
+    if (!x2apic_guarded(msr))
+        return false;
+    const std::uint32_t reg = (msr - msr_x2apic_first) * 16, lo = std::uint32_t(value);
+    const apic::Send s = apic::classify(reg, lo, std::uint32_t(value >> 32), true);
+    switch (s.verdict) {
+    case apic::Verdict::perform: env.x2apic_write(msr, value); break;
+    case apic::Verdict::init:
+    case apic::Verdict::sipi: env.apic_send(v, s, lo); break;
+    case apic::Verdict::drop: break;
+    case apic::Verdict::refuse: env.log().record(VBH_LOG_APIC_DENIED, v.cpu, msr, v.rip, value); break;
+    }
+    return true;
 }
 
 } // namespace vbh

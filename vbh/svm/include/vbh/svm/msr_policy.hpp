@@ -54,7 +54,11 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_mtrr_def_type, msr_mtrr_def_type, R::native, W::refuse},
     {msr_mc_bank_first, msr_mc_bank_last, R::native, W::native}, // MCi_CTL/STATUS/ADDR/MISC: the MCE handler clears STATUS
     {msr_tsc_deadline, msr_tsc_deadline, R::native, W::native}, // the host's local APIC timer, every tick
-    {msr_x2apic_first, msr_x2apic_last, R::native, W::native},  // the host's x2APIC (EOI, ICR, timer): mode fixed by APIC_BASE
+    {msr_x2apic_first, msr_x2apic_lvt_cmci - 1, R::native, W::native}, // the host's x2APIC (EOI, TPR, ...): mode fixed by APIC_BASE
+    {msr_x2apic_lvt_cmci, msr_x2apic_icr, R::native, W::emulate}, // LVT CMCI, ICR: no SMI/INIT delivery, INIT/SIPI emulated (exit_apic.hpp)
+    {msr_x2apic_icr + 1, msr_x2apic_lvt_thermal - 1, R::native, W::native}, // ICR2 (unused in x2APIC), LVT timer
+    {msr_x2apic_lvt_thermal, msr_x2apic_lvt_lint1, R::native, W::emulate}, // LVT thermal, perf, LINT0/1: no SMI/INIT delivery
+    {msr_x2apic_lvt_lint1 + 1, msr_x2apic_last, R::native, W::native}, // LVT error, timer counts, self IPI (fixed only)
     {msr_efer, msr_efer, R::emulate, W::emulate},               // the host's own SVME (host_svm.hpp); the CPU's stays 1; CPUID bits only
     {msr_star, msr_sfmask, R::native, W::native},               // syscall entry: VMLOAD/VMSAVE state
     {msr_fs_base, msr_tsc_aux, R::native, W::native},           // FS/GS/KernelGS base, TSC_AUX: VMLOAD/VMSAVE or per-CPU id
