@@ -9,6 +9,7 @@
 
 #include <vbh/arch/apic.hpp>
 #include <vbh/arch/cpu.hpp>
+#include <vbh/arch/serial.hpp>
 
 namespace vbh::image {
 
@@ -38,6 +39,17 @@ void apic_send(PerCpu* me, const VcpuState& v, const apic::Send& s, std::uint32_
             (void)c->sipi.post_sipi(s.vector); // ignored unless it waits, as on the CPU
         }
         g.log.record(VBH_LOG_VIRT_INIT, me->cpu, i, v.rip, icr_lo);
+        if (s.verdict == apic::Verdict::init) {
+            arch::Serial::puts("vbh-hyp: cpu ");
+            arch::Serial::dec(me->cpu);
+            arch::Serial::puts(" sends INIT to cpu ");
+            arch::Serial::dec(i);
+            arch::Serial::puts(", ICR ");
+            arch::Serial::hex(icr_lo);
+            arch::Serial::puts(", rip ");
+            arch::Serial::hex(v.rip);
+            arch::Serial::put('\n');
+        }
     }
     // A physical destination that is no CPU the hypervisor runs.
     if (named_other)

@@ -53,14 +53,26 @@ static void drain_nmi(PerCpu* pc) {
 // (vbh/sipi.hpp), then enters the guest in real mode at the vector. in_guest is 0
 // meanwhile, so no flush waits for it; a platform reset parks it. The kick that
 // brought it here is taken, so it does not swallow a later host NMI.
+// Both ends are printed on COM1 (rare events: CPU hotplug), so a CPU that never gets
+// its SIPI is visible in the serial log.
 [[gnu::noinline, gnu::cold]] static void wait_for_sipi(PerCpu* pc) {
     (void)pc->kick.take(arch::rdtsc());
+    arch::Serial::puts("vbh-hyp: cpu ");
+    arch::Serial::dec(pc->cpu);
+    arch::Serial::puts(" INIT, waiting for SIPI (rip ");
+    arch::Serial::hex(pc->vcpu.rip);
+    arch::Serial::puts(")\n");
     for (;;) {
         if (pc->sipi.take_init())
             Backend::take_init(pc->hw, pc->vcpu);
         if (const int vector = pc->sipi.take_sipi(); vector >= 0) {
             Backend::sipi_start(pc->hw, pc->vcpu, std::uint8_t(vector));
             g.log.record(VBH_LOG_VIRT_INIT, pc->cpu, pc->cpu, 0, 0x600u | unsigned(vector));
+            arch::Serial::puts("vbh-hyp: cpu ");
+            arch::Serial::dec(pc->cpu);
+            arch::Serial::puts(" SIPI, starting at vector ");
+            arch::Serial::hex(std::uint64_t(vector));
+            arch::Serial::put('\n');
             return;
         }
         if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST))
