@@ -88,11 +88,11 @@ alive() {
   done
   [ -z "$ALIVE_WHY" ]
 }
-cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1,3")
-  local part
+cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1,3"),
+  local part # minus CPU_LOST (a CPU an attack took from Linux: init.sh, sipi_running)
   for part in $(tr ',' ' ' < /sys/devices/system/cpu/online); do
     case $part in *-*) seq "${part%-*}" "${part#*-}" ;; *) echo "$part" ;; esac
-  done
+  done | grep -v -x "${CPU_LOST:--1}"
 }
 secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
 secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
