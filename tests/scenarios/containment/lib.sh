@@ -154,7 +154,7 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
     return
   fi
   n=$((c + l + u))
-  if alive; then alive_txt="hypervisor alive on every CPU"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
+  if alive; then alive_txt="hypervisor alive on every CPU${CPU_LOST:+ but $CPU_LOST (lost to Linux: sipi_running)}"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
   echo "contained $c/$n, leaked $l, unproven $u, n/a $na, open $o, $alive_txt, image ${IMAGE:-none}"
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios
