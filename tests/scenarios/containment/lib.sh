@@ -92,7 +92,7 @@ cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1
   local part # minus CPU_LOST (a CPU an attack took from Linux: init.sh, sipi_running)
   for part in $(tr ',' ' ' < /sys/devices/system/cpu/online); do
     case $part in *-*) seq "${part%-*}" "${part#*-}" ;; *) echo "$part" ;; esac
-  done | grep -v -x "${CPU_LOST:--1}"
+  done | grep -v -x -e "${CPU_LOST:-none}"
 }
 secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
 secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
