@@ -1,34 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * CPU hotplug. Every CPU is launched at insmod (main.c brings offline ones up for it),
- * and after the seal the hypervisor emulates INIT and SIPI for them: a CPU that Linux
- * takes offline waits in guest mode, and when Linux brings it online again its INIT
- * and SIPI start it at the trampoline *in guest mode* (docs/launch.md, "INIT and
- * SIPI"). The online callback (CPUHP_AP_ONLINE_DYN, run on that CPU before it is
- * marked active) only checks that: a CPU that comes online in host mode after the
- * seal got there some other way (a real INIT, e.g. a device's MSI), ran Linux code
- * outside the NPT, and is refused -- Linux takes it offline again. The hypervisor
- * refuses a launch after the seal, so the loader does not try.
+ * CPU hotplug. A CPU that Linux brings (back) online after the seal starts in host
+ * mode unless the hypervisor kept it in guest mode across INIT/SIPI. The online
+ * callback (CPUHP_AP_ONLINE_DYN, run on that CPU by its hotplug thread before the
+ * CPU is marked active for the scheduler) launches it.
+ *
+ * Window: from the INIT/SIPI that starts the CPU until this callback, the CPU runs
+ * Linux code natively (its startup path, the earlier AP hotplug states, interrupt
+ * handlers and per-CPU kthreads), outside the NPT. Only a native CPU can call into
+ * hypervisor memory, which is exactly why launch works here after the seal: the
+ * loader briefly restores the host mapping of hypervisor memory (same virtual
+ * address as at init, the hypervisor runs position-dependent after init), calls
+ * launch on this CPU, and hides the mapping again. CPUs already in guest mode cannot
+ * reach those frames at any time: the NPT excludes them.
+ *
+ * If the launch fails the callback fails, and Linux takes the CPU offline again: no
+ * CPU stays online in host mode.
  */
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/irqflags.h>
 
 #include "loader.h"
 
 static int vbh_cpu_online(unsigned int cpu)
 {
 	struct vbh_loader *v = &vbh_loader;
+	unsigned long flags;
+	int err;
 
 	if (!v->launcher.sealed)
 		return 0;
+	/* The hypervisor may have kept this CPU in guest mode while it was offline. */
 	if (vbh_cpu_is_guest(NULL)) {
 		cpumask_set_cpu(cpu, &v->launcher.launched);
 		pr_info(VBH_PFX "CPU %u online, still deprivileged\n", cpu);
 		return 0;
 	}
 	cpumask_clear_cpu(cpu, &v->launcher.launched);
-	pr_err(VBH_PFX "CPU %u came online outside guest mode after the seal: refusing it\n", cpu);
-	return -EPERM;
+	vbh_hypmem_reveal(&v->mem);
+	local_irq_save(flags);
+	err = vbh_launch_this_cpu(&v->launcher);
+	local_irq_restore(flags);
+	if (vbh_hypmem_hide(&v->mem))
+		pr_warn(VBH_PFX "CPU %u: hypervisor memory left mapped in the host page tables\n",
+			cpu);
+	if (err) {
+		pr_err(VBH_PFX "CPU %u came online but cannot be deprivileged: refusing it\n",
+		       cpu);
+		return err;
+	}
+	pr_info(VBH_PFX "CPU %u online, deprivileged\n", cpu);
+	return 0;
 }
 
 /* Caller holds cpus_read_lock; no callbacks for CPUs that are online already. */

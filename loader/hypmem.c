@@ -9,7 +9,8 @@
  *
  * After the seal the loader hides the host mapping (clears the vmap PTEs but keeps the
  * virtual range reserved) so no kernel code reads through it by accident (/proc/kcore,
- * vread). Nothing maps it again: no CPU is launched after the seal (hotplug.c).
+ * vread); a CPU that comes online later reveals it again for the length of its launch
+ * call, because the hypervisor must run at the same virtual address (see hotplug.c).
  * The frames also stay in the kernel's direct map: the NPT, not the host page tables,
  * is what keeps the host out.
  */
@@ -120,8 +121,9 @@ int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes)
 
 	memset(m, 0, sizeof(*m));
 	m->pages = kvcalloc(n, sizeof(*m->pages), GFP_KERNEL);
+	m->saved_ptes = kvcalloc(n, sizeof(*m->saved_ptes), GFP_KERNEL);
 	m->orders = kvmalloc(n, GFP_KERNEL);
-	if (!m->pages || !m->orders) {
+	if (!m->pages || !m->saved_ptes || !m->orders) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -156,6 +158,7 @@ void vbh_hypmem_free(struct vbh_hypmem *m)
 			__free_pages(m->pages[i], m->orders[i]);
 	kvfree(m->pages);
 	kvfree(m->orders);
+	kvfree(m->saved_ptes);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -212,8 +215,25 @@ int vbh_hypmem_hide(struct vbh_hypmem *m)
 
 	if (err)
 		return err;
-	for (i = 0; i < m->nr_pages; i++)
-		set_pte(vbh_pte(m, i), __pte(0));
+	for (i = 0; i < m->nr_pages; i++) {
+		pte_t *pte = vbh_pte(m, i);
+
+		m->saved_ptes[i] = *pte;
+		set_pte(pte, __pte(0));
+	}
 	on_each_cpu(vbh_flush_tlb, NULL, 1);
+	m->hidden = true;
 	return 0;
+}
+
+/* x86 does not cache non-present entries, so restoring needs no TLB flush. */
+void vbh_hypmem_reveal(struct vbh_hypmem *m)
+{
+	unsigned long i;
+
+	if (!m->hidden)
+		return;
+	for (i = 0; i < m->nr_pages; i++)
+		set_pte(vbh_pte(m, i), m->saved_ptes[i]);
+	m->hidden = false;
 }

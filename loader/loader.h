@@ -28,15 +28,18 @@ int vbh_preflight(void);
 /* hypmem.c: hypervisor memory, physically in chunks, virtually contiguous. */
 struct vbh_hypmem {
 	struct page **pages;       /* every 4 KiB page, in virtual order */
+	pte_t *saved_ptes;         /* host PTEs while the mapping is hidden */
 	u8 *orders;                /* allocation order at each chunk's first page */
 	unsigned long nr_pages;
 	void *virt;                /* hyp_virt_base */
 	u32 nr_ranges;
 	struct vbh_mem_range ranges[VBH_MAX_HYP_RANGES];
+	bool hidden;
 };
 int vbh_hypmem_alloc(struct vbh_hypmem *m, u64 bytes);
 void vbh_hypmem_free(struct vbh_hypmem *m);
 int vbh_hypmem_hide(struct vbh_hypmem *m);
+void vbh_hypmem_reveal(struct vbh_hypmem *m);
 
 /* bootrec.c: fill the boot record from what Linux knows about the machine. */
 struct vbh_ram_map {

@@ -174,57 +174,13 @@ static int vbh_go(struct vbh_loader *v)
 	return 0;
 }
 
-/*
- * Every CPU the kernel knows is launched: a present CPU that is offline (maxcpus=,
- * offlined by the admin) is brought online for the launch and taken offline again
- * after the seal, so it waits in guest mode (the kernel's play_dead) instead of in
- * the firmware's wait-for-SIPI outside it. After the seal the hypervisor emulates
- * INIT and SIPI for the CPUs it runs and refuses them for any other (docs/launch.md,
- * "INIT and SIPI"), so a CPU not launched now could never start later.
- */
-static void vbh_online_present(struct cpumask *onlined)
-{
-	unsigned int cpu;
-
-	cpumask_clear(onlined);
-	for_each_present_cpu(cpu) {
-		int err;
-
-		if (cpu_online(cpu))
-			continue;
-		err = add_cpu(cpu);
-		if (err) {
-			pr_warn(VBH_PFX "CPU %u is present but cannot be brought online (%d): it will never be launched\n",
-				cpu, err);
-			continue;
-		}
-		cpumask_set_cpu(cpu, onlined);
-	}
-}
-
-static void vbh_offline_again(const struct cpumask *onlined)
-{
-	unsigned int cpu;
-
-	for_each_cpu(cpu, onlined) {
-		int err = remove_cpu(cpu);
-
-		if (err)
-			pr_warn(VBH_PFX "CPU %u: could not take it offline again (%d)\n", cpu, err);
-		else
-			pr_info(VBH_PFX "CPU %u offline again, parked in guest mode\n", cpu);
-	}
-}
-
 static int vbh_start(const struct vbh_image_header *img)
 {
 	struct vbh_ram_map *ram = kzalloc(sizeof(*ram), GFP_KERNEL);
-	static struct cpumask onlined;
 	int err;
 
 	if (!ram)
 		return -ENOMEM;
-	vbh_online_present(&onlined);
 	cpus_read_lock();
 	err = vbh_preflight();
 	if (!err)
@@ -233,7 +189,6 @@ static int vbh_start(const struct vbh_image_header *img)
 		err = vbh_go(&vbh_loader);
 	cpus_read_unlock();
 	kfree(ram);
-	vbh_offline_again(&onlined);
 	return err;
 }
 

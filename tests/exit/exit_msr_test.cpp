@@ -140,20 +140,6 @@ TEST_F(MsrTest, DebugCtlOnlyBtf) {
     EXPECT_EQ(FakeMsrs::writes[0].second, svm::debugctl_btf);
 }
 
-// NB_CFG: Linux sets EnableCf8ExtCfg on every CPU it brings online; nothing else moves.
-TEST_F(MsrTest, NbCfgOnlyExtendedConfigAccess) {
-    FakeMsrs::regs[msr_nb_cfg] = 0x1000;
-    EXPECT_EQ(wrmsr(msr_nb_cfg, 0x1000 | svm::nb_cfg_cf8_ext), ExitAction::resume);
-    EXPECT_FALSE(v.inject.pending());
-    for (std::uint64_t bad : {svm::nb_cfg_cf8_ext, 0x1000 | svm::nb_cfg_cf8_ext | 1u, std::uint64_t{0}}) {
-        v.inject = {};
-        EXPECT_EQ(wrmsr(msr_nb_cfg, bad), ExitAction::resume);
-        EXPECT_EQ(v.inject.vector, 13) << std::hex << bad;
-    }
-    ASSERT_EQ(FakeMsrs::writes.size(), 1u);
-    EXPECT_EQ(FakeMsrs::writes[0].second, 0x1000 | svm::nb_cfg_cf8_ext);
-}
-
 TEST_F(MsrTest, PerfCountersNeverCountTheHypervisor) {
     const std::uint64_t host_only_any_mode = svm::perf_ctl_host_only | (1u << 22) | 0x76;
     EXPECT_EQ(wrmsr(msr_perf_ctl0 + 1, host_only_any_mode), ExitAction::resume);

@@ -7,7 +7,6 @@
 #include <vbh/svm/msr.hpp>
 #include <vbh/svm/pstate.hpp>
 
-#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
@@ -137,31 +136,6 @@ struct FakeEnv {
     struct Out { std::uint16_t port; std::uint8_t size; std::uint32_t value; };
     std::vector<Out> outs;
     int ins = 0;
-    // The local APIC (exit_apic.hpp): its page, the host's instruction bytes at RIP,
-    // a register file by offset / 16, and the INIT/SIPI sends handed to the emulation.
-    std::uint64_t apic_base = 0xfee00000;
-    std::vector<std::uint8_t> insn;
-    bool insn_long_mode = true;
-    std::array<std::uint32_t, 256> apic_regs{};
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> apic_writes;
-    struct Sent { apic::Send send; std::uint32_t icr_lo; };
-    std::vector<Sent> sends;
-    bool apic_page(std::uint64_t gpa) { return (gpa >> 12) == (apic_base >> 12); }
-    InsnBytes fetch_insn(const VcpuState&, std::uint8_t* buf) {
-        const std::size_t n = std::min<std::size_t>(insn.size(), 15);
-        if (n != 0)
-            std::memcpy(buf, insn.data(), n);
-        return {std::uint8_t(n), insn_long_mode};
-    }
-    std::uint32_t apic_read(std::uint32_t reg) { return apic_regs[(reg >> 4) & 0xff]; }
-    void apic_write(std::uint32_t reg, std::uint32_t value) {
-        apic_regs[(reg >> 4) & 0xff] = value;
-        apic_writes.emplace_back(reg, value);
-    }
-    void apic_send(const VcpuState&, const apic::Send& s, std::uint32_t icr_lo) { sends.push_back({s, icr_lo}); }
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> x2apic_writes;
-    void x2apic_write(std::uint32_t msr, std::uint64_t value) { x2apic_writes.emplace_back(msr, value); }
-
     const PlatformPorts& ports() { return platform; }
     IoState& io_state() { return io; }
     std::uint32_t io_in(std::uint16_t port, std::uint8_t) { ++ins; return port_value[port]; }

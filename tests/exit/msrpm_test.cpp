@@ -81,18 +81,16 @@ TEST_F(Msrpm, MemoryAndSmmControlWritesExit) {
 }
 
 // What Linux writes in normal operation runs natively (no exit per context switch,
-// timer tick or EOI). The x2APIC ICR is the exception: every IPI exits, so that INIT
-// and SIPI never reach a CPU (exit_apic.hpp); it is still read natively.
+// timer tick or EOI).
 TEST_F(Msrpm, LinuxHotWritesAreNative) {
     for (std::uint32_t msr : {msr_fs_base, msr_gs_base, msr_kernel_gs_base, msr_tsc_aux,
                               msr_star, msr_star + 1, msr_sfmask, msr_spec_ctrl, msr_pred_cmd,
                               msr_pat, msr_tsc_deadline, msr_x2apic_first + 0xb,
-                              msr_sysenter_cs, msr_mc_bank_first + 1, msr_virt_spec_ctrl}) {
+                              msr_x2apic_icr, msr_sysenter_cs, msr_mc_bank_first + 1,
+                              msr_virt_spec_ctrl}) {
         EXPECT_FALSE(writes(msr)) << std::hex << msr;
         EXPECT_FALSE(reads(msr)) << std::hex << msr;
     }
-    EXPECT_TRUE(writes(msr_x2apic_icr));
-    EXPECT_FALSE(reads(msr_x2apic_icr));
 }
 
 } // namespace
@@ -107,7 +105,6 @@ TEST(MsrPolicy, EmulateRows) {
     EXPECT_EQ(svm::write_policy(msr_efer), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_apic_base), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_debugctl), svm::MsrWrite::emulate);
-    EXPECT_EQ(svm::write_policy(msr_nb_cfg), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_perf_ctl0 + 2), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(msr_perf_ext_last), svm::MsrWrite::emulate);
     EXPECT_EQ(svm::write_policy(0xc0011020), svm::MsrWrite::refuse); // LS_CFG: unlisted

@@ -309,9 +309,6 @@ void CrossCpuFlush::operator()() const { __atomic_add_fetch(&g.npt_gen, 1, __ATO
 // synthetic exit reaches it.
 [[noreturn]] void platform_reset(PerCpu*, const Exit&) { die("platform_reset"); }
 
-// The host's INIT/SIPI (apic_emul.cpp): no synthetic exit writes the APIC page.
-void apic_send(PerCpu*, const VcpuState&, const apic::Send&, std::uint32_t) { die("apic_send"); }
-
 } // namespace vbh::image
 
 // The ways out of guest mode for good (enter.S, svm/src/vmrun.S) need ring 0; no

@@ -14,7 +14,7 @@ ko=/lib/vbh/test/vbh.ko
 IMAGE="none (bare kernel)"
 mode=$(param containment auto)
 [ "$mode" = auto ] && { if [ -r $ko ]; then mode=vbh; else mode=bare; fi; }
-for f in lib mem svm hc kinds dma msr nested msi init; do
+for f in lib mem svm hc kinds dma msr nested msi; do
   f=$CDIR/containment-$f.sh
   [ -r "$f" ] || { fail containment_files "$f missing from the initramfs"; exit 0; }
   . "$f"
@@ -39,11 +39,9 @@ dma_bare
 msr_bare
 nest_bare
 msi_bare
-init_bare
 if [ "$mode" = bare ]; then
   ATTEMPT="hostile hypercalls, TOCTOU, scrub" DEFENCE="vbh"
   record hypercalls n/a "need vbh: run with vbh.containment=vbh"
-  init_running_bare # last: CPU 1 is lost to Linux after it
   scoreboard bare
   dmesg_clean kernel_log_clean "$mark"
   exit 0
@@ -79,11 +77,9 @@ dma_vbh
 msr_vbh
 nest_vbh
 msi_vbh_vtd
-init_vbh
 if alive; then pass hypervisor_alive "VBH_HC_VERSION answers on every online CPU after the suite"
 else fail hypervisor_alive "VBH_HC_VERSION does not answer on$ALIVE_WHY"; fi
 same secret_hash "$SECRET_HASH" "$(secret_hash)"
-init_running_vbh # last attack: CPU 1 is lost to Linux after it
 info "hypervisor CPU 0 counters: $(one "$(atk stats 0)")"
 scoreboard vbh
 dmesg_clean kernel_log_clean "$mark"

@@ -186,5 +186,7 @@ if out=$(insmod $ko 2>&1); then
 else
   record sleep_s3 unproven "insmod vbh: $out"
 fi
+ATTEMPT="INIT/SIPI to a running or offlined CPU" DEFENCE="INIT intercepted, SIPI emulated"
+record init_sipi n/a "OPEN, not contained: QEMU 7.2 TCG resets a CPU on an intercepted INIT before the hypervisor runs (docs/platform.md quirk 11), so the CPU runs its SIPI vector natively"
 scoreboard vbh
 info "powering off under vbh: S5 goes through after the scrub"

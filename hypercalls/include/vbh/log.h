@@ -48,14 +48,7 @@
 	X(INVD, 13, invd)              /* INVD run as WBINVD (dirty lines kept) */ \
 	X(VMRUN_REFUSED, 14, vmrun_refused) /* the host's VMRUN failed vbh's checks: \
 	                                  it sees VMEXIT_INVALID; addr = VMCB12, info = \
-	                                  reason (docs/nested.md) */ \
-	X(APIC_DENIED, 15, apic_denied) /* a host local APIC write refused (dropped): \
-	                                  addr = register offset (x2APIC: MSR), info = \
-	                                  value | ICR high << 32 (docs/launch.md) */ \
-	X(VIRT_INIT, 16, virt_init)    /* an INIT or SIPI the host sent, emulated: \
-	                                  addr = target CPU, info = ICR low (mode, \
-	                                  vector); the target logs its start at the \
-	                                  SIPI vector (info = 0x600 | vector) */
+	                                  reason (docs/nested.md) */
 
 #define VBH_LOG_ENUM_(name, value, text) VBH_LOG_##name = value,
 enum vbh_log_kind { VBH_LOG_KINDS(VBH_LOG_ENUM_) };

@@ -34,7 +34,6 @@ extern const struct atk_cmd nest_cmds[]; /* nested.c */
 extern const struct atk_cmd prot_cmds[]; /* protected.c */
 extern const struct atk_cmd prot_nest_cmds[]; /* protected_nest.c */
 extern const struct atk_cmd msi_cmds[]; /* msi.c */
-extern const struct atk_cmd sipi_cmds[]; /* sipi.c */
 
 /* toctou.c */
 int cmd_toctou(int argc, const u64 *a);

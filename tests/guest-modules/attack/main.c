@@ -32,7 +32,7 @@ void out(const char *fmt, ...)
 
 static const struct atk_cmd *const tables[] = {
 	frame_cmds, map_cmds, hc_cmds, race_cmds, svm_cmds, dma_cmds, port_cmds, msr_cmds,
-	nest_cmds, prot_cmds, prot_nest_cmds, msi_cmds, sipi_cmds,
+	nest_cmds, prot_cmds, prot_nest_cmds, msi_cmds,
 };
 
 static const struct atk_cmd *find_cmd(const char *name)

@@ -88,11 +88,11 @@ alive() {
   done
   [ -z "$ALIVE_WHY" ]
 }
-cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1,3"),
-  local part # minus CPU_LOST (a CPU an attack took from Linux: init.sh, sipi_running)
+cpu_list() { # the online CPU numbers, from /sys/devices/system/cpu/online ("0-1,3")
+  local part
   for part in $(tr ',' ' ' < /sys/devices/system/cpu/online); do
     case $part in *-*) seq "${part%-*}" "${part#*-}" ;; *) echo "$part" ;; esac
-  done | grep -v -x -e "${CPU_LOST:-none}"
+  done
 }
 secret_hash() { kv out0 "$(atk hc 0x31 "$DOM" "$SECRET" "$SECRET_N" 0)"; }
 secret_intact() { [ -n "${SECRET_HASH:-}" ] && [ "$(secret_hash)" = "$SECRET_HASH" ]; }
@@ -154,7 +154,7 @@ scoreboard() { # scoreboard bare|vbh: the table of $BOARD and the summary line
     return
   fi
   n=$((c + l + u))
-  if alive; then alive_txt="hypervisor alive on every CPU${CPU_LOST:+ but $CPU_LOST (lost to Linux: sipi_running)}"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
+  if alive; then alive_txt="hypervisor alive on every CPU"; else alive_txt="hypervisor NOT answering on$ALIVE_WHY"; fi
   echo "contained $c/$n, leaked $l, unproven $u, n/a $na, open $o, $alive_txt, image ${IMAGE:-none}"
   metric containment_contained "$c" scenarios
   metric containment_leaked "$l" scenarios

@@ -134,7 +134,7 @@ scrub_vbh() {
 hotplug() { # hotplug MODE: cycle CPU 1, then attack from it
   local r cpu=/sys/devices/system/cpu/cpu1/online
   ATTEMPT="CPU1 offline/online, attack from CPU1"
-  DEFENCE="none (no vbh loaded)"; [ "$1" = bare ] || DEFENCE="INIT/SIPI emulated: the CPU stays in guest mode"
+  DEFENCE="none (no vbh loaded)"; [ "$1" = bare ] || DEFENCE="re-launch before host code runs"
   if [ ! -w $cpu ]; then record hotplug n/a "no $cpu"; return; fi
   echo 0 > $cpu && sleep 1 && echo 1 > $cpu && sleep 1
   if [ "$(cat $cpu)" != 1 ]; then

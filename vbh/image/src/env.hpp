@@ -10,10 +10,6 @@
 
 namespace vbh::image {
 
-// apic_emul.cpp: an NMI kick, counted (flushes use it too), and the host's INIT/SIPI.
-bool kick_cpu(PerCpu* me, PerCpu* c);
-void apic_send(PerCpu* me, const VcpuState& v, const apic::Send& s, std::uint32_t icr_lo);
-
 struct HypEnv {
     // A destroyed domain's protected vCPU records go with it (pstate_run.hpp).
     HypercallOut core_hypercall(VcpuState& v, const HypercallRegs& r) {
@@ -113,38 +109,6 @@ struct HypEnv {
     void io_out(std::uint16_t port, std::uint8_t size, std::uint32_t v) {
         arch::out_sized(port, size, v);
     }
-
-    // The host's xAPIC page, read-only in its NPT (paging.cpp): its writes come here.
-    bool apic_page(std::uint64_t gpa) { return (gpa >> 12) == (g.apic.base >> 12); }
-    // The instruction at the exiting RIP, read through the exiting context's own page
-    // tables; every table entry and byte through host_page() (host-owned RAM only).
-    InsnBytes fetch_insn(const VcpuState& v, std::uint8_t* buf) {
-        struct Reader {
-            HypEnv& env;
-            bool read_phys(std::uint64_t pa, std::uint64_t& out) {
-                const Result<void*> p = env.host_page(pa >> 12);
-                if (p)
-                    out = *reinterpret_cast<const volatile std::uint64_t*>(
-                        static_cast<const std::uint8_t*>(*p) + (pa & 0xff8));
-                return bool(p);
-            }
-        } reader{*this};
-        const Backend::Code c = Backend::code(*hw_);
-        const std::size_t n = fetch(c.paging, v.rip, c.cs_base, buf, 15, reader);
-        host_frame_done();
-        return {std::uint8_t(n), c.long_mode64};
-    }
-    // This CPU's local APIC, through the hypervisor's own mapping of the page.
-    std::uint32_t apic_read(std::uint32_t reg) {
-        return *reinterpret_cast<const volatile std::uint32_t*>(g.apic.base + (reg & 0xff0));
-    }
-    void apic_write(std::uint32_t reg, std::uint32_t value) {
-        *reinterpret_cast<volatile std::uint32_t*>(g.apic.base + (reg & 0xff0)) = value;
-    }
-    void apic_send(const VcpuState& v, const apic::Send& s, std::uint32_t icr_lo) {
-        image::apic_send(pc_, v, s, icr_lo);
-    }
-    void x2apic_write(std::uint32_t msr, std::uint64_t value) { arch::wrmsr(msr, value); }
 
 private:
     PerCpu* pc_;

@@ -40,7 +40,6 @@ static void reset_cpu_state(PerCpu* pc, const vbh_guest_entry& e) {
     pc->vcpu.cpu = pc->cpu;
     pc->entry = e;
     pc->kick.reset();
-    pc->sipi.reset();
     __atomic_store_n(&pc->in_guest, 0, __ATOMIC_SEQ_CST);
     pc->seen_gen = __atomic_load_n(&g.npt_gen, __ATOMIC_SEQ_CST);
     pc->stats.version = VBH_STATS_VERSION;
@@ -52,19 +51,15 @@ Status launch(std::uint32_t cpu, const vbh_guest_entry* entry, std::uint64_t lin
         return Status::state;
     if (cpu >= g.br.nr_cpus || entry == nullptr)
         return Status::invalid;
-    // After the seal no CPU is launched: every CPU was at insmod, and INIT/SIPI keep
-    // them in guest mode (apic_emul.cpp). A CPU that runs this code now left guest
-    // mode some other way and ran host code natively meanwhile.
-    if (__atomic_load_n(&g.sealed, __ATOMIC_ACQUIRE))
-        return Status::denied;
     // The APIC the hypervisor kicks through was captured at init: a CPU whose
     // IA32_APIC_BASE differs (moved, other mode, disabled) is not launched.
     if (!(arch::LocalApic::capture() == g.apic))
         return Status::state;
     PerCpu* pc = g.cpus[index_nospec(cpu, g.br.nr_cpus)]; // the loader's number
     // No "already launched" refusal: this code runs from hypervisor memory, which the
-    // host NPT does not map, so a CPU executing it is in host mode (before the seal:
-    // launched, devirtualised, launched again).
+    // host NPT does not map, so a CPU executing it is in host mode. A CPU whose guest
+    // was reset by INIT (offline/online) is launched afresh; its stale in_guest flag
+    // is cleared so cross-CPU flushes stop waiting for it.
     const vbh_guest_entry e = *entry;
     reset_cpu_state(pc, e);
     pc->save.linux_rsp = linux_rsp;

@@ -48,43 +48,10 @@ static void drain_nmi(PerCpu* pc) {
     arch::halt_forever();
 }
 
-// Another CPU posted a virtual INIT here and kicked this one (apic_emul.cpp): the
-// guest state becomes the INIT state, and the CPU waits in the hypervisor for a SIPI
-// (vbh/sipi.hpp), then enters the guest in real mode at the vector. in_guest is 0
-// meanwhile, so no flush waits for it; a platform reset parks it. The kick that
-// brought it here is taken, so it does not swallow a later host NMI.
-// Both ends are printed on COM1 (rare events: CPU hotplug), so a CPU that never gets
-// its SIPI is visible in the serial log.
-[[gnu::noinline, gnu::cold]] static void wait_for_sipi(PerCpu* pc) {
-    (void)pc->kick.take(arch::rdtsc());
-    arch::Serial::puts("vbh-hyp: cpu ");
-    arch::Serial::dec(pc->cpu);
-    arch::Serial::puts(" INIT, waiting for SIPI (rip ");
-    arch::Serial::hex(pc->vcpu.rip);
-    arch::Serial::puts(")\n");
-    for (;;) {
-        if (pc->sipi.take_init())
-            Backend::take_init(pc->hw, pc->vcpu);
-        if (const int vector = pc->sipi.take_sipi(); vector >= 0) {
-            Backend::sipi_start(pc->hw, pc->vcpu, std::uint8_t(vector));
-            g.log.record(VBH_LOG_VIRT_INIT, pc->cpu, pc->cpu, 0, 0x600u | unsigned(vector));
-            arch::Serial::puts("vbh-hyp: cpu ");
-            arch::Serial::dec(pc->cpu);
-            arch::Serial::puts(" SIPI, starting at vector ");
-            arch::Serial::hex(std::uint64_t(vector));
-            arch::Serial::put('\n');
-            return;
-        }
-        if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST))
-            park();
-        arch::pause();
-    }
-}
-
-// A real INIT reached this CPU in guest mode (hardware: the intercept holds it while
-// GIF = 0; the host's own INITs never get here, apic_emul.cpp emulates them, so this
-// is one from elsewhere, e.g. a device's MSI). Open GIF so that the INIT resets the
-// CPU, as it would have without the intercept. in_guest is 0, so no flush waits.
+// INIT reached this CPU in guest mode (hardware: the intercept holds it while GIF =
+// 0). Nothing emulates wait-for-SIPI yet (docs/launch.md, "INIT and SIPI"): open GIF
+// so that the INIT resets the CPU, as it would have without the intercept; the
+// loader relaunches it when the host onlines it. in_guest is 0, so no flush waits.
 [[noreturn]] static void take_init(PerCpu* pc) {
     __atomic_store_n(&pc->stats.launched, 0, __ATOMIC_RELEASE);
     Backend::open_nmi_window();
@@ -139,8 +106,6 @@ static bool before_entry(PerCpu* pc) {
         drain_nmi(pc);
         if (__atomic_load_n(&g.resetting, __ATOMIC_SEQ_CST)) [[unlikely]]
             park();
-        if (pc->sipi.init_posted()) [[unlikely]]
-            return wait_for_sipi(pc); // the control block now holds the SIPI start
     }
     // The host's guest (nested SVM) exited: most of its exits are the host's.
     if (Backend::in_l2(pc->hw) && Backend::l2_exit(pc->hw, pc->vcpu, env, pc->stats)) [[unlikely]]

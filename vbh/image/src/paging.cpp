@@ -9,8 +9,7 @@
 //   the IOMMU units' register pages      RW NX UC (iommu_map_registers)
 // Host NPT: [0, 2^phys_addr_bits) identity, RWX, U/S = 1 (nested walks are user
 // accesses: docs/platform.md quirk 6), largest pages, minus every hyp_range and the
-// IOMMU units' register pages; the xAPIC page read-only (its writes are emulated).
-// Its DMA mirror (iommu.hpp): the same view, RW, the xAPIC page as the rest.
+// IOMMU units' register pages. Its DMA mirror (iommu.hpp): the same view, RW.
 #include <vbh/arch/apic.hpp>
 #include <vbh/image/hyp.hpp>
 #include <vbh/image/paging.hpp>
@@ -118,12 +117,6 @@ Result<void> build_host_npt() {
     g.npt.emplace(*iommu.stage2, npt, CrossCpuFlush{});
     if (auto r = build_identity(npt, Attrs{Perm::rwx, MemType::wb}); !r)
         return r;
-    // The host's xAPIC page: read-only, so that every write to it (the ICR's INIT and
-    // SIPI above all) is an NPF the hypervisor checks and performs (exit_apic.hpp).
-    // With x2APIC the registers are MSRs and the page is not the APIC.
-    if (!g.apic.x2apic)
-        if (auto m = npt.protect(g.apic.base, page, Perm::r); !m)
-            return unexpected(m.error());
     if (iommu.amdvi)
         return build_identity(*iommu.amdvi_table, Attrs{Perm::rw, MemType::wb});
     return build_identity(*iommu.vtd_table, Attrs{Perm::rw, MemType::wb});

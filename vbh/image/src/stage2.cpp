@@ -7,8 +7,6 @@
 
 namespace vbh::image {
 
-bool kick_cpu(PerCpu* me, PerCpu* c); // apic_emul.cpp
-
 namespace {
 
 // The CPUs' flags as the wait rule (vbh/flush_wait.hpp) reads them. in_guest /
@@ -28,7 +26,17 @@ struct ImageFlushEnv {
         return __atomic_load_n(&g.cpus[i]->host_writing, __ATOMIC_SEQ_CST) != 0;
     }
     bool left_by_init(std::uint32_t i) const { return Backend::left_by_init(g.cpus[i]->hw); }
-    bool kick(std::uint32_t i) { return kick_cpu(me, g.cpus[i]); }
+    bool kick(std::uint32_t i) {
+        PerCpu* c = g.cpus[i];
+        // Counted, and a count ages out (kick_count.hpp).
+        c->kick.sent(arch::rdtsc());
+        if (!arch::LocalApic::send_nmi(g.apic, c->apic_id)) {
+            c->kick.unsent();
+            return false;
+        }
+        ++me->stats.kicks_sent;
+        return true;
+    }
     std::uint64_t now() { return arch::rdtsc(); }
     void relax() { arch::pause(); }
     void stalled(std::uint32_t i) {

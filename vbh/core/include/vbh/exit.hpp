@@ -10,8 +10,7 @@
 //              frames (ExitEnv::host_frame; docs/launch.md, "Output frames").
 //   msr        the backend's rules (ExitEnv::rdmsr/wrmsr; svm/msr.hpp).
 //   npf        a blocked host access: logged, reflected as #GP(0) so that
-//              copy_from_kernel_nofault() fails cleanly and the host survives. A
-//              write to the host's xAPIC page is checked and emulated (exit_apic.hpp).
+//              copy_from_kernel_nofault() fails cleanly and the host survives.
 //   nmi        a cross-CPU kick is swallowed, any other NMI is re-injected.
 //   virt_insn  the host's VMRUN/VMLOAD/VMSAVE/STGI/CLGI/SKINIT/INVLPGA: the backend's
 //              rules (ExitEnv::virt_insn; svm/host_insn.hpp).
@@ -24,11 +23,9 @@
 //              lines; logged when the backend knows it was INVD (Exit::qual = 1).
 #pragma once
 
-#include <vbh/exit_apic.hpp>
 #include <vbh/exit_io.hpp>
 #include <vbh/exit_log.hpp>
 #include <vbh/exit_msr.hpp>
-#include <vbh/exit_types.hpp>
 #include <vbh/hypercall.hpp>
 #include <vbh/result.hpp>
 #include <vbh/stats.h>
@@ -38,6 +35,32 @@
 #include <cstdint>
 
 namespace vbh {
+
+// One member per VBH_EXIT_KINDS entry (stats.h), with its value: the index into
+// vbh_cpu_stats.exits.
+#define VBH_EXIT_MEMBER_(name, value, text) text = VBH_EXIT_##name,
+enum class ExitReason : std::uint8_t { VBH_EXIT_KINDS(VBH_EXIT_MEMBER_) };
+#undef VBH_EXIT_MEMBER_
+// Every reason indexes the per-kind arrays (stats.exits, cycles.kind) unchecked.
+#define VBH_EXIT_IN_RANGE_(name, value, text) static_assert(VBH_EXIT_##name < VBH_EXIT_KIND_COUNT);
+VBH_EXIT_KINDS(VBH_EXIT_IN_RANGE_)
+#undef VBH_EXIT_IN_RANGE_
+
+struct Exit {
+    ExitReason reason = ExitReason::other;
+    std::uint8_t insn_len = 0; // length of the exiting instruction (hypercall, msr)
+    std::uint64_t code = 0;    // the vendor's raw exit code, for the log
+    std::uint64_t qual = 0;    // npf: the fault error code (AMD EXITINFO1)
+    std::uint64_t gpa = 0;     // npf: the guest-physical address
+};
+
+enum class ExitAction : std::uint8_t {
+    resume, // re-enter the guest
+    devirt, // leave guest mode on this CPU (VBH_HC_DEVIRT before seal)
+    fatal,  // the guest cannot continue (triple fault, unknown exit)
+    reset,  // a reset/power-off port write: scrub, then perform it (exit_io.hpp)
+    init,   // INIT: this CPU leaves guest mode for the INIT to take it
+};
 
 template <class E>
 concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint64_t x,
@@ -63,15 +86,6 @@ concept ExitEnv = requires(E& e, VcpuState& v, const HypercallRegs& a, std::uint
     { e.io_state() } -> std::same_as<IoState&>;
     { e.io_in(std::uint16_t{}, std::uint8_t{}) } -> std::same_as<std::uint32_t>;
     { e.io_out(std::uint16_t{}, std::uint8_t{}, cpu) } -> std::same_as<void>;
-    // The host's local APIC (exit_apic.hpp): whether gpa is in its trapped xAPIC page,
-    // the instruction at the host's RIP, a register read/write on this CPU's APIC,
-    // and an INIT or SIPI send, emulated (sipi.hpp).
-    { e.apic_page(x) } -> std::same_as<bool>;
-    { e.fetch_insn(v, static_cast<std::uint8_t*>(nullptr)) } -> std::same_as<InsnBytes>;
-    { e.apic_read(cpu) } -> std::same_as<std::uint32_t>;
-    { e.apic_write(cpu, cpu) } -> std::same_as<void>;
-    { e.apic_send(v, apic::Send{}, cpu) } -> std::same_as<void>;
-    { e.x2apic_write(cpu, x) } -> std::same_as<void>; // WRMSR of an x2APIC register
 };
 
 // Non-template halves (exit_hypercall.cpp).
@@ -169,9 +183,7 @@ template <ExitEnv E>
     const auto msr = std::uint32_t(v.reg(Gpr::rcx));
     if (x.reason == ExitReason::msr_write) {
         const std::uint64_t in = (v.reg(Gpr::rdx) << 32) | std::uint32_t(v.reg(Gpr::rax));
-        // Not performed by the backend: an x2APIC register the APIC policy decides
-        // (exit_apic.hpp; the instruction completes), or refused.
-        if (env.wrmsr(v, msr, in).gp && !x2apic_written(v, msr, in, env)) [[unlikely]]
+        if (env.wrmsr(v, msr, in).gp) [[unlikely]]
             return refuse_msr(v, msr, in, env);
     } else {
         const MsrResult r = env.rdmsr(v, msr);
@@ -187,9 +199,6 @@ template <ExitEnv E>
 template <ExitEnv E>
 [[gnu::always_inline]] inline ExitAction handle_npf(VcpuState& v, const Exit& x, E& env,
                                                     vbh_cpu_stats& s) {
-    // The host's local APIC page: mapped read-only, so this is a write to emulate.
-    if (env.apic_page(x.gpa)) [[unlikely]]
-        return handle_apic_write(v, x, env);
     // Another CPU may have mapped the frame again (reclaim) after this CPU faulted:
     // then the access is legitimate and is simply retried.
     if (env.host_accessible(x.gpa))

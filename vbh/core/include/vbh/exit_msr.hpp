@@ -17,11 +17,11 @@ struct MsrResult {
     std::uint64_t value; // for reads: what the guest gets
 };
 
-// A guest EFER write (APM vol. 2 §3.1.7): bits outside `writable` #GP; changing LME
-// with paging on #GPs (§14.6.1: the host runs so; a CPU started at a SIPI vector sets
-// LME before it turns paging on, v.paging); LMA is read-only and keeps its value.
+// A guest EFER write (APM vol. 2 §3.1.7): bits outside `writable` #GP; the host runs
+// in long mode with paging on, where changing LME #GPs (§14.6.1); LMA is read-only
+// and keeps its value.
 inline MsrResult write_efer(VcpuState& v, std::uint64_t value, std::uint64_t writable) {
-    if ((value & ~writable) != 0 || (v.paging && ((value ^ v.efer) & efer_lme) != 0))
+    if ((value & ~writable) != 0 || ((value ^ v.efer) & efer_lme) != 0)
         return {true, 0};
     v.efer = (value & ~efer_lma) | (v.efer & efer_lma);
     return {false, 0};

@@ -37,7 +37,6 @@ struct VcpuState {
     std::uint64_t efer = 0;
     std::uint32_t cpu = 0;
     std::uint8_t cpl = 0;
-    bool paging = true;                 // CR0.PG, set by the backend before an EFER write
     Event inject;                       // set by a handler, consumed by the backend
     std::uint64_t reserved = 0;         // keeps the layout the assembly expects
 

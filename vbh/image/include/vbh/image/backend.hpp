@@ -50,9 +50,6 @@ concept VcpuBackend = requires(typename B::Cpu& c, typename B::Pages& p, VcpuSta
     { B::flush_caches() } -> std::same_as<void>;
     { B::rollback(c, k) } -> std::same_as<void>;
     { B::devirt(c, v, k) };
-    { B::code(c) } -> std::same_as<typename B::Code>; // paging and CS at the exit
-    { B::take_init(c, v) } -> std::same_as<void>;     // virtual INIT (sipi.hpp)
-    { B::sipi_start(c, v, std::uint8_t{}) } -> std::same_as<void>;
 };
 
 using Backend = svm::Svm;

@@ -11,7 +11,6 @@
 #include <vbh/image/memory.hpp>
 #include <vbh/image/percpu_offsets.h>
 #include <vbh/kick_count.hpp>
-#include <vbh/sipi.hpp>
 #include <vbh/stats.h>
 #include <vbh/vcpu.hpp>
 
@@ -53,7 +52,6 @@ struct PerCpu {
     KickCount kick;             // kick NMIs sent and not yet taken (kick_count.hpp)
     std::uint32_t host_writing; // writing hypercall output into a host frame
     std::uint64_t seen_gen;
-    SipiSlot sipi;              // virtual INIT/SIPI posted by other CPUs (sipi.hpp)
 
     vbh_cpu_stats stats;
     // Time in the hypervisor per exit: vbh_vmrun stores the TSC before VMRUN

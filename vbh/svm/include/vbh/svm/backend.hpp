@@ -8,13 +8,11 @@
 #include <vbh/arch/cpu.hpp>
 #include <vbh/arch/kernel_state.hpp>
 #include <vbh/boot.h>
-#include <vbh/guest_walk.hpp>
 #include <vbh/io_policy.hpp>
 #include <vbh/result.hpp>
 #include <vbh/svm/cpu.hpp>
 #include <vbh/svm/exit_svm.hpp>
 #include <vbh/svm/host_insn.hpp>
-#include <vbh/svm/init_state.hpp>
 #include <vbh/svm/insn.hpp>
 #include <vbh/svm/msr.hpp>
 #include <vbh/svm/nested_run.hpp>
@@ -166,27 +164,6 @@ struct Svm {
 
     static std::uint64_t exit_code(const Cpu& c) { return c.active.vmcb->exit_code; }
 
-    // Where the instruction at the exiting RIP is (exit_apic.hpp): the paging state
-    // of whoever exited (the host, or its guest running on the host NPT), and its
-    // code segment. CS.L is attribute bit 9 (descriptor bit 53).
-    struct Code {
-        HostPaging paging;
-        std::uint64_t cs_base;
-        bool long_mode64;
-    };
-    static Code code(const Cpu& c) {
-        const Vmcb& v = *c.active.vmcb;
-        const bool lm = (v.efer & efer_lma) && (v.cs.attrib & (1u << 9));
-        return {{v.cr0, v.cr3, v.cr4, v.efer, shared.nested.caps.phys_bits}, lm ? 0 : v.cs.base, lm};
-    }
-
-    // Virtual INIT and SIPI (init_state.hpp): the INIT state, then the start at the
-    // SIPI vector, in the host's control block and the GPRs of s.
-    [[gnu::cold]] static void take_init(Cpu& c, VcpuState& s) { svm::take_init(c, s); }
-    [[gnu::cold]] static void sipi_start(Cpu& c, VcpuState& s, std::uint8_t vector) {
-        svm::sipi_start(c, s, vector);
-    }
-
     // Read by another CPU: this CPU took a #VMEXIT(INIT) that the hypervisor never
     // handled. QEMU 7.2 TCG resets the CPU right after writing that exit (the INIT
     // stays pending and is taken in host mode, GIF or not: docs/platform.md), so the
@@ -263,9 +240,6 @@ private:
                                                  std::uint64_t x) {
         if (msr != msr_efer)
             return emulate_wrmsr<CpuMsrs>(c.host, s, msr, x, shared.msr_caps);
-        // LME may change only with paging off (write_efer): a CPU started at a SIPI
-        // vector sets it on its way to long mode.
-        s.paging = (c.active.vmcb->cr0 & cr0_pg) != 0;
         return nested_efer_write(c, s, x, shared.msr_caps.efer_writable);
     }
     template <HostInsnEnv E>
@@ -298,7 +272,6 @@ private:
         return true;
     }
     static constexpr std::uint64_t rflags_if = 1u << 9;
-    static constexpr std::uint64_t cr0_pg = 1ull << 31;
     static constexpr std::uint32_t l1_asid = 1; // prepare.cpp
     static void init_maps(std::uint8_t* msrpm, std::uint64_t msrpm_pa, std::uint8_t* iopm,
                           std::uint64_t iopm_pa, const PlatformPorts& ports);

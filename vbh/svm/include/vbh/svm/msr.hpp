@@ -69,15 +69,6 @@ MsrResult emulate_wrmsr(HostSvm& h, VcpuState& v, std::uint32_t msr, std::uint64
             return {true, 0};
         Hw::write(msr_debugctl, value);
         return {false, 0};
-    case msr_nb_cfg:
-        // EnableCf8ExtCfg alone: Linux sets it on every CPU that comes online
-        // (amd_bus_cpu_online), now in guest mode; it opens extended PCI config space
-        // through CF8/CFC, which the host reaches through MMCONFIG anyway. Every other
-        // bit stays as it is.
-        if (((value ^ Hw::read(msr_nb_cfg)) & ~nb_cfg_cf8_ext) != 0)
-            return {true, 0};
-        Hw::write(msr_nb_cfg, value);
-        return {false, 0};
     default: {
         std::uint64_t out = 0;
         const MsrResult r = perf_write_value(msr, value, caps, out);

@@ -54,11 +54,7 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_mtrr_def_type, msr_mtrr_def_type, R::native, W::refuse},
     {msr_mc_bank_first, msr_mc_bank_last, R::native, W::native}, // MCi_CTL/STATUS/ADDR/MISC: the MCE handler clears STATUS
     {msr_tsc_deadline, msr_tsc_deadline, R::native, W::native}, // the host's local APIC timer, every tick
-    {msr_x2apic_first, msr_x2apic_lvt_cmci - 1, R::native, W::native}, // the host's x2APIC (EOI, TPR, ...): mode fixed by APIC_BASE
-    {msr_x2apic_lvt_cmci, msr_x2apic_icr, R::native, W::emulate}, // LVT CMCI, ICR: no SMI/INIT delivery, INIT/SIPI emulated (exit_apic.hpp)
-    {msr_x2apic_icr + 1, msr_x2apic_lvt_thermal - 1, R::native, W::native}, // ICR2 (unused in x2APIC), LVT timer
-    {msr_x2apic_lvt_thermal, msr_x2apic_lvt_lint1, R::native, W::emulate}, // LVT thermal, perf, LINT0/1: no SMI/INIT delivery
-    {msr_x2apic_lvt_lint1 + 1, msr_x2apic_last, R::native, W::native}, // LVT error, timer counts, self IPI (fixed only)
+    {msr_x2apic_first, msr_x2apic_last, R::native, W::native},  // the host's x2APIC (EOI, ICR, timer): mode fixed by APIC_BASE
     {msr_efer, msr_efer, R::emulate, W::emulate},               // the host's own SVME (host_svm.hpp); the CPU's stays 1; CPUID bits only
     {msr_star, msr_sfmask, R::native, W::native},               // syscall entry: VMLOAD/VMSAVE state
     {msr_fs_base, msr_tsc_aux, R::native, W::native},           // FS/GS/KernelGS base, TSC_AUX: VMLOAD/VMSAVE or per-CPU id
@@ -69,7 +65,7 @@ inline constexpr MsrRule msr_rules[] = {
     {msr_iorr_base0, msr_iorr_mask1, R::native, W::refuse},     // re-route ranges to I/O (§7.9.3)
     {msr_top_mem, msr_top_mem, R::native, W::refuse},           // where DRAM ends below 4 GiB (§7.9.2)
     {msr_top_mem2, msr_top_mem2, R::native, W::refuse},         // where DRAM ends above 4 GiB
-    {msr_nb_cfg, msr_nb_cfg, R::native, W::emulate},            // northbridge configuration: EnableCf8ExtCfg only (amd_bus_cpu_online)
+    {msr_nb_cfg, msr_nb_cfg, R::native, W::refuse},             // northbridge configuration
     {msr_patch_loader, msr_patch_loader, R::native, W::refuse}, // microcode update
     {msr_mmio_cfg_base, msr_mmio_cfg_base, R::native, W::refuse}, // moves PCI config space (MMCONFIG)
     {msr_smm_base, msr_smm_mask, R::native, W::refuse},         // SMRAM base and TSEG (§10.2)
@@ -116,8 +112,6 @@ inline constexpr std::uint64_t perf_ctl_guest_only = 1ull << 40;
 inline constexpr std::uint64_t perf_ctl_host_only = 1ull << 41;
 inline constexpr std::uint64_t perf_ctr_writable = (1ull << 48) - 1;
 inline constexpr std::uint64_t debugctl_btf = 1u << 1;
-// NB_CFG EnableCf8ExtCfg (BKDG, family 10h-17h): extended config space through CF8/CFC.
-inline constexpr std::uint64_t nb_cfg_cf8_ext = 1ull << 46;
 
 // What the emulation (MSRs, the host's SVM instructions) needs to know about the CPU,
 // fixed once at init from CPUID. No member initialisers: svm::shared, which holds one,
